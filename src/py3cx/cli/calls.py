@@ -1,0 +1,68 @@
+"""`3cx calls active`: who is on a call now (XAPI ActiveCalls)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+import typer
+
+from py3cx.cli import output
+from py3cx.cli.options import JsonOption, connect
+
+calls_app = typer.Typer(help="Live calls.", no_args_is_help=True)
+
+COLUMNS = ("Id", "Caller", "Callee", "Status", "EstablishedAt", "Duration")
+
+
+def _with_duration(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    from py3cx._durations import format_hms, parse_datetime
+
+    out = dict(row)
+    established = row.get("EstablishedAt")
+    if isinstance(established, str):
+        server_now = row.get("ServerNow")
+        ref = parse_datetime(server_now) if isinstance(server_now, str) else now
+        out["Duration"] = format_hms(ref - parse_datetime(established))
+    return out
+
+
+def fetch_active(client: Any) -> list[dict[str, Any]]:
+    """Every active call, oldest first, with a computed `Duration`."""
+    now = datetime.now(timezone.utc)
+    rows = client.paginate("ActiveCalls", page_size=200, orderby="EstablishedAt asc")
+    return [_with_duration(r, now) for r in rows]
+
+
+@calls_app.command("active")
+def active(
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=0.2, help="Seconds between refreshes.")] = 2.0,
+    as_json: JsonOption = False,
+) -> None:
+    """List the calls in progress now."""
+    with connect() as client:
+        if not watch:
+            rows = fetch_active(client)
+            output.emit({"value": rows}, as_json=as_json, columns=COLUMNS, title="Active calls")
+            output.info(f"{len(rows)} active calls")
+            return
+        if output.json_mode(as_json):
+            # One JSON document per refresh, one per line, for piping into other tools.
+            while True:
+                output.write_json({"at": datetime.now(timezone.utc).isoformat(), "value": fetch_active(client)})
+                time.sleep(interval)
+        from rich.live import Live
+
+        with Live(console=output.console, auto_refresh=False) as live:
+            while True:
+                rows = fetch_active(client)
+                title = f"Active calls: {len(rows)} (every {interval:g}s, Ctrl+C to stop)"
+                live.update(output.table(rows, columns=COLUMNS, title=title), refresh=True)
+                time.sleep(interval)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(calls_app, name="calls")

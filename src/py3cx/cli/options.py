@@ -1,0 +1,71 @@
+"""Options shared by every command: which PBX, which client, and the options stacked on each output
+command (`--json`, `--output`).
+
+`STATE` is filled by the global callback in `main.py`; `connect()` turns it into a `py3cx.Client`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from py3cx._client import AsyncClient, Client
+
+STATE: dict[str, Any] = {}
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON even on a terminal.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")]
+
+
+def _client_kwargs() -> dict[str, Any]:
+    from py3cx._config import load_profile
+    from py3cx._exceptions import ConfigError
+
+    profile_name = STATE.get("profile")
+    url = STATE.get("url")
+    client_id = STATE.get("client_id")
+    secret = os.environ.get("PY3CX_CLIENT_SECRET")
+    verify: bool = True
+    ca_bundle = STATE.get("ca_bundle")
+
+    if profile_name or not (url and client_id and secret):
+        profile = load_profile(profile_name)
+        url = url or profile.url
+        if client_id and client_id != profile.client_id and not secret:
+            raise ConfigError(
+                f"client id {client_id!r} differs from profile {profile.name!r} and no secret was given",
+                hint="set PY3CX_CLIENT_SECRET, or save a profile for that client with `3cx config set`",
+            )
+        client_id = client_id or profile.client_id
+        secret = secret or profile.secret
+        verify = profile.verify
+        ca_bundle = ca_bundle or profile.ca_bundle
+    if STATE.get("insecure"):
+        verify = False
+    if not (url and client_id and secret):
+        raise ConfigError(
+            "no PBX configured",
+            hint="run `3cx config set NAME --url URL --client-id ID`, or set PY3CX_URL, "
+            "PY3CX_CLIENT_ID and PY3CX_CLIENT_SECRET",
+        )
+    return {"url": url, "client_id": client_id, "client_secret": secret, "verify": verify, "ca_bundle": ca_bundle}
+
+
+def connect() -> Client:
+    """A `py3cx.Client` for the PBX chosen by the global options, a profile or the environment.
+
+    Raises ConfigError when nothing says which PBX to use.
+    """
+    from py3cx._client import Client
+
+    return Client(**_client_kwargs())
+
+
+def connect_async() -> AsyncClient:
+    """The async twin of `connect()`."""
+    from py3cx._client import AsyncClient
+
+    return AsyncClient(**_client_kwargs())
