@@ -52,7 +52,9 @@ def active(
         if output.json_mode(as_json):
             # One JSON document per refresh, one per line, for piping into other tools.
             while True:
-                output.write_json({"at": datetime.now(timezone.utc).isoformat(), "value": fetch_active(client)})
+                output.write_json(
+                    {"at": datetime.now(timezone.utc).isoformat(), "value": fetch_active(client)}
+                )
                 time.sleep(interval)
         from rich.live import Live
 

@@ -18,10 +18,16 @@ config_app = typer.Typer(help="Manage PBX profiles (URL, client id, secret).", n
 def set_profile(
     name: Annotated[str, typer.Argument(help="Profile name, e.g. 'office'.")] = "default",
     url: Annotated[str, typer.Option("--url", prompt="PBX URL (https://host:port)", help="PBX URL.")] = "",
-    client_id: Annotated[str, typer.Option("--client-id", prompt="API client id", help="API client id.")] = "",
-    use_keyring: Annotated[bool, typer.Option("--keyring", help="Store the secret in the system keyring.")] = False,
+    client_id: Annotated[
+        str, typer.Option("--client-id", prompt="API client id", help="API client id.")
+    ] = "",
+    use_keyring: Annotated[
+        bool, typer.Option("--keyring", help="Store the secret in the system keyring.")
+    ] = False,
     insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify TLS for this PBX.")] = False,
-    ca_bundle: Annotated[str | None, typer.Option("--ca-bundle", help="CA bundle for a self-signed PBX.")] = None,
+    ca_bundle: Annotated[
+        str | None, typer.Option("--ca-bundle", help="CA bundle for a self-signed PBX.")
+    ] = None,
 ) -> None:
     """Save a profile. The secret is read from PY3CX_CLIENT_SECRET or prompted for (hidden)."""
     from py3cx._config import save_profile
@@ -43,7 +49,9 @@ def list_profiles(as_json: JsonOption = False) -> None:
 
 
 @config_app.command("show")
-def show(name: Annotated[str | None, typer.Argument(help="Profile name.")] = None, as_json: JsonOption = False) -> None:
+def show(
+    name: Annotated[str | None, typer.Argument(help="Profile name.")] = None, as_json: JsonOption = False
+) -> None:
     """Show one profile (the secret is masked)."""
     from py3cx._config import load_profile
 

@@ -53,12 +53,27 @@ def _steps(export_dir: Path) -> list[tuple[list[str], bool]]:
     from_day = to_day - timedelta(days=30)
     steps: list[tuple[list[str], bool]] = [
         (["get", "SystemStatus", "--select", "FQDN,Version,ActiveCallsCount,ExtensionsRegistered"], False),
-        (["get", "Users", "--select", "Number,FirstName,LastName,EmailAddress", "--top", "5", "--count"], False),
-        (["get", "Users", "--filter", "LastName eq 'O''Brien'", "--select", "Number,FirstName,LastName"], False),
+        (
+            ["get", "Users", "--select", "Number,FirstName,LastName,EmailAddress", "--top", "5", "--count"],
+            False,
+        ),
+        (
+            ["get", "Users", "--filter", "LastName eq 'O''Brien'", "--select", "Number,FirstName,LastName"],
+            False,
+        ),
         (["calls", "active"], False),
         (
-            ["get", "CallHistoryView", "--select", "SegmentStartTime,SrcCallerNumber,DstCallerNumber,CallTime",
-             "--orderby", "SegmentStartTime desc", "--top", "5", "--count"],
+            [
+                "get",
+                "CallHistoryView",
+                "--select",
+                "SegmentStartTime,SrcCallerNumber,DstCallerNumber,CallTime",
+                "--orderby",
+                "SegmentStartTime desc",
+                "--top",
+                "5",
+                "--count",
+            ],
             False,
         ),
     ]
@@ -66,13 +81,34 @@ def _steps(export_dir: Path) -> list[tuple[list[str], bool]]:
 
     if importlib.util.find_spec("py3cx.cli.history") is not None:
         steps.append(
-            (["history", "--from", from_day.isoformat(), "--to", to_day.isoformat(),
-              "--output", str(export_dir / "call-history.csv")], False)
+            (
+                [
+                    "history",
+                    "--from",
+                    from_day.isoformat(),
+                    "--to",
+                    to_day.isoformat(),
+                    "--output",
+                    str(export_dir / "call-history.csv"),
+                ],
+                False,
+            )
         )
     if importlib.util.find_spec("py3cx.cli.report") is not None:
         steps.append(
-            (["report", "queue-performance-overview", "--from", from_day.isoformat(), "--to", to_day.isoformat(),
-              "--output", str(export_dir / "queue-performance-overview.xlsx")], False)
+            (
+                [
+                    "report",
+                    "queue-performance-overview",
+                    "--from",
+                    from_day.isoformat(),
+                    "--to",
+                    to_day.isoformat(),
+                    "--output",
+                    str(export_dir / "queue-performance-overview.xlsx"),
+                ],
+                False,
+            )
         )
     return steps
 
@@ -94,7 +130,9 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="py3cx-demo-") as tmp:
         export_dir = keep or Path(tmp) / "exports"
         with running_emulator(cfg) as emu:
-            output.info(f"[bold]py3cx demo[/bold]: emulator listening on {emu.url} (seed {seed}, {calls} calls)")
+            output.info(
+                f"[bold]py3cx demo[/bold]: emulator listening on {emu.url} (seed {seed}, {calls} calls)"
+            )
             saved_state = dict(STATE)
             env = {
                 "PY3CX_URL": emu.url,
@@ -107,8 +145,12 @@ def demo(
                     for args, expect_failure in _steps(export_dir):
                         _run(args, expect_failure=expect_failure)
                 if admin is not None:
-                    output.info("\nThe same request with a System Admin client (call history needs System Owner):")
-                    with _environment({**env, "PY3CX_CLIENT_ID": admin.client_id, "PY3CX_CLIENT_SECRET": admin.secret}):
+                    output.info(
+                        "\nThe same request with a System Admin client (call history needs System Owner):"
+                    )
+                    with _environment(
+                        {**env, "PY3CX_CLIENT_ID": admin.client_id, "PY3CX_CLIENT_SECRET": admin.secret}
+                    ):
                         _run(["get", "CallHistoryView", "--top", "1"], expect_failure=True)
             finally:
                 STATE.clear()

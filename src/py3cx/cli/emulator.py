@@ -8,7 +8,9 @@ import typer
 
 from py3cx.cli import output
 
-emulator_app = typer.Typer(help="The 3CX PBX emulator (for demos, tests and benchmarks).", no_args_is_help=True)
+emulator_app = typer.Typer(
+    help="The 3CX PBX emulator (for demos, tests and benchmarks).", no_args_is_help=True
+)
 
 
 def _free_port(host: str) -> int:
@@ -24,19 +26,28 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0 picks a free one).")] = 5001,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic data.")] = 1,
-    calls: Annotated[int, typer.Option("--calls", min=0, help="Number of historical calls to generate.")] = 2000,
+    calls: Annotated[
+        int, typer.Option("--calls", min=0, help="Number of historical calls to generate.")
+    ] = 2000,
     client: Annotated[
         list[str] | None,
-        typer.Option("--client", help="An API client as ID:SECRET:ROLE (SystemOwner or SystemAdmin); repeatable."),
+        typer.Option(
+            "--client", help="An API client as ID:SECRET:ROLE (SystemOwner or SystemAdmin); repeatable."
+        ),
     ] = None,
-    token_ttl: Annotated[float, typer.Option("--token-ttl", min=0.1, help="Token lifetime in seconds.")] = 3600.0,
+    token_ttl: Annotated[
+        float, typer.Option("--token-ttl", min=0.1, help="Token lifetime in seconds.")
+    ] = 3600.0,
     expires_in_unit: Annotated[
-        str, typer.Option("--expires-in-unit", help="Unit of expires_in: seconds (20.0.9+) or minutes (older).")
+        str,
+        typer.Option("--expires-in-unit", help="Unit of expires_in: seconds (20.0.9+) or minutes (older)."),
     ] = "seconds",
     faults: Annotated[
         str | None, typer.Option("--faults", help="e.g. '500=0.05,503=0.05,429=0.05,reset=0.02'.")
     ] = None,
-    db: Annotated[str | None, typer.Option("--db", help="SQLite file for the state (default: a temp file).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="SQLite file for the state (default: a temp file).")
+    ] = None,
 ) -> None:
     """Serve the emulator until interrupted; prints its URL and the credentials it accepts."""
     from py3cx._exceptions import ConfigError

@@ -51,7 +51,8 @@ def _global(
         typer.Option("--profile", "-p", help="Profile from `3cx config` to use.", envvar="PY3CX_PROFILE"),
     ] = None,
     url: Annotated[
-        str | None, typer.Option("--url", help="PBX URL, e.g. https://pbx.example.com:5001.", envvar="PY3CX_URL")
+        str | None,
+        typer.Option("--url", help="PBX URL, e.g. https://pbx.example.com:5001.", envvar="PY3CX_URL"),
     ] = None,
     client_id: Annotated[
         str | None, typer.Option("--client-id", help="API client id.", envvar="PY3CX_CLIENT_ID")
@@ -61,7 +62,9 @@ def _global(
     ] = False,
     ca_bundle: Annotated[
         str | None,
-        typer.Option("--ca-bundle", help="CA bundle to verify a self-signed PBX certificate.", envvar="PY3CX_CA_BUNDLE"),
+        typer.Option(
+            "--ca-bundle", help="CA bundle to verify a self-signed PBX certificate.", envvar="PY3CX_CA_BUNDLE"
+        ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
 ) -> None:

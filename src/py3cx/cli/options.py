@@ -22,6 +22,7 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the output
 
 def _client_kwargs() -> dict[str, Any]:
     from py3cx._config import load_profile
+
     from py3cx._exceptions import ConfigError
 
     profile_name = STATE.get("profile")
@@ -51,7 +52,13 @@ def _client_kwargs() -> dict[str, Any]:
             hint="run `3cx config set NAME --url URL --client-id ID`, or set PY3CX_URL, "
             "PY3CX_CLIENT_ID and PY3CX_CLIENT_SECRET",
         )
-    return {"url": url, "client_id": client_id, "client_secret": secret, "verify": verify, "ca_bundle": ca_bundle}
+    return {
+        "url": url,
+        "client_id": client_id,
+        "client_secret": secret,
+        "verify": verify,
+        "ca_bundle": ca_bundle,
+    }
 
 
 def connect() -> Client:

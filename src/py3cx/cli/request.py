@@ -37,10 +37,19 @@ def token() -> None:
 def get(
     path: Annotated[str, typer.Argument(help="Path under /xapi/v1, e.g. Users or 'Users(Number=''100'')'.")],
     filter: Annotated[str | None, typer.Option("--filter", "-f", help="OData $filter expression.")] = None,
-    select: Annotated[list[str] | None, typer.Option("--select", "-s", help="Properties to return (repeat or comma-separate).")] = None,
-    expand: Annotated[list[str] | None, typer.Option("--expand", help="Navigation properties to expand.")] = None,
-    orderby: Annotated[list[str] | None, typer.Option("--orderby", "-o", help="e.g. 'LastName desc'.")] = None,
-    top: Annotated[int | None, typer.Option("--top", min=0, help="At most N rows (with --all: page size).")] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", "-s", help="Properties to return (repeat or comma-separate)."),
+    ] = None,
+    expand: Annotated[
+        list[str] | None, typer.Option("--expand", help="Navigation properties to expand.")
+    ] = None,
+    orderby: Annotated[
+        list[str] | None, typer.Option("--orderby", "-o", help="e.g. 'LastName desc'.")
+    ] = None,
+    top: Annotated[
+        int | None, typer.Option("--top", min=0, help="At most N rows (with --all: page size).")
+    ] = None,
     skip: Annotated[int | None, typer.Option("--skip", min=0, help="Skip N rows.")] = None,
     count: Annotated[bool, typer.Option("--count", help="Ask for @odata.count.")] = False,
     search: Annotated[str | None, typer.Option("--search", help="OData $search text.")] = None,
@@ -59,8 +68,17 @@ def get(
     }
     with connect() as client:
         if all_rows:
-            _get_all(client, path, query, page_size=top, skip=skip, count=count, as_json=as_json,
-                     output_file=output_file, force=force)
+            _get_all(
+                client,
+                path,
+                query,
+                page_size=top,
+                skip=skip,
+                count=count,
+                as_json=as_json,
+                output_file=output_file,
+                force=force,
+            )
             return
         data = client.get(path, top=top, skip=skip, count=count or None, **query)
         if output_file is not None:
@@ -81,7 +99,9 @@ def _summary(data: Any) -> None:
     if total is None:
         output.info(f"fetched: {len(rows)}")
     elif total <= len(rows):
-        output.info(f"Total records filtered: {total} / fetched: {len(rows)}. The entire dataset has been fetched.")
+        output.info(
+            f"Total records filtered: {total} / fetched: {len(rows)}. The entire dataset has been fetched."
+        )
     else:
         output.info(
             f"Total records filtered: {total} / fetched: {len(rows)}. "
@@ -129,7 +149,9 @@ def _get_all(
 
 
 def swagger(
-    output_file: Annotated[Path, typer.Option("--output", help="Where to save the spec.")] = Path("swagger.yaml"),
+    output_file: Annotated[Path, typer.Option("--output", help="Where to save the spec.")] = Path(
+        "swagger.yaml"
+    ),
     force: ForceOption = False,
 ) -> None:
     """Save the PBX's own OpenAPI spec (/xapi/v1/swagger.yaml)."""

@@ -1,0 +1,176 @@
+"""The `3cx` command, run as a user runs it (a subprocess) against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from py3cx.emulator import ApiClient
+
+
+def _count(run: Callable[..., Any], path: str, env: dict[str, str]) -> int:
+    result = run(["get", path, "--top", "0", "--count", "--json"], env)
+    assert result.returncode == 0, result.stderr
+    return int(json.loads(result.stdout)["@odata.count"])
+
+
+def test_get_prints_the_full_json_when_piped(run: Callable[..., Any], cli_env: dict[str, str]) -> None:
+    result = run(["get", "Users", "--select", "Number,LastName", "--top", "3", "--count"], cli_env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["value"]) == 3
+    assert data["@odata.count"] >= 3
+    assert set(data["value"][0]) <= {"Number", "LastName", "Id"}
+    assert "Total records filtered" in result.stderr
+
+
+def test_get_all_pages_through_every_row(run: Callable[..., Any], cli_env: dict[str, str], pbx: str) -> None:
+    total = _count(run, "CallHistoryView", cli_env)
+    result = run(["get", "CallHistoryView", "--all", "--top", "97", "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    ids = [row["SegmentId"] for row in json.loads(result.stdout)["value"]]
+    assert len(ids) == total
+    assert len(set(ids)) == total
+    assert f"{total} rows, complete" in result.stderr
+
+
+def test_two_get_all_processes_at_once_with_one_client_id_both_get_every_row(
+    run: Callable[..., Any], cli_env: dict[str, str], pbx: str, tmp_path: Path
+) -> None:
+    total = _count(run, "CallHistoryView", cli_env)
+    script = Path(sys.executable).parent / "3cx"
+    procs = [
+        subprocess.Popen(
+            [str(script), "get", "CallHistoryView", "--all", "--top", "50", "--json"],
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+        ids = {row["SegmentId"] for row in json.loads(out)["value"]}
+        assert len(ids) == total
+
+
+def test_admin_client_asking_for_call_history_exits_non_zero_with_the_owner_hint(
+    run: Callable[..., Any], admin: ApiClient, cli_env: dict[str, str]
+) -> None:
+    env = {**cli_env, "PY3CX_CLIENT_ID": admin.client_id, "PY3CX_CLIENT_SECRET": admin.secret}
+    result = run(["get", "CallHistoryView", "--top", "1"], env)
+    assert result.returncode != 0
+    assert "403" in result.stderr
+    assert "System Owner" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert admin.secret not in result.stderr + result.stdout
+
+
+def test_a_filter_value_that_tries_injection_matches_nothing(
+    run: Callable[..., Any], cli_env: dict[str, str]
+) -> None:
+    # The raw --filter is the user's own expression; the library's builder is what makes values safe.
+    code = (
+        "import json, py3cx; from py3cx import F\n"
+        "with py3cx.Client.from_env() as c:\n"
+        "    print(json.dumps(c.get('Users', filter=F('LastName') == \"x' or 1 eq 1 or LastName eq 'y\")))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=cli_env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["value"] == []
+
+
+def test_unknown_path_is_a_clear_error_without_traceback(
+    run: Callable[..., Any], cli_env: dict[str, str]
+) -> None:
+    result = run(["get", "NoSuchEntitySet"], cli_env)
+    assert result.returncode == 1
+    assert "404" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_function_argument_gets_the_404_hint(
+    run: Callable[..., Any], cli_env: dict[str, str]
+) -> None:
+    result = run(["get", "ReportCallLogData/Pbx.GetCallLogData(periodFrom=2025-03-01T00:00:00Z)"], cli_env)
+    assert result.returncode == 1
+    assert "404" in result.stderr
+    assert "argument" in result.stderr.lower()
+
+
+def test_without_any_configuration_the_command_says_how_to_configure(
+    run: Callable[..., Any], cli_env: dict[str, str]
+) -> None:
+    env = {
+        k: v for k, v in cli_env.items() if k not in ("PY3CX_URL", "PY3CX_CLIENT_ID", "PY3CX_CLIENT_SECRET")
+    }
+    result = run(["get", "Users"], env)
+    assert result.returncode == 2
+    assert "3cx config set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(run: Callable[..., Any], cli_env: dict[str, str]) -> None:
+    result = run(["--debug", "get", "NoSuchEntitySet"], cli_env)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+
+
+def test_token_prints_a_token_that_works_with_other_tools(
+    run: Callable[..., Any], cli_env: dict[str, str], pbx: str
+) -> None:
+    result = run(["token"], cli_env)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    response = httpx2.get(f"{pbx}/xapi/v1/Users?$top=1", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+def test_swagger_saves_the_pbx_spec_and_never_overwrites_silently(
+    run: Callable[..., Any], cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "spec.yaml"
+    result = run(["swagger", "--output", str(target)], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes().startswith(b"openapi:")
+    again = run(["swagger", "--output", str(target)], cli_env)
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
+
+
+def test_calls_active_lists_the_live_calls(run: Callable[..., Any], cli_env: dict[str, str]) -> None:
+    result = run(["calls", "active", "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["value"]
+    assert rows, "the emulator starts with live calls"
+    assert {"Id", "Caller", "Callee", "Status", "EstablishedAt"} <= set(rows[0])
+
+
+def test_config_set_stores_the_secret_in_a_0600_file_and_never_shows_it(
+    run: Callable[..., Any], owner: ApiClient, cli_env: dict[str, str], pbx: str
+) -> None:
+    env = {k: v for k, v in cli_env.items() if k not in ("PY3CX_URL", "PY3CX_CLIENT_ID")}
+    result = run(["config", "set", "lab", "--url", pbx, "--client-id", owner.client_id], env)
+    assert result.returncode == 0, result.stderr
+    config_file = Path(env["PY3CX_CONFIG"])
+    assert stat.S_IMODE(os.stat(config_file).st_mode) == 0o600
+    shown = run(["config", "show", "lab", "--json"], env)
+    assert shown.returncode == 0, shown.stderr
+    assert owner.secret not in shown.stdout + shown.stderr
+    assert json.loads(shown.stdout)["client_id"] == owner.client_id
+    without_secret = {k: v for k, v in env.items() if k != "PY3CX_CLIENT_SECRET"}
+    used = run(["--profile", "lab", "get", "Users", "--top", "1", "--json"], without_secret)
+    assert used.returncode == 0, used.stderr
+    assert len(json.loads(used.stdout)["value"]) == 1
