@@ -1,0 +1,89 @@
+"""py3cx: the Python toolkit for 3CX V20 phone systems.
+
+    from py3cx import Client, F
+    with Client("https://pbx.example.com", "my-client", "secret") as pbx:
+        for user in pbx.paginate("Users", filter=F("LastName") == "O'Brien"):
+            ...
+
+The façade: clients, errors and the OData helpers. Everything heavier (typed XAPI resources,
+reports, Call Control, the emulator) is imported only when used.
+"""
+
+from importlib import metadata as _metadata
+
+from py3cx._base_client import Page
+from py3cx._client import AsyncClient, Client
+from py3cx._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    GatewayTimeoutError,
+    InternalServerError,
+    NotFoundError,
+    ODataError,
+    PermissionDeniedError,
+    Py3cxError,
+    RateLimitError,
+    ServiceUnavailableError,
+    TokenError,
+)
+from py3cx.odata import (
+    Duration,
+    EnumMember,
+    Expr,
+    F,
+    TimeSpan,
+    action_path,
+    and_,
+    build_query,
+    function_path,
+    key_path,
+    literal,
+    or_,
+)
+
+try:
+    __version__ = _metadata.version("py3cx")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = "0.0.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConfigError",
+    "ConflictError",
+    "Duration",
+    "EnumMember",
+    "Expr",
+    "F",
+    "GatewayTimeoutError",
+    "InternalServerError",
+    "NotFoundError",
+    "ODataError",
+    "Page",
+    "PermissionDeniedError",
+    "Py3cxError",
+    "RateLimitError",
+    "ServiceUnavailableError",
+    "TimeSpan",
+    "TokenError",
+    "__version__",
+    "action_path",
+    "and_",
+    "build_query",
+    "function_path",
+    "key_path",
+    "literal",
+    "or_",
+]

@@ -1,0 +1,537 @@
+"""Access tokens: one per (PBX, client id) in the process, shared with other processes by a file.
+
+A 3CX PBX keeps ONE active token per client id: asking for a new one invalidates the old one.
+So every Client and AsyncClient of this process that talks to the same PBX as the same client
+shares one `_TokenSlot` (single-flight: whoever finds no valid token fetches, everyone else
+waits), and processes on one machine share the token through a locked cache file (0600), so
+that two `3cx` commands do not knock each other out.
+
+Fetching, in order: the in-memory token if still fresh; else, under the file lock, the cached
+file's token if fresh and not the one that just failed; else a token request, written back to
+the file. After a 401 the caller passes the token that failed, so a token already replaced by
+another caller is reused instead of fetched again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import filelock
+import platformdirs
+
+from py3cx._base_client import RETRYABLE_STATUSES, retry_delay
+from py3cx._exceptions import APIConnectionError, APITimeoutError, TokenError
+from py3cx._http import AsyncHTTPClient, HTTPClient, Response, translate_errors
+
+__all__ = [
+    "ClientCredentials",
+    "Credentials",
+    "PasswordCredentials",
+    "Token",
+    "TokenManager",
+    "default_cache_dir",
+    "normalize_url",
+    "refresh_margin",
+    "token_expiry",
+]
+
+log = logging.getLogger("py3cx")
+
+TOKEN_PATH = "/connect/token"
+LOGIN_PATH = "/webclient/api/Login/GetAccessToken"
+
+# expires_in below this is in minutes (PBX 20.0.4 to 20.0.8 answered 60), above it in seconds.
+_MINUTES_THRESHOLD = 300
+_DEFAULT_LIFETIME = 3600.0
+# How long a caller waits for another caller's token request before giving up.
+_WAIT_LIMIT = 120.0
+_FILE_LOCK_TIMEOUT = 60.0
+
+_TOKEN_HINT = (
+    "check the client id and secret, that the API client is enabled (Admin > Integrations > API), "
+    "and that the PBX has an Enterprise (8SC+) licence"
+)
+_LOGIN_HINT = "check the username and password; API client credentials do not work on this endpoint"
+
+
+def jwt_expiry(access_token: str) -> float | None:
+    """The `exp` claim of a JWT (seconds since the epoch), or None if the token is not a JWT.
+
+    The signature is not checked: the PBX checks it; we only want to know when to refresh.
+    Raises nothing. Example: `jwt_expiry("eyJhbGciOi...")`
+    """
+    parts = access_token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        return float(exp)
+    return None
+
+
+def token_expiry(access_token: str, expires_in: Any, now: float) -> float:
+    """When a token expires (epoch seconds): the JWT `exp` claim if any, else `expires_in`.
+
+    `expires_in` below 300 is read as minutes (20.0.4-20.0.8 sent `60`), else as seconds.
+    Raises nothing. Example: `token_expiry("opaque", 60, time.time())` is one hour ahead.
+    """
+    exp = jwt_expiry(access_token)
+    if exp is not None and exp > now:
+        return exp
+    try:
+        value = float(expires_in)
+    except (TypeError, ValueError):
+        return now + _DEFAULT_LIFETIME
+    if value <= 0:
+        return now + _DEFAULT_LIFETIME
+    return now + (value * 60.0 if value < _MINUTES_THRESHOLD else value)
+
+
+def refresh_margin(lifetime: float) -> float:
+    """How long before expiry a token is refreshed: 10% of its lifetime, at most 60 s.
+
+    Example: `refresh_margin(3600) == 60.0`; `refresh_margin(2) == 0.2`
+    """
+    return max(0.0, min(lifetime * 0.1, 60.0))
+
+
+@dataclass(frozen=True)
+class Token:
+    """An access token and its lifetime (epoch seconds). Its repr hides the token."""
+
+    access_token: str = field(repr=False)
+    expires_at: float
+    obtained_at: float
+
+    def is_fresh(self, now: float) -> bool:
+        """True until the refresh margin before expiry. Example: `token.is_fresh(time.time())`"""
+        return now < self.expires_at - refresh_margin(self.expires_at - self.obtained_at)
+
+
+def normalize_url(url: str) -> str:
+    """The PBX URL in one spelling: lower-case scheme and host, no default port, no trailing slash.
+
+    Example: `normalize_url("HTTPS://PBX.example.com:443/")` == `"https://pbx.example.com"`
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in {("https", 443), ("http", 80)} else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _scrub(text: str, secret: str) -> str:
+    # a server could echo what it was sent: never let the secret through
+    return text.replace(secret, "***") if secret else text
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """What to send to get a token. Its repr hides the body (it holds the secret)."""
+
+    path: str
+    data: dict[str, str] | None = field(default=None, repr=False)
+    json: dict[str, str] | None = field(default=None, repr=False)
+
+
+class Credentials(Protocol):
+    """How a client proves who it is: client credentials or username/password."""
+
+    @property
+    def identity(self) -> str: ...
+
+    def token_request(self) -> TokenRequest: ...
+
+    def parse_reply(self, status: int, content: bytes, now: float) -> Token: ...
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """An API client (Admin > Integrations > API): id and secret. The repr hides the secret."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+    @property
+    def identity(self) -> str:
+        return self.client_id
+
+    def token_request(self) -> TokenRequest:
+        return TokenRequest(
+            TOKEN_PATH,
+            data={
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "grant_type": "client_credentials",
+            },
+        )
+
+    def parse_reply(self, status: int, content: bytes, now: float) -> Token:
+        """Token from a /connect/token reply. Raises TokenError for a refusal or a garbled reply."""
+        body = _json_or_none(content)
+        if status == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
+            access = body["access_token"]
+            return Token(access, token_expiry(access, body.get("expires_in"), now), now)
+        error = description = None
+        if isinstance(body, dict):
+            error = _scrub(str(body.get("error") or ""), self.client_secret) or None
+            description = _scrub(str(body.get("error_description") or ""), self.client_secret) or None
+        detail = ": ".join(part for part in (error, description) if part) or "no token in the reply"
+        hint = _TOKEN_HINT
+        if status == 404:
+            hint = "no token endpoint there: the URL must be the PBX root, such as https://pbx.example.com"
+        raise TokenError(
+            f"{status} token request refused for client {self.client_id!r}: {detail}",
+            status_code=status,
+            error=error,
+            error_description=description,
+            path=TOKEN_PATH,
+            hint=hint,
+        )
+
+
+@dataclass(frozen=True)
+class PasswordCredentials:
+    """A user's login (what the web client does). The repr hides the password."""
+
+    username: str
+    password: str = field(repr=False)
+
+    @property
+    def identity(self) -> str:
+        return f"user:{self.username}"
+
+    def token_request(self) -> TokenRequest:
+        return TokenRequest(
+            LOGIN_PATH, json={"Username": self.username, "Password": self.password, "SecurityCode": ""}
+        )
+
+    def parse_reply(self, status: int, content: bytes, now: float) -> Token:
+        """Token from a GetAccessToken reply. Raises TokenError unless Status is AuthSuccess."""
+        body = _json_or_none(content)
+        token = body.get("Token") if isinstance(body, dict) else None
+        if status == 200 and isinstance(token, dict) and isinstance(token.get("access_token"), str):
+            access = token["access_token"]
+            return Token(access, token_expiry(access, token.get("expires_in"), now), now)
+        state = body.get("Status") if isinstance(body, dict) else None
+        error = _scrub(str(state), self.password) if state else None
+        raise TokenError(
+            f"{status} login refused for user {self.username!r}: {error or 'no token in the reply'}",
+            status_code=status,
+            error=error,
+            path=LOGIN_PATH,
+            hint=_LOGIN_HINT,
+        )
+
+
+def default_cache_dir() -> Path:
+    """Where token files live: `PY3CX_CACHE_DIR`, else the user cache dir (`~/.cache/py3cx`).
+
+    Example: `default_cache_dir() / "tokens"`
+    """
+    override = os.environ.get("PY3CX_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir("py3cx"))
+
+
+class TokenFile:
+    """The cache file one (PBX, client id) shares between processes: JSON, mode 0600.
+
+    Named by a hash of url and client id, so neither the secret nor the token shows in a name.
+    """
+
+    def __init__(self, directory: Path, url: str, identity: str) -> None:
+        digest = hashlib.sha256(f"{url}\n{identity}".encode()).hexdigest()[:32]
+        self.url = url
+        self.identity = identity
+        self.path = directory / f"token-{digest}.json"
+        self.lock = filelock.FileLock(str(directory / f"token-{digest}.lock"), thread_local=False)
+
+    def read(self) -> Token | None:
+        """The cached token, or None when the file is missing, unreadable or for someone else."""
+        try:
+            data = json.loads(self.path.read_bytes())
+            if data.get("url") != self.url or data.get("identity") != self.identity:
+                return None
+            return Token(str(data["access_token"]), float(data["expires_at"]), float(data["obtained_at"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def write(self, token: Token) -> None:
+        """Replace the file atomically (temp file created 0600, then renamed). Never raises."""
+        payload = {
+            "url": self.url,
+            "identity": self.identity,
+            "access_token": token.access_token,
+            "expires_at": token.expires_at,
+            "obtained_at": token.obtained_at,
+        }
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".token-", suffix=".tmp")  # 0600
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(payload, handle)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            log.debug("py3cx: cannot write the token cache file: %s", exc.strerror)
+
+
+def _open_token_file(cache_dir: Path | None, url: str, identity: str) -> TokenFile | None:
+    if cache_dir is None:
+        return None
+    try:
+        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        log.debug("py3cx: no token cache file (%s); tokens are shared in this process only", exc.strerror)
+        return None
+    return TokenFile(cache_dir, url, identity)
+
+
+class _TokenSlot:
+    """The process-wide state of one (PBX, client id): the token and who is fetching one."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.token: Token | None = None
+        self.fetching = False
+        self.async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+
+_slots: dict[tuple[str, str], _TokenSlot] = {}
+_slots_lock = threading.Lock()
+
+
+def _slot_for(key: tuple[str, str]) -> _TokenSlot:
+    with _slots_lock:
+        slot = _slots.get(key)
+        if slot is None:
+            slot = _slots[key] = _TokenSlot()
+        return slot
+
+
+def _forget_slots_after_fork() -> None:
+    # a forked child must not inherit locks held by threads that do not exist in it
+    global _slots_lock
+    _slots.clear()
+    _slots_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_slots_after_fork)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class TokenManager:
+    """Gets the token for one client: shared, single-flight, cached on disk, refreshed early.
+
+    Example: `TokenManager("https://pbx", ClientCredentials("id", "secret")).get_sync(http)`
+    """
+
+    def __init__(
+        self, url: str, credentials: Credentials, *, cache_dir: Path | None = None, max_retries: int = 2
+    ) -> None:
+        self.url = normalize_url(url)
+        self.credentials = credentials
+        self.max_retries = max_retries
+        self._slot = _slot_for((self.url, credentials.identity))
+        self._file = _open_token_file(cache_dir, self.url, credentials.identity)
+
+    def _usable(self, token: Token | None, failed: str | None) -> Token | None:
+        if token is None or token.access_token == failed or not token.is_fresh(time.time()):
+            return None
+        return token
+
+    def _finish(self, token: Token | None) -> None:
+        with self._slot.cond:
+            if token is not None:
+                self._slot.token = token
+            self._slot.fetching = False
+            self._slot.cond.notify_all()
+            waiters, self._slot.async_waiters = self._slot.async_waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                loop.call_soon_threadsafe(_wake, future)
+
+    def _waited_too_long(self) -> APITimeoutError:
+        return APITimeoutError(
+            f"waited {_WAIT_LIMIT:.0f} s for another token request to {self.url} to finish",
+            method="POST",
+            path=self.credentials.token_request().path,
+            hint="the PBX's token endpoint is not answering; check the URL and network",
+        )
+
+    # -- sync ----------------------------------------------------------------------------------
+
+    def get_sync(self, http: HTTPClient, failed: str | None = None) -> str:
+        """A valid access token; `failed` is a token the PBX just refused with 401.
+
+        Raises TokenError, APIConnectionError. Example: `manager.get_sync(http)`
+        """
+        deadline = time.monotonic() + _WAIT_LIMIT
+        slot = self._slot
+        with slot.cond:
+            while True:
+                token = self._usable(slot.token, failed)
+                if token is not None:
+                    return token.access_token
+                if not slot.fetching:
+                    slot.fetching = True
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._waited_too_long()
+                slot.cond.wait(remaining)
+        fetched: Token | None = None
+        try:
+            fetched = self._fetch_sync(http, failed)
+        finally:
+            self._finish(fetched)
+        return fetched.access_token
+
+    def _fetch_sync(self, http: HTTPClient, failed: str | None) -> Token:
+        if self._file is None:
+            return self._request_sync(http)
+        try:
+            self._file.lock.acquire(timeout=_FILE_LOCK_TIMEOUT)
+        except filelock.Timeout:
+            log.debug("py3cx: token cache file stayed locked; fetching without it")
+            return self._request_sync(http)
+        try:
+            cached = self._usable(self._file.read(), failed)
+            if cached is not None:
+                log.debug("py3cx: token for %s taken from the cache file", self.credentials.identity)
+                return cached
+            token = self._request_sync(http)
+            self._file.write(token)
+            return token
+        finally:
+            self._file.lock.release()
+
+    def _request_sync(self, http: HTTPClient) -> Token:
+        request = self.credentials.token_request()
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                with translate_errors("POST", request.path):
+                    response = http.post(request.path, data=request.data, json=request.json)
+            except APIConnectionError:
+                if attempt >= self.max_retries:
+                    raise
+            else:
+                self._log(request.path, response, started)
+                if response.status_code not in RETRYABLE_STATUSES or attempt >= self.max_retries:
+                    return self.credentials.parse_reply(response.status_code, response.content, time.time())
+            time.sleep(retry_delay(attempt))
+            attempt += 1
+
+    # -- async ---------------------------------------------------------------------------------
+
+    async def get_async(self, http: AsyncHTTPClient, failed: str | None = None) -> str:
+        """A valid access token, without blocking the event loop while another caller fetches.
+
+        Raises TokenError, APIConnectionError. Example: `await manager.get_async(http)`
+        """
+        deadline = time.monotonic() + _WAIT_LIMIT
+        slot = self._slot
+        while True:
+            with slot.cond:
+                token = self._usable(slot.token, failed)
+                if token is not None:
+                    return token.access_token
+                if not slot.fetching:
+                    slot.fetching = True
+                    break
+                loop = asyncio.get_running_loop()
+                future: asyncio.Future[None] = loop.create_future()
+                slot.async_waiters.append((loop, future))
+            remaining = deadline - time.monotonic()
+            try:
+                await asyncio.wait_for(future, timeout=max(remaining, 0.0))
+            except asyncio.TimeoutError:
+                raise self._waited_too_long() from None
+        fetched: Token | None = None
+        try:
+            fetched = await self._fetch_async(http, failed)
+        finally:
+            self._finish(fetched)
+        return fetched.access_token
+
+    async def _fetch_async(self, http: AsyncHTTPClient, failed: str | None) -> Token:
+        if self._file is None:
+            return await self._request_async(http)
+        lock = self._file.lock
+        try:
+            # the file lock blocks: wait for it in a worker thread, not on the event loop
+            await asyncio.to_thread(lock.acquire, timeout=_FILE_LOCK_TIMEOUT)
+        except filelock.Timeout:
+            log.debug("py3cx: token cache file stayed locked; fetching without it")
+            return await self._request_async(http)
+        try:
+            cached = self._usable(self._file.read(), failed)
+            if cached is not None:
+                log.debug("py3cx: token for %s taken from the cache file", self.credentials.identity)
+                return cached
+            token = await self._request_async(http)
+            self._file.write(token)
+            return token
+        finally:
+            lock.release()
+
+    async def _request_async(self, http: AsyncHTTPClient) -> Token:
+        request = self.credentials.token_request()
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                with translate_errors("POST", request.path):
+                    response = await http.post(request.path, data=request.data, json=request.json)
+            except APIConnectionError:
+                if attempt >= self.max_retries:
+                    raise
+            else:
+                self._log(request.path, response, started)
+                if response.status_code not in RETRYABLE_STATUSES or attempt >= self.max_retries:
+                    return self.credentials.parse_reply(response.status_code, response.content, time.time())
+            await asyncio.sleep(retry_delay(attempt))
+            attempt += 1
+
+    def _log(self, path: str, response: Response, started: float) -> None:
+        elapsed = (time.monotonic() - started) * 1000
+        log.debug("POST %s -> %d (%.0f ms)", path, response.status_code, elapsed)
