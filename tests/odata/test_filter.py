@@ -154,6 +154,12 @@ def test_a_property_name_that_is_not_an_identifier_path_is_refused(name: object)
         F(name)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("name", ["null", "True", "Group/false", "NaN", "INF"])
+def test_a_property_named_like_a_literal_is_refused_so_it_cannot_become_a_value(name: str) -> None:
+    with pytest.raises(ValueError, match="literal"):
+        F(name)
+
+
 def test_an_expression_has_no_truth_value_so_python_and_fails_loudly() -> None:
     with pytest.raises(TypeError, match="&"):
         bool(F("A") == 1)

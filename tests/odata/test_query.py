@@ -69,7 +69,7 @@ def test_an_orderby_item_that_is_not_a_property_and_direction_is_refused(orderby
         build_query(orderby=orderby)
 
 
-@pytest.mark.parametrize("select", ["Id Name", "Id,,Name", "Id)", []])
+@pytest.mark.parametrize("select", ["Id Name", "Id,,Name", "Id)", [], "null"])
 def test_a_select_item_that_is_not_a_property_is_refused(select: object) -> None:
     with pytest.raises(ValueError):
         build_query(select=select)  # type: ignore[arg-type]

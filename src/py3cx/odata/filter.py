@@ -30,9 +30,21 @@ _NOT = 8
 _ATOM = 9
 
 
-def _check_property(name: object) -> str:
+# Names an OData parser reads as values (case-insensitive, as in the OData ABNF).
+_LITERAL_WORDS = frozenset({"null", "true", "false", "inf", "nan"})
+
+
+def check_property(name: object) -> str:
+    """Return ``name`` if it is a property name or path (``Name``, ``Name/Sub``), else raise.
+
+    Raises:
+        ValueError: not letters, digits and ``_`` (not starting with a digit) joined by ``/``,
+            or a segment that reads as a literal (``null``, ``true``...).
+    """
     if not isinstance(name, str) or not _PROPERTY_RE.fullmatch(name):
         raise ValueError(f"not a property name or path (Name or Name/Sub): {name!r}")
+    if any(segment.lower() in _LITERAL_WORDS for segment in name.split("/")):
+        raise ValueError(f"a property cannot be named like an OData literal: {name!r}")
     return name
 
 
@@ -277,7 +289,7 @@ class F(Operand):
     __slots__ = ("name",)
 
     def __init__(self, name: str) -> None:
-        self.name = _check_property(name)
+        self.name = check_property(name)
 
     def to_odata(self) -> str:
         return self.name

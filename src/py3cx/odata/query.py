@@ -13,13 +13,12 @@ import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
-from py3cx.odata.filter import Expr
+from py3cx.odata.filter import Expr, check_property
 
 __all__ = ["build_query", "encode_query_value", "query_params"]
 
 _QUERY_SAFE = "'(),:/$*@"
 _PATH_RE = r"[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z_][A-Za-z0-9_]*)*"
-_SELECT_ITEM_RE = re.compile(rf"\*|{_PATH_RE}")
 _ORDERBY_ITEM_RE = re.compile(rf"({_PATH_RE})(?:\s+(asc|desc))?", re.IGNORECASE)
 # Nested options are free text here; encoding keeps them inside their own parameter.
 _EXPAND_ITEM_RE = re.compile(rf"\*|{_PATH_RE}(?:\(.*\))?", re.DOTALL)
@@ -61,8 +60,8 @@ def _items(option: str, value: str | Sequence[str]) -> list[str]:
 def _select(option: str, value: str | Sequence[str]) -> str:
     items = _items(option, value)
     for item in items:
-        if not _SELECT_ITEM_RE.fullmatch(item):
-            raise ValueError(f"{option} item is not a property name or path: {item!r}")
+        if item != "*":
+            check_property(item)
     return ",".join(items)
 
 
@@ -82,6 +81,7 @@ def _orderby(value: str | Sequence[str]) -> str:
         if match is None:
             raise ValueError(f"$orderby item must be 'Property', 'Property asc' or 'Property desc': {item!r}")
         name, direction = match.groups()
+        check_property(name)
         clauses.append(f"{name} {direction.lower()}" if direction else name)
     return ",".join(clauses)
 
