@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
 
-from py3cx._exceptions import APIConnectionError, APIStatusError, ODataError, status_error_class
+from py3cx._exceptions import APIConnectionError, APIError, APIStatusError, ODataError, status_error_class
+from py3cx.odata import build_query
 
 __all__ = [
     "API_PREFIX",
@@ -78,7 +78,8 @@ def query_string(
 ) -> str:
     """The encoded query string (no `?`) for OData options plus extra `params`.
 
-    OData options go through `py3cx.odata.build_query` (spaces as `%20`, never `+`).
+    Everything goes through `py3cx.odata.build_query` (spaces as `%20`, never `+`).
+    Raises ValueError/TypeError for invalid options (see build_query).
     Example: `query_string(top=10, count=True)` == `"$top=10&$count=true"` (order per build_query).
     """
     options = {
@@ -92,18 +93,10 @@ def query_string(
         "search": search,
     }
     given = {name: value for name, value in options.items() if value is not None}
-    parts: list[str] = []
-    if given:
-        from py3cx.odata import build_query
-
-        built = build_query(**given)
-        if built:
-            parts.append(built)
-    if params:
-        extra = {k: _param_text(v) for k, v in params.items() if v is not None}
-        if extra:
-            parts.append(urlencode(extra, quote_via=quote, safe="$(),'"))
-    return "&".join(parts)
+    extra = {str(k): _param_text(v) for k, v in (params or {}).items() if v is not None}
+    if not given and not extra:
+        return ""
+    return build_query(**given, extra=extra or None)
 
 
 def _param_text(value: Any) -> str:
@@ -259,8 +252,6 @@ def page_rows(body: Any, method: str, path: str) -> tuple[list[dict[str, Any]], 
         count = body.get("@odata.count")
         rows = [row for row in body["value"] if isinstance(row, dict)]
         return rows, int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
-    from py3cx._exceptions import APIError
-
     raise APIError(
         "the answer is not a collection, so it cannot be paged",
         method=method,

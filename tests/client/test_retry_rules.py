@@ -1,0 +1,101 @@
+"""Retry decisions and backoff (DESIGN.md decision 6): pure functions, no server."""
+
+from __future__ import annotations
+
+import email.utils
+
+import pytest
+
+from py3cx._base_client import RetryPolicy, parse_retry_after, should_retry
+from py3cx._exceptions import APIConnectionError, APITimeoutError
+
+CONNECT_FAILED = APIConnectionError("refused", request_sent=False)
+RESET_AFTER_SENDING = APIConnectionError("reset", request_sent=True)
+READ_TIMEOUT = APITimeoutError("slow", request_sent=True)
+CONNECT_TIMEOUT = APITimeoutError("slow connect", request_sent=False)
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_get_is_retried_on_transient_statuses(status: int) -> None:
+    assert should_retry("GET", "/xapi/v1/Users", status=status)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 501])
+def test_get_is_not_retried_on_statuses_a_retry_cannot_fix(status: int) -> None:
+    assert not should_retry("GET", "/xapi/v1/Users", status=status)
+
+
+def test_500_on_a_collection_get_is_retried_but_not_on_a_function() -> None:
+    assert should_retry("GET", "/xapi/v1/CallHistoryView", status=500)
+    # on a function a 500 means a malformed argument: repeating it gives the same 500
+    path = "/xapi/v1/ReportCallLogData/Pbx.GetCallLogData(periodFrom=2025-01-01T00:00:00Z)"
+    assert not should_retry("GET", path, status=500)
+
+
+@pytest.mark.parametrize("error", [CONNECT_FAILED, RESET_AFTER_SENDING, READ_TIMEOUT, CONNECT_TIMEOUT])
+def test_get_and_delete_are_retried_on_any_connection_failure(error: APIConnectionError) -> None:
+    assert should_retry("GET", "/xapi/v1/Users", error=error)
+    assert should_retry("DELETE", "/xapi/v1/Users(1)", error=error)
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_post_and_patch_are_retried_only_when_the_request_never_left(method: str) -> None:
+    assert should_retry(method, "/xapi/v1/Users", error=CONNECT_FAILED)
+    assert should_retry(method, "/xapi/v1/Users", error=CONNECT_TIMEOUT)
+    assert not should_retry(method, "/xapi/v1/Users", error=RESET_AFTER_SENDING)
+    assert not should_retry(method, "/xapi/v1/Users", error=READ_TIMEOUT)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_post_is_retried_on_429_and_503_only_with_retry_after(status: int) -> None:
+    assert should_retry("POST", "/xapi/v1/Users/Pbx.BatchDelete", status=status, retry_after="1")
+    assert not should_retry("POST", "/xapi/v1/Users/Pbx.BatchDelete", status=status)
+    assert not should_retry("POST", "/xapi/v1/Users/Pbx.BatchDelete", status=status, retry_after="soon")
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_post_is_never_retried_on_other_server_errors(status: int) -> None:
+    assert not should_retry("POST", "/xapi/v1/Users", status=status, retry_after="1")
+    assert not should_retry("PATCH", "/xapi/v1/Users(1)", status=status, retry_after="1")
+
+
+def test_retry_after_in_seconds() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(" 1.5 ") == 1.5
+    assert parse_retry_after("-4") == 0.0
+
+
+def test_retry_after_as_an_http_date() -> None:
+    now = 1_700_000_000.0
+    header = email.utils.formatdate(now + 7, usegmt=True)
+    assert parse_retry_after(header, now=now) == pytest.approx(7.0)
+    assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) == 0.0
+
+
+@pytest.mark.parametrize("header", [None, "", "soon", "nan", "inf", "Mon, 99 Foo 2024"])
+def test_unreadable_retry_after_is_ignored(header: str | None) -> None:
+    assert parse_retry_after(header) is None
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    no_jitter = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 0.0)
+    assert [no_jitter.delay(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert no_jitter.delay(10_000) == 8.0
+
+
+def test_jitter_takes_off_at_most_a_quarter() -> None:
+    full_jitter = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 1.0)
+    assert full_jitter.delay(0) == pytest.approx(0.375)
+    assert full_jitter.delay(3) == pytest.approx(3.0)
+    real = RetryPolicy()
+    delays = {real.delay(1) for _ in range(50)}
+    assert all(0.75 <= d <= 1.0 for d in delays)
+    assert len(delays) > 1  # clients that failed together do not retry together
+
+
+def test_retry_after_wins_over_backoff_and_is_capped() -> None:
+    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0, max_retry_after=60.0, random=lambda: 0.0)
+    assert policy.delay(0, "12") == 12.0
+    assert policy.delay(3, "0") == 0.0
+    assert policy.delay(0, "86400") == 60.0
+    assert policy.delay(2, "garbage") == 2.0
