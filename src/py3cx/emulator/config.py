@@ -1,0 +1,208 @@
+"""Configuration of the PBX emulator: API clients, web users, faults and the data anchor.
+
+Everything here is plain data; nothing starts a server or touches the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Literal
+
+Role = Literal["SystemOwner", "SystemAdmin"]
+SpecVersion = Literal["20.0.10", "20.0.4"]
+
+_ROLES: tuple[Role, ...] = ("SystemOwner", "SystemAdmin")
+_DEFAULT_BUILDS: dict[str, str] = {"20.0.10": "20.0.10.817", "20.0.4": "20.0.4.376"}
+
+
+def derived_secret(seed: int, name: str) -> str:
+    """Return a stable secret for a default credential, derived from the seed.
+
+    The same seed always gives the same secret, so a demo can print it once and tests can
+    rebuild it. Example: ``derived_secret(1, "owner")``.
+    """
+    digest = hashlib.sha256(f"py3cx-emulator:{seed}:{name}".encode()).hexdigest()
+    return digest[:24]
+
+
+@dataclass
+class ApiClient:
+    """An XAPI client as created in Admin > Integrations > API: its id, secret and role.
+
+    The secret never appears in ``repr``. Example: ``ApiClient("owner", "s3cret", "SystemOwner")``.
+    """
+
+    client_id: str
+    secret: str = field(repr=False)
+    role: Role = "SystemOwner"
+
+    @classmethod
+    def parse(cls, text: str) -> ApiClient:
+        """Parse ``ID:SECRET:ROLE`` (the CLI's ``--client`` option); ROLE defaults to SystemOwner.
+
+        Raises ValueError with a message that never contains the secret.
+        Example: ``ApiClient.parse("crm:abc123:SystemAdmin")``.
+        """
+        parts = text.split(":")
+        if len(parts) == 2:
+            parts.append("SystemOwner")
+        if len(parts) != 3 or not parts[0] or not parts[1]:
+            raise ValueError("expected ID:SECRET:ROLE, e.g. crm:secret:SystemOwner (secret not shown)")
+        client_id, secret, role = parts
+        if role not in _ROLES:
+            raise ValueError(
+                f"unknown role {role!r} for client {client_id!r}: use SystemOwner or SystemAdmin"
+            )
+        return cls(client_id, secret, role)
+
+
+@dataclass
+class WebUser:
+    """A user who logs in through ``/webclient/api/Login/GetAccessToken`` with a password.
+
+    Example: ``WebUser("admin@example.com", "pa55word", "SystemOwner")``.
+    """
+
+    username: str
+    password: str = field(repr=False)
+    role: str = "SystemOwner"
+
+
+def default_clients(seed: int = 1) -> list[ApiClient]:
+    """The API clients an emulator accepts when none are configured: ``owner`` and ``admin``.
+
+    Example: ``default_clients(7)[0].client_id == "owner"``.
+    """
+    return [
+        ApiClient("owner", derived_secret(seed, "owner"), "SystemOwner"),
+        ApiClient("admin", derived_secret(seed, "admin"), "SystemAdmin"),
+    ]
+
+
+def default_users(seed: int = 1) -> list[WebUser]:
+    """The web user an emulator accepts when none is configured.
+
+    Example: ``default_users()[0].username == "admin@pbx.example.com"``.
+    """
+    return [WebUser("admin@pbx.example.com", derived_secret(seed, "webuser"), "SystemOwner")]
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """Shares of ``/xapi/v1`` requests that fail on purpose (each between 0 and 1, summing to <= 1).
+
+    ``reset`` drops the connection without any response.
+    Example: ``FaultSpec.parse("500=0.05,429=0.1")``.
+    """
+
+    error_500: float = 0.0
+    error_503: float = 0.0
+    error_429: float = 0.0
+    reset: float = 0.0
+
+    _KEYS = ("500", "503", "429", "reset")
+
+    @classmethod
+    def parse(cls, text: str) -> FaultSpec:
+        """Parse ``"500=0.05,503=0.05,429=0.05,reset=0.02"`` (empty text means no faults).
+
+        Raises ValueError naming the bad part. Example: ``FaultSpec.parse("reset=0.5").reset == 0.5``.
+        """
+        shares: dict[str, float] = {}
+        for raw in text.split(","):
+            part = raw.strip()
+            if not part:
+                continue
+            name, sep, value = part.partition("=")
+            name = name.strip()
+            if not sep or name not in cls._KEYS:
+                raise ValueError(
+                    f"bad fault {part!r}: expected KIND=SHARE with KIND one of 500, 503, 429, reset"
+                )
+            try:
+                share = float(value)
+            except ValueError:
+                raise ValueError(f"bad fault {part!r}: {value.strip()!r} is not a number") from None
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"bad fault {part!r}: the share must be between 0 and 1")
+            if name in shares:
+                raise ValueError(f"fault {name!r} given twice")
+            shares[name] = share
+        spec = cls(
+            error_500=shares.get("500", 0.0),
+            error_503=shares.get("503", 0.0),
+            error_429=shares.get("429", 0.0),
+            reset=shares.get("reset", 0.0),
+        )
+        if spec.total > 1.0 + 1e-9:
+            raise ValueError(f"fault shares add up to {spec.total:.3f}, more than 1")
+        return spec
+
+    @property
+    def total(self) -> float:
+        """The share of requests that fail in some way."""
+        return self.error_500 + self.error_503 + self.error_429 + self.reset
+
+    def __str__(self) -> str:
+        parts = [
+            f"{name}={share:g}"
+            for name, share in zip(
+                self._KEYS, (self.error_500, self.error_503, self.error_429, self.reset), strict=True
+            )
+            if share
+        ]
+        return ",".join(parts) or "none"
+
+
+def _start_of_current_hour() -> datetime:
+    return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that shapes one emulated PBX. Same ``seed`` and ``now`` give the same data.
+
+    ``token_ttl`` is in seconds; ``expires_in_unit`` says how ``expires_in`` is reported
+    (``"minutes"`` mimics builds before 20.0.9). ``db_path=None`` keeps the SQLite file in a
+    temporary place removed on close. ``max_range_days`` is for reports (504 above it).
+    Example: ``EmulatorConfig(seed=3, calls=500, token_ttl=60)``.
+    """
+
+    seed: int = 1
+    calls: int = 2000
+    clients: list[ApiClient] = field(default_factory=list)
+    users: list[WebUser] = field(default_factory=list)
+    token_ttl: float = 3600.0
+    expires_in_unit: Literal["seconds", "minutes"] = "seconds"
+    faults: FaultSpec = field(default_factory=FaultSpec)
+    db_path: str | None = None
+    spec_version: SpecVersion = "20.0.10"
+    build: str = ""
+    max_range_days: int | None = None
+    now: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not self.clients:
+            self.clients = default_clients(self.seed)
+        if not self.users:
+            self.users = default_users(self.seed)
+        if not self.build:
+            self.build = _DEFAULT_BUILDS[self.spec_version]
+        if self.now is None:
+            self.now = _start_of_current_hour()
+        elif self.now.tzinfo is None:
+            self.now = self.now.replace(tzinfo=timezone.utc)
+        else:
+            self.now = self.now.astimezone(timezone.utc)
+        if self.calls < 0:
+            raise ValueError("calls must be >= 0")
+        if self.token_ttl <= 0:
+            raise ValueError("token_ttl must be > 0 seconds")
+
+    @property
+    def anchor(self) -> datetime:
+        """The resolved ``now`` (UTC, aware): the synthetic data ends here."""
+        assert self.now is not None  # set in __post_init__
+        return self.now

@@ -1,0 +1,54 @@
+"""Functions and actions the emulator core implements (issue 2); later modules add more.
+
+Registered through :mod:`py3cx.emulator.registry`, like any extension would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import errors
+from .registry import FunctionContext, xapi_action, xapi_function
+from .writes import delete_many
+
+
+@xapi_function("Defs", "Pbx.GetSystemParameters")
+def get_system_parameters(ctx: FunctionContext) -> dict[str, Any]:
+    """``GET /Defs/Pbx.GetSystemParameters()``: the build is in ``Version``."""
+    return dict(ctx.state.singleton("_SystemParameters") or {"Version": ctx.state.config.build})
+
+
+@xapi_function("SystemStatus", "Pbx.GetVersionType")
+def get_version_type(ctx: FunctionContext) -> dict[str, Any]:
+    """``GET /SystemStatus/Pbx.GetVersionType()``."""
+    return {"value": "Enterprise"}
+
+
+@xapi_function("Users", "Pbx.GetFirstAvailableExtensionNumber")
+def first_available_extension(ctx: FunctionContext) -> dict[str, Any]:
+    """``GET /Users/Pbx.GetFirstAvailableExtensionNumber()``: the lowest free 3-digit number."""
+    users = ctx.state.tables["Users"].table
+    with ctx.state.engine.connect() as conn:
+        taken = set(conn.execute(sa.select(users.c.Number)).scalars())
+    number = next(str(n) for n in range(100, 1000) if str(n) not in taken)
+    return {"value": number}
+
+
+@xapi_action("Users", "Pbx.BatchDelete")
+def batch_delete_users(ctx: FunctionContext) -> list[dict[str, Any]]:
+    """``POST /Users/Pbx.BatchDelete {"ids": [...]}``: one ``UserDeleteError`` per id that failed."""
+    ids = ctx.args.get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise errors.bad_request("ids:\nThe ids field must be a list of integers.")
+    missing = delete_many(ctx.state, ctx.state.tables["Users"], ids)
+    return [{"Error": errors.NOT_FOUND, "ExtensionNumber": str(i)} for i in missing]
+
+
+@xapi_action("ActiveCalls({Id})", "Pbx.DropCall")
+def drop_call(ctx: FunctionContext) -> None:
+    """``POST /ActiveCalls({Id})/Pbx.DropCall``: the call disappears from ActiveCalls."""
+    missing = delete_many(ctx.state, ctx.state.tables["ActiveCalls"], [int(ctx.key)])
+    if missing:
+        raise errors.not_found("Id")

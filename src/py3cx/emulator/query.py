@@ -1,0 +1,325 @@
+"""OData query options (``$filter``, ``$select``, ``$orderby``, ``$top``, ``$skip``, ``$count``,
+``$search``, ``$expand``) read from a raw query string and applied to an entity table.
+
+The query string is split the way the PBX does: on ``&`` and the first ``=``, then
+percent-decoded; a ``+`` stays a plus (BEHAVIOUR.md §3). ``$filter`` goes through
+odata-query's SQLAlchemy Core visitor, extended so that date-times, ``date()`` and
+durations compare correctly against the storage forms described in ``store.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timezone
+from typing import Any
+from urllib.parse import unquote
+
+import sqlalchemy as sa
+from odata_query import ast as odata_ast
+from odata_query import exceptions as odata_exc
+from odata_query.grammar import ODataLexer, ODataParser
+from odata_query.sqlalchemy.core import AstToSqlAlchemyCoreVisitor
+
+from .errors import XapiError, bad_request
+from .literals import split_path, split_top
+from .store import EntityTable, datetime_to_storage
+
+_KNOWN_OPTIONS = {
+    "$filter",
+    "$select",
+    "$orderby",
+    "$top",
+    "$skip",
+    "$count",
+    "$search",
+    "$expand",
+    "$format",
+}
+
+
+@dataclass
+class ExpandItem:
+    """One ``$expand`` entry, e.g. ``Agents($select=Number)``."""
+
+    name: str
+    select: list[str] | None = None
+
+
+@dataclass
+class QueryOptions:
+    """The parsed system query options of one request."""
+
+    filter: str | None = None
+    select: list[str] | None = None
+    orderby: list[tuple[str, bool]] = field(default_factory=list)  # (property, descending)
+    top: int | None = None
+    skip: int = 0
+    count: bool = False
+    search: str | None = None
+    expand: list[ExpandItem] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)  # non-$ parameters, kept for handlers
+
+
+def split_query_string(raw: bytes | str) -> list[tuple[str, str]]:
+    """Split a raw query string into (name, value) pairs; ``%20`` is a space, ``+`` a plus.
+
+    Example: ``split_query_string(b"$top=5&$filter=Number%20eq%20'1+2'")``.
+    """
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+    pairs: list[tuple[str, str]] = []
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        pairs.append((_decode(name), _decode(value)))
+    return pairs
+
+
+def _decode(text: str) -> str:
+    # unquote (not unquote_plus): a real PBX does not turn '+' into a space
+    return unquote(text.encode("latin-1").decode("utf-8", errors="replace"), errors="replace")
+
+
+def _comma_list(value: str) -> list[str]:
+    try:
+        return [v.strip() for v in split_top(value, ",") if v.strip()]
+    except ValueError:
+        raise bad_request(f"The query option value '{value[:60]}' is not valid.") from None
+
+
+def _non_negative(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise bad_request(
+            f"Invalid value '{value[:40]}' for {name} query option found. It must be a non-negative integer."
+        )
+    return int(value)
+
+
+def parse_query_options(raw: bytes | str) -> QueryOptions:
+    """Parse the query string of a request. Raises XapiError(400) for a bad or unknown ``$`` option.
+
+    Example: ``parse_query_options(b"$top=10&$orderby=Number%20desc").orderby == [("Number", True)]``.
+    """
+    opts = QueryOptions()
+    seen: set[str] = set()
+    for name, value in split_query_string(raw):
+        if not name.startswith("$"):
+            opts.extra[name] = value
+            continue
+        lowered = name.lower()
+        if lowered not in _KNOWN_OPTIONS:
+            raise bad_request(f"The query parameter '{name}' is not supported.")
+        if lowered in seen:
+            raise bad_request(
+                f"Query option '{name}' was specified more than once, but it must be specified at most once."
+            )
+        seen.add(lowered)
+        if lowered == "$filter":
+            opts.filter = value
+        elif lowered == "$select":
+            opts.select = _comma_list(value)
+        elif lowered == "$orderby":
+            for item in _comma_list(value):
+                words = item.split()
+                if len(words) == 1 or (len(words) == 2 and words[1] in ("asc", "desc")):
+                    opts.orderby.append((words[0], len(words) == 2 and words[1] == "desc"))
+                else:
+                    raise bad_request(f"Syntax error in $orderby at '{item[:60]}'.")
+        elif lowered == "$top":
+            opts.top = _non_negative(name, value)
+        elif lowered == "$skip":
+            opts.skip = _non_negative(name, value)
+        elif lowered == "$count":
+            if value not in ("true", "false"):
+                raise bad_request(f"'{value[:40]}' is not a valid count option.")
+            opts.count = value == "true"
+        elif lowered == "$search":
+            opts.search = value
+        elif lowered == "$expand":
+            opts.expand = [_expand_item(v) for v in _comma_list(value)]
+    return opts
+
+
+def _expand_item(text: str) -> ExpandItem:
+    try:
+        segment = split_path(text)
+    except ValueError:
+        raise bad_request(f"Syntax error in $expand at '{text[:60]}'.") from None
+    if len(segment) != 1:
+        raise bad_request(f"Multi-level $expand '{text[:60]}' is not supported.")
+    seg = segment[0]
+    item = ExpandItem(seg.name)
+    if seg.args:
+        # nested options come as "$select=A,B;$top=1", which split_path saw as one argument
+        inner = text[text.index("(") + 1 : -1]
+        for option in inner.split(";"):
+            opt_name, _, opt_value = option.partition("=")
+            if opt_name.strip().lower() == "$select":
+                item.select = [v.strip() for v in opt_value.split(",") if v.strip()]
+            else:
+                raise bad_request(
+                    f"The nested query option '{opt_name.strip()}' is not supported in $expand."
+                )
+    return item
+
+
+class _FilterVisitor(AstToSqlAlchemyCoreVisitor):
+    """odata-query's Core visitor, taught the emulator's storage forms."""
+
+    def __init__(self, entity: EntityTable) -> None:
+        super().__init__(entity.table)  # type: ignore[arg-type]  # the stub asks for a type, wrongly
+        self.entity = entity
+
+    def visit_Identifier(self, node: odata_ast.Identifier) -> Any:
+        prop = self.entity.props.get(node.name)
+        if prop is None:
+            raise self.entity.unknown_property(node.name)
+        if prop.kind == "json":
+            raise bad_request(f"The property '{node.name}' cannot be used in $filter.")
+        return self.entity.table.c[node.name]
+
+    def visit_DateTime(self, node: odata_ast.DateTime) -> Any:
+        value = node.py_val
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return sa.literal(datetime_to_storage(value))
+
+    def visit_Date(self, node: odata_ast.Date) -> Any:
+        return sa.literal(node.py_val.isoformat())
+
+    def visit_Duration(self, node: odata_ast.Duration) -> Any:
+        return sa.literal(node.py_val.total_seconds())
+
+    def visit_GUID(self, node: odata_ast.GUID) -> Any:
+        return sa.literal(str(node.val).lower())
+
+    def func_date(self, field: odata_ast._Node) -> Any:
+        return sa.func.date(self.visit(field))
+
+    def func_time(self, field: odata_ast._Node) -> Any:
+        return sa.func.time(self.visit(field))
+
+    def _part(self, fmt: str, field: odata_ast._Node) -> Any:
+        return sa.cast(sa.func.strftime(fmt, self.visit(field)), sa.Integer)
+
+    def func_year(self, field: odata_ast._Node) -> Any:
+        return self._part("%Y", field)
+
+    def func_month(self, field: odata_ast._Node) -> Any:
+        return self._part("%m", field)
+
+    def func_day(self, field: odata_ast._Node) -> Any:
+        return self._part("%d", field)
+
+    def func_hour(self, field: odata_ast._Node) -> Any:
+        return self._part("%H", field)
+
+    def func_minute(self, field: odata_ast._Node) -> Any:
+        return self._part("%M", field)
+
+    def func_second(self, field: odata_ast._Node) -> Any:
+        return self._part("%S", field)
+
+    # case-sensitive, wildcard-free substring tests (LIKE would treat % and _ as patterns)
+    def func_contains(self, field: odata_ast._Node, substr: odata_ast._Node) -> Any:
+        return sa.func.instr(self.visit(field), self.visit(substr)) > 0
+
+    def func_startswith(self, field: odata_ast._Node, substr: odata_ast._Node) -> Any:
+        value = self.visit(substr)
+        return sa.func.substr(self.visit(field), 1, sa.func.length(value)) == value
+
+    def func_endswith(self, field: odata_ast._Node, substr: odata_ast._Node) -> Any:
+        value = self.visit(substr)
+        return sa.func.substr(self.visit(field), -sa.func.length(value)) == value
+
+    def func_indexof(self, field: odata_ast._Node, substr: odata_ast._Node) -> Any:
+        return sa.func.instr(self.visit(field), self.visit(substr)) - 1
+
+    def func_length(self, field: odata_ast._Node) -> Any:
+        return sa.func.length(self.visit(field))
+
+
+def filter_clause(entity: EntityTable, text: str) -> Any:
+    """Compile a ``$filter`` expression to a SQLAlchemy clause. Raises XapiError(400) when invalid.
+
+    Example: ``filter_clause(users, "LastName eq 'O''Brien'")``.
+    """
+    try:
+        tree = ODataParser().parse(ODataLexer().tokenize(text))
+        return _FilterVisitor(entity).visit(tree)
+    except XapiError:
+        raise
+    except (odata_exc.ODataException, NotImplementedError, TypeError, ValueError, AttributeError) as exc:
+        raise bad_request(f"The query specified in the URI is not valid. {exc}") from None
+
+
+def _search_clause(entity: EntityTable, term: str) -> Any:
+    term = term.strip().strip('"')
+    needle = sa.literal(term.lower())
+    columns = [entity.table.c[p.name] for p in entity.scalar_props if p.kind in ("str", "enum")]
+    if not columns or not term:
+        return sa.true()
+    return sa.or_(*[sa.func.instr(sa.func.lower(c), needle) > 0 for c in columns])
+
+
+def check_select(entity: EntityTable, names: list[str]) -> list[str]:
+    """Validate ``$select`` names and return the scalar columns to send. Raises XapiError(400)."""
+    out: list[str] = []
+    for name in names:
+        if name == "*":
+            return [p.name for p in entity.scalar_props]
+        prop = entity.props.get(name)
+        if prop is None:
+            raise entity.unknown_property(name)
+        if not prop.navigation and name not in out:
+            out.append(name)
+    return out
+
+
+def check_expand(entity: EntityTable, items: list[ExpandItem]) -> list[ExpandItem]:
+    """Validate ``$expand`` names (navigation properties only). Raises XapiError(400)."""
+    for item in items:
+        prop = entity.props.get(item.name)
+        if prop is None or not prop.navigation:
+            raise bad_request(
+                f"Property '{item.name}' on type '{entity.type_name}' is not a navigation property "
+                "or complex property. Only navigation properties can be expanded."
+            )
+    return items
+
+
+def build_select(entity: EntityTable, opts: QueryOptions, base_where: Any = None) -> tuple[Any, Any]:
+    """The (rows, count) SQL statements for a collection request. Raises XapiError(400).
+
+    Example: ``rows_sql, count_sql = build_select(users, parse_query_options(b"$top=5"))``.
+    """
+    table = entity.table
+    conditions = []
+    if base_where is not None:
+        conditions.append(base_where)
+    if opts.filter:
+        conditions.append(filter_clause(entity, opts.filter))
+    if opts.search:
+        conditions.append(_search_clause(entity, opts.search))
+    where = sa.and_(*conditions) if conditions else None
+
+    rows_sql = sa.select(table)
+    count_sql = sa.select(sa.func.count()).select_from(table)
+    if where is not None:
+        rows_sql = rows_sql.where(where)
+        count_sql = count_sql.where(where)
+    order = []
+    for name, desc in opts.orderby:
+        prop = entity.props.get(name)
+        if prop is None:
+            raise entity.unknown_property(name)
+        if prop.kind == "json":
+            raise bad_request(f"The property '{name}' cannot be used in the $orderby query option.")
+        order.append(table.c[name].desc() if desc else table.c[name].asc())
+    order.extend(table.c[k].asc() for k in entity.key if k not in {n for n, _ in opts.orderby})
+    rows_sql = rows_sql.order_by(*order)
+    if opts.skip:
+        rows_sql = rows_sql.offset(opts.skip)
+    if opts.top is not None:
+        rows_sql = rows_sql.limit(opts.top)
+    return rows_sql, count_sql

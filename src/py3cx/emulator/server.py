@@ -1,0 +1,151 @@
+"""Running the emulator as a real HTTP server on loopback (uvicorn).
+
+``running_emulator`` starts uvicorn in a background thread and waits until it listens;
+``serve`` blocks (the ``3cx emulator serve`` command). Both use an h11 protocol that turns
+the fault layer's :class:`DropConnection` into a closed socket with no response at all
+(plain uvicorn would answer 500).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .app import create_app
+from .config import ApiClient, EmulatorConfig
+from .faults import DropConnection
+from .state import EmulatorState
+
+
+class _DroppingH11Protocol(H11Protocol):
+    """h11 protocol that aborts the connection when the app raises DropConnection."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        inner = self.app
+
+        async def guarded(scope: Any, receive: Any, send: Any) -> None:
+            try:
+                await inner(scope, receive, send)
+            except DropConnection:
+                self.transport.abort()
+                if self.cycle is not None:
+                    self.cycle.disconnected = True  # so uvicorn does not send its own 500
+
+        self.app = guarded
+
+
+@dataclass
+class RunningEmulator:
+    """A started emulator: its base URL, configuration and app (``app.state.emulator`` is the state)."""
+
+    url: str
+    config: EmulatorConfig
+    app: Starlette
+
+    @property
+    def state(self) -> EmulatorState:
+        """The emulator's :class:`EmulatorState`."""
+        state: EmulatorState = self.app.state.emulator
+        return state
+
+    @property
+    def clients(self) -> list[ApiClient]:
+        """The API clients this emulator accepts."""
+        return self.config.clients
+
+
+def _uvicorn_config(app: Starlette, sock_host: str, port: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=sock_host,
+        port=port,
+        http=_DroppingH11Protocol,
+        ws="none",
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+@contextmanager
+def running_emulator(
+    cfg: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[RunningEmulator]:
+    """Run the emulator on ``host:port`` (``port=0``: a free port) in a background thread.
+
+    Yields once the server listens; on exit shuts it down and removes its temporary database.
+    Raises RuntimeError when the server does not start within 30 s.
+    Example: ``with running_emulator(EmulatorConfig(calls=100)) as emu: print(emu.url)``.
+    """
+    config = cfg or EmulatorConfig()
+    app = create_app(config)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    server = uvicorn.Server(_uvicorn_config(app, host, bound_port, "warning"))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to the caller below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=f"py3cx-emulator-{bound_port}", daemon=True)
+    thread.start()
+    try:
+        for _ in range(3000):
+            if server.started or errors or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        if not server.started:
+            raise RuntimeError(f"the emulator did not start: {errors[0] if errors else 'timed out'}")
+        url_host = f"[{host}]" if ":" in host else host
+        yield RunningEmulator(f"http://{url_host}:{bound_port}", config, app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        app.state.emulator.close()
+
+
+def describe(cfg: EmulatorConfig, url: str) -> str:
+    """The banner of ``3cx emulator serve``: where it listens and which credentials it accepts.
+
+    Example: ``print(describe(cfg, "http://127.0.0.1:5000"))``.
+    """
+    lines = [
+        f"3CX V20 emulator (build {cfg.build}, spec {cfg.spec_version}) listening on {url}",
+        f"  seed {cfg.seed}, {cfg.calls} calls over the 90 days before {cfg.anchor.isoformat()}",
+        "  API clients (POST /connect/token):",
+    ]
+    lines += [f"    {c.client_id:<12} secret {c.secret:<28} {c.role}" for c in cfg.clients]
+    lines.append("  Web users (POST /webclient/api/Login/GetAccessToken):")
+    lines += [f"    {u.username:<28} password {u.password:<24} {u.role}" for u in cfg.users]
+    if cfg.faults.total:
+        lines.append(f"  Faults on /xapi/v1: {cfg.faults}")
+    return "\n".join(lines)
+
+
+def serve(cfg: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 5000) -> None:
+    """Run the emulator in the foreground until interrupted (Ctrl-C).
+
+    Example: ``serve(EmulatorConfig(seed=1), port=5000)``.
+    """
+    config = cfg or EmulatorConfig()
+    app = create_app(config)
+    try:
+        uvicorn.Server(_uvicorn_config(app, host, port, "info")).run()
+    finally:
+        app.state.emulator.close()

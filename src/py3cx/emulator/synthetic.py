@@ -1,0 +1,757 @@
+"""Synthetic, coherent PBX data, deterministic for a given seed and anchor (``config.now``).
+
+Same seed + same anchor → byte-identical rows. Everything is drawn from one
+``random.Random(seed)`` in a fixed order.
+
+What is made:
+
+- **Users** with 3-digit extensions (100...), first/last names (one is ``O'Brien``, one
+  ``Müller``), e-mail addresses, a department each (**Groups**, ``GRP0000`` is the default);
+- **Queues** with leading-zero numbers (``0336``, ``0337``, ``0338``) and their agents;
+  **RingGroups** ``800`` and ``801``;
+- ``config.calls`` calls over the 90 days before the anchor, kept in the internal table
+  ``_calls`` (one row per call) from which the **CallHistoryView** segments are derived;
+- a handful of **ActiveCalls**, some **EventLogs**, and the **Defs** / **SystemStatus** singletons.
+
+``_calls`` columns (the reports of issue 4 and the call simulator of issue 5 compute from these):
+
+====================  =====================================================================
+``call_id``           INTEGER, 1..N in start order
+``start_time``        TEXT, UTC ``YYYY-MM-DD HH:MM:SS.ffffff`` (storage form, see store.py)
+``end_time``          TEXT, same form
+``direction``         ``inbound`` / ``outbound`` / ``internal``
+``caller_number``     the calling number (extension or external E.164)
+``caller_name``       display name of the caller (NULL for unknown external callers)
+``caller_dn``         caller's extension, NULL when external
+``callee_number``     number dialled (extension, queue, ring group or external E.164)
+``callee_dn``         DN that was called first (extension, queue or ring group), NULL when external
+``did``               the DID an inbound call came in on, else NULL
+``trunk_dn``          trunk DN used (``10000``) for external calls, else NULL
+``queue_dn``          queue number when the call went through a queue, else NULL
+``polled_agents``     space-separated extensions the queue rang (``"101 104"``), else NULL
+``answered_by``       extension that answered (NULL when unanswered or answered externally)
+``ring_seconds``      REAL, ringing before answer or give-up (direct calls)
+``wait_seconds``      REAL, time waited in the queue (0 without a queue)
+``talk_seconds``      REAL, 0 when unanswered
+``answered``          INTEGER 0/1
+``abandoned``         INTEGER 0/1: the caller hung up while waiting in a queue
+``segment_first``     INTEGER, first SegmentId of the call in CallHistoryView
+``segment_count``     INTEGER, how many segments the call has
+====================  =====================================================================
+
+DnType numbers in CallHistoryView follow the order of the spec's ``Pbx.PeerType`` enum
+(Extension 1, Queue 2, RingGroup 3, ExternalLine 9): a guess, the PBX's numbering is not
+documented. ``SegmentType`` is 1 for a talking segment and 2 for ringing/waiting;
+``SegmentActionId`` is 1 (ended), 2 (passed on to the next segment) or 3 (caller hung up): guesses too.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from .config import EmulatorConfig
+from .store import EntityTable, datetime_to_storage
+
+DN_EXTENSION, DN_QUEUE, DN_RING_GROUP, DN_EXTERNAL = 1, 2, 3, 9
+SEGMENT_TALK, SEGMENT_RING = 1, 2
+ACTION_ENDED, ACTION_PASSED_ON, ACTION_CALLER_HUNG_UP = 1, 2, 3
+TRUNK_DN = "10000"
+HISTORY_DAYS = 90
+
+_FIRST = [
+    "Ana",
+    "Ivan",
+    "Marko",
+    "Sarah",
+    "James",
+    "Petra",
+    "Luka",
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Mia",
+    "Lucas",
+    "Sofia",
+    "Ethan",
+    "Nina",
+    "David",
+    "Laura",
+    "Tomás",
+    "Zoë",
+    "Ahmed",
+    "Chloé",
+    "Jonas",
+    "Maja",
+]
+_LAST = [
+    "Horvat",
+    "Kovač",
+    "Smith",
+    "Jones",
+    "Novak",
+    "Babić",
+    "Taylor",
+    "Brown",
+    "Wilson",
+    "Jurić",
+    "Evans",
+    "Walker",
+    "Knežević",
+    "Wright",
+    "Green",
+    "Hall",
+    "Lewis",
+    "King",
+    "Scott",
+    "Young",
+]
+_DEPARTMENTS = ["Sales", "Support", "Accounts"]
+_QUEUES = [
+    ("0336", "Sales Queue", "Sales"),
+    ("0337", "Support Queue", "Support"),
+    ("0338", "Billing", "Accounts"),
+]
+_RING_GROUPS = [("800", "Reception"), ("801", "Warehouse")]
+_EVENT_SOURCES = [
+    ("Info", 4096, "System", "Service 3CX PhoneSystem started"),
+    ("Warning", 12296, "Trunk", "Trunk 10000 registration refreshed late"),
+    ("Error", 12288, "Trunk", "Trunk 10000 registration failed: 408 Request Timeout"),
+    ("Info", 4101, "Backup", "Backup completed successfully"),
+    ("Warning", 8197, "Security", "Blocked IP after failed authentication attempts"),
+]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user with an extension, as the generator needs them."""
+
+    id: int
+    number: str
+    first: str
+    last: str
+    email: str
+    department: str
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first} {self.last}"
+
+
+def calls_table(metadata: sa.MetaData) -> sa.Table:
+    """The internal ``_calls`` table (one row per call); columns documented in the module docstring."""
+    return sa.Table(
+        "_calls",
+        metadata,
+        sa.Column("call_id", sa.Integer, primary_key=True),
+        sa.Column("start_time", sa.Text, nullable=False, index=True),
+        sa.Column("end_time", sa.Text, nullable=False),
+        sa.Column("direction", sa.Text, nullable=False),
+        sa.Column("caller_number", sa.Text),
+        sa.Column("caller_name", sa.Text),
+        sa.Column("caller_dn", sa.Text),
+        sa.Column("callee_number", sa.Text),
+        sa.Column("callee_dn", sa.Text),
+        sa.Column("did", sa.Text),
+        sa.Column("trunk_dn", sa.Text),
+        sa.Column("queue_dn", sa.Text),
+        sa.Column("polled_agents", sa.Text),
+        sa.Column("answered_by", sa.Text),
+        sa.Column("ring_seconds", sa.Float, nullable=False),
+        sa.Column("wait_seconds", sa.Float, nullable=False),
+        sa.Column("talk_seconds", sa.Float, nullable=False),
+        sa.Column("answered", sa.Integer, nullable=False),
+        sa.Column("abandoned", sa.Integer, nullable=False),
+        sa.Column("segment_first", sa.Integer, nullable=False),
+        sa.Column("segment_count", sa.Integer, nullable=False),
+    )
+
+
+def _email(first: str, last: str) -> str:
+    plain = f"{first}.{last}".lower()
+    for src, dst in (
+        ("'", ""),
+        ("ü", "ue"),
+        ("ö", "oe"),
+        ("č", "c"),
+        ("ć", "c"),
+        ("ž", "z"),
+        ("š", "s"),
+        ("đ", "d"),
+        ("á", "a"),
+        ("é", "e"),
+        ("ë", "e"),
+    ):
+        plain = plain.replace(src, dst)
+    return f"{plain}@example.com"
+
+
+def make_people(rng: random.Random, count: int = 30) -> list[Person]:
+    """The users: 3-digit extensions from 100, one ``Sean O'Brien`` and one ``Jürgen Müller``."""
+    people: list[Person] = []
+    names: set[tuple[str, str]] = set()
+    fixed = {3: ("Sean", "O'Brien"), 7: ("Jürgen", "Müller")}
+    for i in range(count):
+        if i in fixed:
+            first, last = fixed[i]
+        else:
+            first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            while (first, last) in names:
+                first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        names.add((first, last))
+        people.append(Person(i + 1, str(100 + i), first, last, _email(first, last), _DEPARTMENTS[i % 3]))
+    return people
+
+
+def _external_number(rng: random.Random) -> str:
+    return rng.choice(["+44207946", "+38514", "+49301234", "+1212555"]) + f"{rng.randrange(10_000):04d}"
+
+
+class _Seeder:
+    def __init__(self, config: EmulatorConfig, tables: dict[str, EntityTable], conn: Any) -> None:
+        self.config = config
+        self.tables = tables
+        self.conn = conn  # a raw DB-API connection: executemany is what makes a million rows fast
+        self.rng = random.Random(config.seed)
+        self.anchor: datetime = config.anchor
+        self.people = make_people(self.rng)
+        self.by_department: dict[str, list[Person]] = {}
+        for person in self.people:
+            self.by_department.setdefault(person.department, []).append(person)
+        self.queue_agents: dict[str, list[Person]] = {}
+
+    def _insert(self, set_name: str, rows: list[dict[str, Any]]) -> None:
+        entity = self.tables.get(set_name)
+        if entity is None or not rows:
+            return
+        names = list(entity.props)
+        columns = ", ".join(f'"{n}"' for n in names)
+        sql = f'INSERT INTO "{set_name}" ({columns}) VALUES ({", ".join("?" for _ in names)})'
+        self.conn.executemany(sql, [tuple(row.get(n) for n in names) for row in rows])
+
+    def seed_directory(self) -> None:
+        groups: list[dict[str, Any]] = [
+            {
+                "Id": 1,
+                "Number": "GRP0000",
+                "Name": "DEFAULT",
+                "IsDefault": 1,
+                "HasMembers": 1,
+                "Language": "EN",
+            },
+        ]
+        for i, dept in enumerate(_DEPARTMENTS, start=2):
+            groups.append(
+                {
+                    "Id": i,
+                    "Number": f"GRP{i - 1:04d}",
+                    "Name": dept,
+                    "IsDefault": 0,
+                    "HasMembers": 1,
+                    "Language": "EN",
+                    "TimeZoneId": "51",
+                }
+            )
+        group_ids = {g["Name"]: g["Id"] for g in groups}
+        for g in groups:
+            members = [
+                {
+                    "Id": p.id,
+                    "GroupId": g["Id"],
+                    "Name": p.display_name,
+                    "Number": p.number,
+                    "Type": "Extension",
+                }
+                for p in self.people
+                if g["Name"] in ("DEFAULT", p.department)
+            ]
+            g["Members"] = json.dumps(members, ensure_ascii=False)
+        self._insert("Groups", groups)
+
+        users = []
+        for p in self.people:
+            has_mobile = self.rng.random() < 0.6
+            users.append(
+                {
+                    "Id": p.id,
+                    "Number": p.number,
+                    "FirstName": p.first,
+                    "LastName": p.last,
+                    "DisplayName": p.display_name,
+                    "EmailAddress": p.email,
+                    "Mobile": f"+3859{self.rng.randrange(10_000_000):07d}" if has_mobile else None,
+                    "Enabled": 1,
+                    "Require2FA": 0,
+                    "Language": "EN",
+                    "Internal": 0,
+                    "IsRegistered": 1 if self.rng.random() < 0.8 else 0,
+                    "QueueStatus": "LoggedIn" if self.rng.random() < 0.7 else "LoggedOut",
+                    "OutboundCallerID": "+442079460000",
+                    "PrimaryGroupId": group_ids[p.department],
+                    "AuthID": p.number,
+                    "SIPID": p.number,
+                    "Tags": "[]",
+                    "VMEnabled": 1,
+                    "Groups": json.dumps(
+                        [
+                            {
+                                "Id": p.id,
+                                "GroupId": group_ids[p.department],
+                                "Name": p.department,
+                                "Number": f"GRP{group_ids[p.department] - 1:04d}",
+                                "MemberName": p.display_name,
+                                "Type": "Extension",
+                                "CanDelete": False,
+                            },
+                        ],
+                        ensure_ascii=False,
+                    ),
+                    "ForwardingProfiles": json.dumps(
+                        [
+                            {"Id": p.id * 10 + k, "Name": name}
+                            for k, name in enumerate(("Available", "Away", "Out of office"))
+                        ]
+                    ),
+                }
+            )
+        self._insert("Users", users)
+
+        queues = []
+        next_id = len(self.people) + 1
+        for number, name, dept in _QUEUES:
+            agents = self.by_department[dept][:5]
+            self.queue_agents[number] = agents
+            queues.append(
+                {
+                    "Id": next_id,
+                    "Number": number,
+                    "Name": name,
+                    "PollingStrategy": "Hunt",
+                    "RingTimeout": 20,
+                    "MasterTimeout": 300,
+                    "WrapUpTime": 0,
+                    "SLATime": 30,
+                    "MaxCallersInQueue": 10,
+                    "PriorityQueue": 0,
+                    "IsRegistered": 1,
+                    "ComfortPrompts": "[]",
+                    "NotifyCodes": "[]",
+                    "MaxWaitTimeSkillGroupValues": "[]",
+                    "Agents": json.dumps(
+                        [
+                            {
+                                "Id": a.id,
+                                "Name": a.display_name,
+                                "Number": a.number,
+                                "SkillGroup": "1",
+                                "Tags": [],
+                            }
+                            for a in agents
+                        ],
+                        ensure_ascii=False,
+                    ),
+                    "Managers": json.dumps(
+                        [
+                            {
+                                "Id": agents[0].id,
+                                "Name": agents[0].display_name,
+                                "Number": agents[0].number,
+                                "Tags": [],
+                            }
+                        ],
+                        ensure_ascii=False,
+                    ),
+                }
+            )
+            next_id += 1
+        self._insert("Queues", queues)
+
+        ring_groups = []
+        for number, name in _RING_GROUPS:
+            ring = self.people[:4] if number == "800" else self.people[10:13]
+            ring_groups.append(
+                {
+                    "Id": next_id,
+                    "Number": number,
+                    "Name": name,
+                    "RingStrategy": "RingAll",
+                    "RingTime": 20,
+                    "IsRegistered": 1,
+                    "Members": json.dumps(
+                        [{"Id": m.id, "Name": m.display_name, "Number": m.number, "Tags": []} for m in ring],
+                        ensure_ascii=False,
+                    ),
+                }
+            )
+            next_id += 1
+        self._insert("RingGroups", ring_groups)
+
+    # -- calls ----------------------------------------------------------------------------------
+    def _call_starts(self) -> list[float]:
+        rng = self.rng
+        end = self.anchor.timestamp()
+        begin = end - HISTORY_DAYS * 86_400
+        starts: list[float] = []
+        for _ in range(self.config.calls):
+            # mostly office hours, some evening and night traffic
+            day = rng.randrange(HISTORY_DAYS)
+            hour = rng.choice((8, 9, 9, 10, 10, 10, 11, 11, 12, 13, 14, 14, 15, 15, 16, 17, 19, 22))
+            t = begin + day * 86_400 + hour * 3600 + rng.random() * 3600
+            starts.append(round(min(t, end - 1.0), 3))
+        starts.sort()
+        return starts
+
+    def seed_calls(self) -> None:
+        call_rows: list[tuple[Any, ...]] = []
+        segment_rows: list[tuple[Any, ...]] = []
+        entity = self.tables.get("CallHistoryView")
+        seg_columns = list(entity.props) if entity else []
+        segment_id = 1
+        participant = 1000
+        for call_id, start in enumerate(self._call_starts(), start=1):
+            call, segments = self._one_call(call_id, start)
+            first_segment = segment_id
+            for seg in segments:
+                seg["SegmentId"] = segment_id
+                seg["SrcParticipantId"] = participant
+                seg["DstParticipantId"] = participant + 1
+                participant += 2
+                segment_id += 1
+                segment_rows.append(tuple(seg.get(c) for c in seg_columns))
+            call_rows.append((*call, first_segment, len(segments)))
+            if len(segment_rows) >= 50_000:
+                self._flush(call_rows, segment_rows, seg_columns)
+                call_rows, segment_rows = [], []
+        self._flush(call_rows, segment_rows, seg_columns)
+
+    def _flush(
+        self, calls: list[tuple[Any, ...]], segments: list[tuple[Any, ...]], seg_columns: list[str]
+    ) -> None:
+        if calls:
+            self.conn.executemany(f"INSERT INTO _calls VALUES ({', '.join('?' * 21)})", calls)
+        if segments and seg_columns:
+            cols = ", ".join(f'"{c}"' for c in seg_columns)
+            marks = ", ".join("?" for _ in seg_columns)
+            self.conn.executemany(f'INSERT INTO "CallHistoryView" ({cols}) VALUES ({marks})', segments)
+
+    def _one_call(self, call_id: int, start: float) -> tuple[tuple[Any, ...], list[dict[str, Any]]]:
+        rng = self.rng
+        roll = rng.random()
+        direction = "inbound" if roll < 0.55 else "outbound" if roll < 0.85 else "internal"
+        talk = 0.0
+        ring = 0.0
+        wait = 0.0
+        queue: str | None = None
+        polled: list[Person] = []
+        answered_by: Person | None = None
+        abandoned = False
+        did = trunk = None
+        segments: list[dict[str, Any]] = []
+
+        def seg(
+            t0: float,
+            t1: float,
+            src: dict[str, Any],
+            dst: dict[str, Any],
+            answered: bool,
+            kind: int,
+            action: int,
+        ) -> None:
+            segments.append(
+                {
+                    "SegmentStartTime": _ts(t0),
+                    "SegmentEndTime": _ts(t1),
+                    "CallTime": round(t1 - t0, 3),
+                    "CallAnswered": int(answered),
+                    "SegmentType": kind,
+                    "SegmentActionId": action,
+                    "SrcRecId": None,
+                    "DstRecId": (call_id * 10 + len(segments))
+                    if answered and kind == SEGMENT_TALK and rng.random() < 0.3
+                    else None,
+                    **{f"Src{k}": v for k, v in src.items()},
+                    **{f"Dst{k}": v for k, v in dst.items()},
+                }
+            )
+
+        if direction == "inbound":
+            caller_number = _external_number(rng)
+            caller_name: str | None = (
+                None if rng.random() < 0.5 else f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+            )
+            caller_dn = None
+            did = rng.choice(["+442079460000", "+442079460001", "+38514800800"])
+            trunk = TRUNK_DN
+            src = _external_party(caller_number, caller_name, 0)
+            target = rng.random()
+            if target < 0.6:
+                queue = rng.choice(_QUEUES)[0]
+                agents = self.queue_agents[queue]
+                polled = rng.sample(agents, k=min(len(agents), rng.randint(1, 3)))
+                wait = round(rng.expovariate(1 / 45.0), 3)
+                abandoned = wait > 120 or rng.random() < 0.12
+                callee_number = callee_dn = queue
+                qparty = _dn_party(
+                    queue, dict((q, n) for q, n, _ in _QUEUES)[queue], DN_QUEUE, 900 + int(queue[-1])
+                )
+                if abandoned:
+                    seg(start, start + wait, src, qparty, False, SEGMENT_RING, ACTION_CALLER_HUNG_UP)
+                else:
+                    answered_by = rng.choice(polled)
+                    talk = round(rng.expovariate(1 / 180.0) + 5, 3)
+                    seg(start, start + wait, src, qparty, False, SEGMENT_RING, ACTION_PASSED_ON)
+                    seg(
+                        start + wait,
+                        start + wait + talk,
+                        src,
+                        _person_party(answered_by),
+                        True,
+                        SEGMENT_TALK,
+                        ACTION_ENDED,
+                    )
+            else:
+                callee = rng.choice(self.people)
+                callee_number = callee_dn = callee.number
+                ring = round(rng.uniform(3, 25), 3)
+                if rng.random() < 0.85:
+                    answered_by = callee
+                    talk = round(rng.expovariate(1 / 150.0) + 3, 3)
+                    seg(
+                        start,
+                        start + ring + talk,
+                        src,
+                        _person_party(callee),
+                        True,
+                        SEGMENT_TALK,
+                        ACTION_ENDED,
+                    )
+                else:
+                    seg(start, start + ring, src, _person_party(callee), False, SEGMENT_RING, ACTION_ENDED)
+        else:
+            caller = rng.choice(self.people)
+            caller_number, caller_name, caller_dn = caller.number, caller.display_name, caller.number
+            src = _person_party(caller)
+            ring = round(rng.uniform(2, 20), 3)
+            answered = rng.random() < (0.75 if direction == "outbound" else 0.8)
+            if direction == "outbound":
+                trunk = TRUNK_DN
+                callee_number = _external_number(rng)
+                callee_dn = None
+                dst = _external_party(callee_number, None, 0)
+            else:
+                callee = rng.choice([p for p in self.people if p is not caller])
+                callee_number = callee_dn = callee.number
+                dst = _person_party(callee)
+                answered_by = callee if answered else None
+            if answered:
+                talk = round(rng.expovariate(1 / 200.0) + 2, 3)
+            seg(
+                start,
+                start + ring + talk,
+                src,
+                dst,
+                answered,
+                SEGMENT_TALK if answered else SEGMENT_RING,
+                ACTION_ENDED,
+            )
+        end = start + (wait if queue else ring) + talk
+        answered_flag = talk > 0
+        call = (
+            call_id,
+            _ts(start),
+            _ts(end),
+            direction,
+            caller_number,
+            caller_name,
+            caller_dn,
+            callee_number,
+            callee_dn,
+            did,
+            trunk,
+            queue,
+            " ".join(p.number for p in polled) or None,
+            answered_by.number if answered_by else None,
+            ring,
+            wait,
+            talk,
+            int(answered_flag),
+            int(abandoned),
+        )
+        return call, segments
+
+    # -- live state -----------------------------------------------------------------------------
+    def seed_live(self) -> None:
+        rng = self.rng
+        active = []
+        statuses = ["Talking", "Talking", "Talking", "Ringing", "Routing"]
+        for i, status in enumerate(statuses, start=1):
+            person = self.people[(i * 5) % len(self.people)]
+            established = self.anchor - timedelta(seconds=rng.randrange(20, 900))
+            external = _external_number(rng)
+            inbound = i % 2 == 1
+            active.append(
+                {
+                    "Id": i,
+                    "Caller": f"{external}" if inbound else f"{person.number} {person.display_name}",
+                    "Callee": f"{person.number} {person.display_name}" if inbound else external,
+                    "Status": status,
+                    "EstablishedAt": datetime_to_storage(established),
+                    "LastChangeStatus": datetime_to_storage(
+                        established + timedelta(seconds=rng.randrange(1, 15))
+                    ),
+                    "ServerNow": datetime_to_storage(self.anchor),
+                }
+            )
+        self._insert("ActiveCalls", active)
+
+        logs = []
+        for i in range(1, 61):
+            level, event_id, group, message = _EVENT_SOURCES[rng.randrange(len(_EVENT_SOURCES))]
+            when = self.anchor - timedelta(seconds=rng.randrange(HISTORY_DAYS * 86_400))
+            logs.append(
+                {
+                    "Id": i,
+                    "EventId": event_id,
+                    "Type": level,
+                    "Group": group,
+                    "GroupName": group,
+                    "Message": message,
+                    "Params": json.dumps([TRUNK_DN] if group == "Trunk" else []),
+                    "Source": "3CXPhoneSystem",
+                    "TimeGenerated": datetime_to_storage(when),
+                }
+            )
+        self._insert("EventLogs", logs)
+
+
+def singletons(config: EmulatorConfig, users: int, active_calls: int) -> dict[str, dict[str, Any]]:
+    """Wire bodies of the seeded singletons (``Defs``, ``SystemStatus``) and of the system parameters."""
+    anchor = config.anchor
+    iso = anchor.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "Defs": {"Id": 0},
+        "SystemStatus": {
+            "Id": 0,
+            "Activated": True,
+            "AutoUpdateEnabled": False,
+            "BackupScheduled": True,
+            "CallsActive": active_calls,
+            "ExtensionsRegistered": users,
+            "ExtensionsTotal": users + 8,
+            "UserExtensions": users,
+            "MaxUserExtensions": 500,
+            "FQDN": "pbx.example.com",
+            "Ip": "127.0.0.1",
+            "IpV4": "127.0.0.1",
+            "LicenseActive": True,
+            "LicenseKey": "XXXX-XXXX-XXXX-XXXX",
+            "MaxSimCalls": 16,
+            "OS": "Linux",
+            "ProductCode": "3CXPSENT",
+            "ResellerName": "py3cx emulator",
+            "TrunksRegistered": 1,
+            "TrunksTotal": 1,
+            "Version": config.build,
+            "Support": True,
+            "LastCheckForUpdates": iso,
+            "LastBackupDateTime": iso,
+            "DiskUsage": 23,
+            "TotalDiskSpace": 64_000_000_000,
+            "FreeDiskSpace": 49_000_000_000,
+            "HasNotRunningServices": False,
+        },
+        "_SystemParameters": {
+            "Version": config.build,
+            "FQDN": "pbx.example.com",
+            "PbxExternalHost": "pbx.example.com",
+            "HttpsPort": 5001,
+            "HttpPort": 5000,
+            "SipPort": 5060,
+            "SipsPort": 5061,
+            "TunnnelPort": 5090,
+            "GlobalLanguage": "EN",
+            "IsHosted": False,
+            "IsMulticompanyMode": False,
+            "IsChatLogEnabled": True,
+            "ProcessorCount": 4,
+            "MaxDIDPerTrunk": 100,
+            "License": {
+                "IsEnterprise": True,
+                "MaxSimCalls": 16,
+                "ProductCode": "3CXPSENT",
+                "CountryCode": "GB",
+            },
+        },
+    }
+
+
+def _ts(epoch: float) -> str:
+    whole = int(epoch)
+    micros = round((epoch - whole) * 1000) * 1000
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, 0
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole)) + f".{micros:06d}"
+
+
+def _person_party(p: Person) -> dict[str, Any]:
+    return {
+        "Dn": p.number,
+        "DnType": DN_EXTENSION,
+        "CallerNumber": p.number,
+        "DisplayName": p.display_name,
+        "ExtendedDisplayName": f"{p.display_name} ({p.number})",
+        "External": 0,
+        "Internal": 1,
+        "Id": p.id,
+    }
+
+
+def _dn_party(number: str, name: str, dn_type: int, dn_id: int) -> dict[str, Any]:
+    return {
+        "Dn": number,
+        "DnType": dn_type,
+        "CallerNumber": number,
+        "DisplayName": name,
+        "ExtendedDisplayName": f"{name} ({number})",
+        "External": 0,
+        "Internal": 1,
+        "Id": dn_id,
+    }
+
+
+def _external_party(number: str, name: str | None, dn_id: int) -> dict[str, Any]:
+    return {
+        "Dn": TRUNK_DN,
+        "DnType": DN_EXTERNAL,
+        "CallerNumber": number,
+        "DisplayName": name,
+        "ExtendedDisplayName": f"{name} ({number})" if name else number,
+        "External": 1,
+        "Internal": 0,
+        "Id": dn_id,
+    }
+
+
+def seed_all(config: EmulatorConfig, tables: dict[str, EntityTable], conn: Any) -> dict[str, int]:
+    """Fill the tables through a raw DB-API connection; returns row counts (``{"calls": N, ...}``).
+
+    Example: ``seed_all(cfg, tables, engine.raw_connection())``.
+    """
+    seeder = _Seeder(config, tables, conn)
+    seeder.seed_directory()
+    seeder.seed_calls()
+    seeder.seed_live()
+    return {"users": len(seeder.people), "calls": config.calls}
+
+
+def iter_people(config: EmulatorConfig) -> Iterator[Person]:
+    """The seeded users, without a database (the same draw as :func:`seed_all`)."""
+    yield from make_people(random.Random(config.seed))

@@ -1,0 +1,400 @@
+"""The ``/xapi/v1`` endpoint: resolves an OData path against the spec index and serves it.
+
+Path kinds (BEHAVIOUR.md §2): entity-set collections (``/Users``), keys (``/Users(42)``),
+alternate keys (``/Users(Number='100')``), navigation (``/Queues(3)/Agents``), singletons
+(``/Defs``), bound functions and actions (``/Defs/Pbx.GetSystemParameters()``,
+``/Users/Pbx.BatchDelete``) and imports at the root (``/GetUpdates()``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import errors
+from .auth import Identity, authorize
+from .errors import XapiError, json_response
+from .literals import LiteralError, PathSyntaxError, Segment, parse_literal, split_path
+from .query import ExpandItem, QueryOptions, build_select, check_expand, check_select, parse_query_options
+from .registry import FunctionContext, lookup
+from .spec import EntitySet, Operation
+from .state import EmulatorState
+from .store import EntityTable, datetime_to_storage
+from .writes import create_entity, delete_entity, update_entity
+
+PREFIX = "/xapi/v1"
+
+
+def _context(request: Request, fragment: str) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}{PREFIX}/$metadata#{fragment}"
+
+
+def etag_of(row: dict[str, Any]) -> str:
+    """A weak ETag over an entity's stored values (used by ``If-Match`` on DELETE)."""
+    digest = hashlib.sha1(json.dumps(row, sort_keys=True, default=str).encode(), usedforsecurity=False)
+    return f'W/"{digest.hexdigest()[:16]}"'
+
+
+class XapiEndpoint:
+    """Serves one request under ``/xapi/v1``. Example: ``await XapiEndpoint(state).handle(request)``."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.spec = state.spec
+
+    async def handle(self, request: Request) -> Response:
+        path = request.scope["path"][len(PREFIX) :]
+        state = self.state
+        identity = state.authenticate(request)
+        if path in ("", "/"):
+            return self._service_document(request)
+        if path == "/swagger.yaml":
+            from .spec import spec_path
+
+            return Response(spec_path(state.config.spec_version).read_bytes(), media_type="application/yaml")
+        try:
+            segments = split_path(path)
+        except PathSyntaxError:
+            raise errors.no_route(request.scope["path"]) from None
+        authorize(identity, segments[0].name)
+        opts = parse_query_options(request.scope.get("query_string", b""))
+        first = segments[0]
+        if first.name in state.tables:
+            return await self._entity_set(request, identity, segments, opts)
+        if first.name in self.spec.singletons:
+            return await self._singleton(request, identity, segments, opts)
+        if len(segments) == 1:
+            op = self.spec.operation("", first.name)
+            if op is not None:
+                return await self._operation(request, identity, op, first, None, opts)
+        elif len(segments) == 2 and first.args is None:
+            # sets reached only through their functions (ReportCallLogData, ActivityLog...)
+            op = self.spec.operation(first.name, segments[1].name)
+            if op is not None:
+                return await self._operation(request, identity, op, segments[1], None, opts)
+        raise errors.no_route(request.scope["path"])
+
+    # -- entity sets ----------------------------------------------------------------------------
+    async def _entity_set(
+        self, request: Request, identity: Identity, segments: list[Segment], opts: QueryOptions
+    ) -> Response:
+        first = segments[0]
+        entity = self.state.tables[first.name]
+        es = self.spec.entity_sets[first.name]
+        method = request.method
+        if first.args is None:
+            if len(segments) == 1:
+                if method == "GET" and "list" in es.operations:
+                    return self._list(request, entity, opts)
+                if method == "POST" and "create" in es.operations:
+                    return await self._create(request, entity)
+                raise _method_not_allowed(method, first.name)
+            if len(segments) == 2:
+                op = self.spec.operation(first.name, segments[1].name)
+                if op is not None:
+                    return await self._operation(request, identity, op, segments[1], None, opts)
+            raise errors.no_route(request.scope["path"])
+        key = self._resolve_key(es, entity, first)
+        if len(segments) == 1:
+            if method == "GET" and "get" in es.operations:
+                return self._get_entity(request, entity, first, key, opts)
+            if method == "PATCH" and "update" in es.operations:
+                update_entity(self.state, entity, key, await _json_body(request))
+                return Response(status_code=204)
+            if method == "DELETE" and "delete" in es.operations:
+                delete_entity(self.state, entity, key, request.headers.get("if-match"), etag_of)
+                return Response(status_code=204)
+            raise _method_not_allowed(method, first.name)
+        if len(segments) == 2:
+            binding = f"{first.name}({{{es.key[0].name}}})" if es.key else first.name
+            op = self.spec.operation(binding, segments[1].name)
+            if op is not None:
+                return await self._operation(request, identity, op, segments[1], key, opts)
+            nav = segments[1].name
+            if (
+                f"{binding}/{nav}" in self.spec.navigation_paths
+                and segments[1].args is None
+                and method == "GET"
+            ):
+                return self._navigation(
+                    request, entity, key, nav, f"{first.name}({_key_text(key)})/{nav}", opts
+                )
+        raise errors.no_route(request.scope["path"])
+
+    def _resolve_key(self, es: EntitySet, entity: EntityTable, seg: Segment) -> dict[str, Any]:
+        args = seg.args or []
+        if seg.positional and len(es.key) == 1:
+            params = {es.key[0].name: es.key[0]}
+            named = {es.key[0].name: args[0][1]}
+        else:
+            named = {n: v for n, v in args if n is not None}
+            if len(named) != len(args):
+                raise errors.no_route(seg.name)
+            candidates = [es.key, *es.alternate_keys]
+            match = next((k for k in candidates if {p.name for p in k} == set(named)), None)
+            if match is None:
+                raise errors.no_route(seg.name)
+            params = {p.name: p for p in match}
+        key: dict[str, Any] = {}
+        for name, text in named.items():
+            try:
+                key[name] = parse_literal(text, params[name].kind, nullable=False)
+            except LiteralError:
+                raise errors.no_route(f"{seg.name}({text})") from None
+        return key
+
+    def _fetch(self, entity: EntityTable, key: dict[str, Any]) -> dict[str, Any]:
+        table = entity.table
+        where = sa.and_(*[table.c[k] == v for k, v in key.items()])
+        with self.state.engine.connect() as conn:
+            row = conn.execute(sa.select(table).where(where)).mappings().first()
+        if row is None:
+            raise errors.not_found(next(iter(key)))
+        return dict(row)
+
+    def _list(self, request: Request, entity: EntityTable, opts: QueryOptions) -> Response:
+        if entity.name == "ActiveCalls":
+            # ServerNow is the PBX's clock at the time of the request
+            with self.state.engine.begin() as conn:
+                conn.execute(entity.table.update().values(ServerNow=datetime_to_storage(self.state.now())))
+        select = check_select(entity, opts.select) if opts.select else [p.name for p in entity.scalar_props]
+        expand = check_expand(entity, opts.expand)
+        rows_sql, count_sql = build_select(entity, opts)
+        with self.state.engine.connect() as conn:
+            rows = conn.execute(rows_sql).mappings().all()
+            count = conn.execute(count_sql).scalar_one() if opts.count else None
+        fragment = entity.name + (f"({','.join(select)})" if opts.select else "")
+        body: dict[str, Any] = {"@odata.context": _context(request, fragment)}
+        if count is not None:
+            body["@odata.count"] = count
+        body["value"] = [self._serialise(entity, row, select, expand) for row in rows]
+        return json_response(body)
+
+    def _serialise(
+        self, entity: EntityTable, row: Any, select: list[str], expand: list[ExpandItem]
+    ) -> dict[str, Any]:
+        out = entity.to_wire(row, select)
+        for item in expand:
+            raw = row[item.name]
+            value = json.loads(raw) if raw else []
+            if item.select is not None:
+                keep = set(item.select)
+                value = (
+                    [{k: v for k, v in v_.items() if k in keep} for v_ in value]
+                    if isinstance(value, list)
+                    else {k: v for k, v in value.items() if k in keep}
+                )
+            out[item.name] = value
+        return out
+
+    def _get_entity(
+        self, request: Request, entity: EntityTable, seg: Segment, key: dict[str, Any], opts: QueryOptions
+    ) -> Response:
+        row = self._fetch(entity, key)
+        select = check_select(entity, opts.select) if opts.select else [p.name for p in entity.scalar_props]
+        expand = check_expand(entity, opts.expand)
+        body: dict[str, Any] = {"@odata.context": _context(request, f"{entity.name}/$entity")}
+        body.update(self._serialise(entity, row, select, expand))
+        return json_response(body, headers={"ETag": etag_of(row)})
+
+    def _navigation(
+        self,
+        request: Request,
+        entity: EntityTable,
+        key: dict[str, Any],
+        nav: str,
+        fragment: str,
+        opts: QueryOptions,
+    ) -> Response:
+        row = self._fetch(entity, key)
+        raw = row.get(nav)
+        items: Any = json.loads(raw) if raw else []
+        prop = entity.props[nav]
+        if not prop.collection:
+            if not items:
+                raise errors.not_found(nav)
+            return json_response({"@odata.context": _context(request, f"{fragment}/$entity"), **items})
+        return self._collection(request, items, prop.ref, fragment, opts)
+
+    def _collection(
+        self,
+        request: Request,
+        items: list[dict[str, Any]],
+        type_name: str | None,
+        fragment: str,
+        opts: QueryOptions,
+    ) -> Response:
+        props = self.spec.properties(type_name) if type_name else None
+        rows, count = self.state.rowsets.query(items, props, type_name or "", opts)
+        body: dict[str, Any] = {"@odata.context": _context(request, fragment)}
+        if count is not None:
+            body["@odata.count"] = count
+        body["value"] = rows
+        return json_response(body)
+
+    async def _create(self, request: Request, entity: EntityTable) -> Response:
+        row = create_entity(self.state, entity, await _json_body(request))
+        select = [p.name for p in entity.scalar_props]
+        body: dict[str, Any] = {"@odata.context": _context(request, f"{entity.name}/$entity")}
+        body.update(entity.to_wire(row, select))
+        key_text = _key_text({k: row[k] for k in entity.key})
+        location = f"{request.url.scheme}://{request.url.netloc}{PREFIX}/{entity.name}({key_text})"
+        return json_response(body, 201, headers={"Location": location, "ETag": etag_of(row)})
+
+    # -- singletons -----------------------------------------------------------------------------
+    async def _singleton(
+        self, request: Request, identity: Identity, segments: list[Segment], opts: QueryOptions
+    ) -> Response:
+        first = segments[0]
+        single = self.spec.singletons[first.name]
+        if first.args is not None:
+            raise errors.no_route(request.scope["path"])
+        if len(segments) == 2:
+            op = self.spec.operation(first.name, segments[1].name)
+            if op is not None:
+                return await self._operation(request, identity, op, segments[1], None, opts)
+            nav = segments[1].name
+            if f"{first.name}/{nav}" in self.spec.navigation_paths and request.method == "GET":
+                items = (self.state.singleton(first.name) or {}).get(nav, [])
+                prop = self.spec.properties(single.entity_type).get(nav)
+                return self._collection(
+                    request, items, prop.ref if prop else None, f"{first.name}/{nav}", opts
+                )
+            raise errors.no_route(request.scope["path"])
+        if len(segments) > 2:
+            raise errors.no_route(request.scope["path"])
+        props = self.spec.properties(single.entity_type)
+        if request.method == "GET":
+            body = self.state.singleton(first.name) or {}
+            if opts.select:
+                unknown = [n for n in opts.select if n != "*" and n not in props]
+                if unknown:
+                    raise errors.bad_request(
+                        f"Could not find a property named '{unknown[0]}' on type '{single.entity_type}'."
+                    )
+                if "*" not in opts.select:
+                    body = {k: v for k, v in body.items() if k in opts.select}
+            navs = {n for n, p in props.items() if p.navigation}
+            expand = {item.name for item in opts.expand}
+            body = {k: v for k, v in body.items() if k not in navs or k in expand}
+            return json_response({"@odata.context": _context(request, first.name), **body})
+        if request.method == "PATCH" and "update" in single.operations:
+            patch = await _json_body(request)
+            unknown = [n for n in patch if n not in props and not n.startswith("@odata.")]
+            if unknown:
+                raise errors.bad_request(
+                    f"The property '{unknown[0]}' does not exist on type '{single.entity_type}'."
+                )
+            with self.state.lock:
+                current = self.state.singleton(first.name) or {}
+                current.update({k: v for k, v in patch.items() if not k.startswith("@odata.")})
+                self.state.set_singleton(first.name, {k: v for k, v in current.items() if v is not None})
+            return Response(status_code=204)
+        raise _method_not_allowed(request.method, first.name)
+
+    # -- functions and actions ------------------------------------------------------------------
+    async def _operation(
+        self,
+        request: Request,
+        identity: Identity,
+        op: Operation,
+        seg: Segment,
+        key: dict[str, Any] | None,
+        opts: QueryOptions,
+    ) -> Response:
+        expected = "GET" if op.kind == "function" else "POST"
+        if request.method != expected:
+            raise _method_not_allowed(request.method, op.name)
+        if op.kind == "function":
+            args = _function_args(op, seg)
+        else:
+            if seg.args is not None:
+                raise errors.no_route(request.scope["path"])
+            body = await _json_body(request, allow_empty=True)
+            args = body
+        registration = lookup(op.binding, op.name)
+        if registration is None:
+            raise XapiError(501, f"{op.key} is in the spec but the emulator does not implement it yet.")
+        ctx = FunctionContext(
+            state=self.state,
+            args=args,
+            request=request,
+            identity=identity,
+            key=next(iter(key.values())) if key else None,
+            binding=op.binding,
+            name=op.name,
+            extra=opts.extra,
+        )
+        result = registration.handler(ctx)
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, Response):
+            return result
+        if result is None:
+            return Response(status_code=204)
+        fragment = f"Collection({op.returns_type})" if op.returns_type else "Collection(Edm.Untyped)"
+        if isinstance(result, list):
+            return self._collection(request, result, op.returns_type, fragment, opts)
+        body = {"@odata.context": _context(request, op.returns_type or "Edm.Untyped"), **result}
+        return json_response(body)
+
+    def _service_document(self, request: Request) -> Response:
+        value = [{"name": n, "kind": "EntitySet", "url": n} for n in sorted(self.state.tables)]
+        value += [{"name": n, "kind": "Singleton", "url": n} for n in sorted(self.spec.singletons)]
+        return json_response({"@odata.context": _context(request, "").rstrip("#"), "value": value})
+
+
+def _function_args(op: Operation, seg: Segment) -> dict[str, Any]:
+    given: dict[str, str] = {}
+    for name, text in seg.args or []:
+        if name is None:
+            raise errors.no_route(seg.name)
+        given[name] = text
+    params = {p.name: p for p in op.params}
+    missing = [p for p in params if p not in given]
+    if missing:
+        # a real PBX answers 404 when any argument is left out (BEHAVIOUR.md §3)
+        raise XapiError(404, f"The {missing[0]} field is required.")
+    unknown = [n for n in given if n not in params]
+    if unknown:
+        raise errors.no_route(f"{op.name}({unknown[0]}=...)")
+    args: dict[str, Any] = {}
+    for name, text in given.items():
+        param = params[name]
+        try:
+            args[name] = parse_literal(text, param.kind, nullable=param.nullable)
+        except LiteralError as exc:
+            raise errors.server_error(f"The value of the parameter '{name}' is not valid: {exc}") from None
+    return args
+
+
+async def _json_body(request: Request, allow_empty: bool = False) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise errors.bad_request("The request body is empty.")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise errors.bad_request("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise errors.bad_request("The request body must be a JSON object.")
+    return body
+
+
+def _key_text(key: dict[str, Any]) -> str:
+    if len(key) == 1:
+        value = next(iter(key.values()))
+        return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+    return ",".join(f"{k}={_key_text({k: v})}" for k, v in key.items())
+
+
+def _method_not_allowed(method: str, name: str) -> XapiError:
+    return XapiError(405, f"The requested resource '{name}' does not support http method '{method}'.")
