@@ -1,0 +1,42 @@
+"""Helpers of the client tests that talk to the emulator: small configs, counters, URLs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx2
+
+from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator
+
+# a fixed anchor: the same seed then gives the same calls in every emulator of a test
+ANCHOR = datetime(2025, 3, 15, 12, 0, tzinfo=timezone.utc)
+
+
+def small_config(**overrides: Any) -> EmulatorConfig:
+    """A small PBX (200 calls, about 260 call-history rows) that starts fast."""
+    options: dict[str, Any] = {"seed": 7, "calls": 200, "now": ANCHOR}
+    options.update(overrides)
+    return EmulatorConfig(**options)
+
+
+def owner_of(pbx: RunningEmulator | EmulatorConfig) -> ApiClient:
+    """The System Owner API client of an emulator (or of its config)."""
+    return next(c for c in pbx.clients if c.role == "SystemOwner")
+
+
+def admin_of(pbx: RunningEmulator | EmulatorConfig) -> ApiClient:
+    """The System Admin API client of an emulator (or of its config)."""
+    return next(c for c in pbx.clients if c.role == "SystemAdmin")
+
+
+def emulator_stats(url: str) -> dict[str, Any]:
+    """The emulator's counters (`GET /_emulator/stats`), read with a bare HTTP client."""
+    stats: dict[str, Any] = httpx2.get(f"{url}/_emulator/stats").json()
+    return stats
+
+
+def unique_pbx_url() -> str:
+    """A URL of its own for an in-process (ASGI) emulator, so no token is shared with another test."""
+    return f"http://pbx-{uuid.uuid4().hex[:10]}.test"

@@ -1,0 +1,262 @@
+"""One token per (PBX, client id): shared by threads, tasks and processes; replayed once after a 401.
+
+Against the emulator, which, like a PBX, keeps one active token per client id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+import py3cx
+from py3cx.emulator import RunningEmulator, create_app
+
+from .emulated import emulator_stats, owner_of, small_config, unique_pbx_url
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+def test_twenty_threads_and_twenty_tasks_first_calls_make_exactly_one_token_request(
+    emulator: RunningEmulator,
+) -> None:
+    owner = owner_of(emulator)
+    start = threading.Barrier(21)
+    answers: list[Any] = []
+    errors: list[BaseException] = []
+
+    def one_thread() -> None:
+        try:
+            with py3cx.Client(emulator.url, owner.client_id, owner.secret) as client:
+                start.wait()
+                answers.append(client.get("Users", top=1))
+        except BaseException as exc:
+            errors.append(exc)
+
+    async def twenty_tasks() -> list[Any]:
+        async with py3cx.AsyncClient(emulator.url, owner.client_id, owner.secret) as client:
+            start.wait()
+            return await asyncio.gather(*(client.get("Users", top=1) for _ in range(20)))
+
+    threads = [threading.Thread(target=one_thread) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    task_answers = asyncio.run(twenty_tasks())
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(answers) == 20 and len(task_answers) == 20
+    assert all(len(answer["value"]) == 1 for answer in answers + task_answers)
+    stats = emulator_stats(emulator.url)
+    assert stats["token_requests"] == {owner.client_id: 1}
+    assert stats["statuses"].get("401", 0) == 0
+
+
+def slow_token_endpoint(app: ASGIApp, delay: float) -> ASGIApp:
+    """The emulator app, with the token endpoint answering `delay` seconds late."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/connect/token":
+            await asyncio.sleep(delay)
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def test_async_callers_wait_for_another_callers_fetch_without_blocking_the_loop() -> None:
+    cfg = small_config()
+    owner = owner_of(cfg)
+    app = create_app(cfg)
+    slow = slow_token_endpoint(app, 0.6)
+    url = unique_pbx_url()
+    sync_client = py3cx.Client(url, owner.client_id, owner.secret, transport=httpx2.ASGITransport(slow))
+    fetcher = threading.Thread(target=sync_client.token)
+
+    async def scenario() -> tuple[int, str]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        async with py3cx.AsyncClient(
+            url, owner.client_id, owner.secret, transport=httpx2.ASGITransport(slow)
+        ) as client:
+            fetcher.start()
+            await asyncio.sleep(0.1)  # the thread's token request is now under way
+            tick_task = asyncio.create_task(ticker())
+            token = await client.token()
+            tick_task.cancel()
+            return ticks, token
+
+    ticks, token = asyncio.run(scenario())
+    fetcher.join()
+    try:
+        assert token == sync_client.token()
+        # the loop kept running while the task waited for the thread's token (~0.5 s)
+        assert ticks >= 20
+        assert app.state.emulator.tokens.token_requests == {owner.client_id: 1}
+    finally:
+        sync_client.close()
+
+
+def test_second_token_request_invalidates_the_first_and_the_client_recovers_with_one_replay(
+    emulator: RunningEmulator,
+) -> None:
+    owner = owner_of(emulator)
+    with py3cx.Client(emulator.url, owner.client_id, owner.secret) as client:
+        first = client.token()
+        assert client.get("Users", top=1)["value"]
+        # another program, sharing no cache with us, takes a token for the same client id
+        rival = httpx2.post(
+            f"{emulator.url}/connect/token",
+            data={
+                "client_id": owner.client_id,
+                "client_secret": owner.secret,
+                "grant_type": "client_credentials",
+            },
+        )
+        assert rival.status_code == 200
+        assert client.get("Users", top=1)["value"]
+        assert client.token() not in (first, rival.json()["access_token"])
+
+    stats = emulator_stats(emulator.url)
+    assert stats["token_requests"] == {owner.client_id: 3}
+    assert stats["statuses"]["401"] == 1  # exactly one replay
+
+
+def rival_on_every_request(app: Any, client_id: str, secret: str) -> ASGIApp:
+    """The emulator app, with another program taking a new token before every XAPI request."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/xapi/"):
+            assert app.state.emulator.tokens.issue_for_client(client_id, secret) is not None
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def test_second_401_raises_authentication_error_with_a_hint() -> None:
+    cfg = small_config()
+    owner = owner_of(cfg)
+    app = create_app(cfg)
+    hostile = rival_on_every_request(app, owner.client_id, owner.secret)
+    transport = httpx2.ASGITransport(hostile)
+    client = py3cx.Client(unique_pbx_url(), owner.client_id, owner.secret, transport=transport)
+    with client, pytest.raises(py3cx.AuthenticationError) as caught:
+        client.get("Users")
+    error = caught.value
+    assert error.status_code == 401
+    assert error.hint is not None and "same client id" in error.hint and "revoked" in error.hint
+    # one token, one replay with a second token, then give up
+    assert app.state.emulator.tokens.token_requests == {owner.client_id: 2}
+
+
+def test_wrong_secret_raises_token_error_carrying_the_oauth_error(emulator: RunningEmulator) -> None:
+    owner = owner_of(emulator)
+    client = py3cx.Client(emulator.url, owner.client_id, "not-the-secret")
+    with client, pytest.raises(py3cx.TokenError) as caught:
+        client.get("Users")
+    assert caught.value.error == "invalid_client"
+    assert caught.value.status_code == 401
+    assert caught.value.hint is not None and "8SC+" in caught.value.hint
+    assert emulator_stats(emulator.url)["token_requests"] == {owner.client_id: 1}  # not retried
+
+
+def test_username_and_password_login(emulator: RunningEmulator) -> None:
+    user = emulator.config.users[0]
+    with py3cx.Client(emulator.url, username=user.username, password=user.password) as client:
+        assert client.get("Users", top=2)["value"]
+        assert repr(client) == f"Client(url={emulator.url!r}, client_id={user.username!r})"
+    assert emulator_stats(emulator.url)["token_requests"] == {user.username: 1}
+
+
+def test_a_token_near_expiry_is_refreshed_before_it_is_used(tmp_path: Path) -> None:
+    from py3cx.emulator import running_emulator
+
+    with running_emulator(small_config(token_ttl=1.0)) as emu:
+        owner = owner_of(emu)
+        with py3cx.Client(emu.url, owner.client_id, owner.secret) as client:
+            first = client.token()
+            time.sleep(0.95)  # inside the refresh margin (10% of 1 s), not yet expired
+            assert client.get("Users", top=1)["value"]
+            assert client.token() != first
+        stats = emulator_stats(emu.url)
+    assert stats["token_requests"] == {owner.client_id: 2}
+    assert stats["statuses"].get("401", 0) == 0  # refreshed ahead, never refused
+
+
+def test_token_cache_file_is_0600_and_named_without_secrets(
+    emulator: RunningEmulator, private_dirs: Path
+) -> None:
+    owner = owner_of(emulator)
+    with py3cx.Client(emulator.url, owner.client_id, owner.secret) as client:
+        token = client.token()
+    files = [p for p in private_dirs.iterdir() if p.suffix == ".json"]
+    assert len(files) == 1
+    assert files[0].stat().st_mode & 0o777 == 0o600
+    assert owner.client_id not in files[0].name and owner.secret not in files[0].name
+    assert json.loads(files[0].read_text())["access_token"] == token
+
+
+PAGING_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import py3cx
+
+    url, client_id, secret = sys.argv[1:4]
+    with py3cx.Client(url, client_id, secret) as client:
+        print("ready", flush=True)
+        sys.stdin.readline()  # start together
+        ids = [row["SegmentId"] for row in client.paginate("CallHistoryView", page_size=20)]
+    print(json.dumps(ids), flush=True)
+    """
+)
+
+
+def test_two_processes_paging_call_history_at_once_both_get_every_row_with_one_token(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    owner = owner_of(emulator)
+    script = tmp_path / "page.py"
+    script.write_text(PAGING_SCRIPT)
+    args = [sys.executable, str(script), emulator.url, owner.client_id, owner.secret]
+    processes = [
+        subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    for process in processes:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outputs = [process.communicate(timeout=60) for process in processes]
+    for process, (_, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err
+
+    with py3cx.Client(emulator.url, owner.client_id, owner.secret) as client:
+        expected = sorted(row["SegmentId"] for row in client.paginate("CallHistoryView", page_size=100))
+    assert len(expected) > 100
+    for out, _ in outputs:
+        assert sorted(json.loads(out)) == expected
+
+    stats = emulator_stats(emulator.url)
+    # the processes (and this one) shared one token through the cache file
+    assert stats["token_requests"] == {owner.client_id: 1}
+    assert stats["statuses"].get("401", 0) == 0
