@@ -174,3 +174,17 @@ def test_config_set_stores_the_secret_in_a_0600_file_and_never_shows_it(
     used = run(["--profile", "lab", "get", "Users", "--top", "1", "--json"], without_secret)
     assert used.returncode == 0, used.stderr
     assert len(json.loads(used.stdout)["value"]) == 1
+
+
+def test_demo_runs_the_tour_against_its_own_emulator_and_stops_it(
+    run: Callable[..., Any], cli_env: dict[str, str]
+) -> None:
+    env = {
+        k: v for k, v in cli_env.items() if k not in ("PY3CX_URL", "PY3CX_CLIENT_ID", "PY3CX_CLIENT_SECRET")
+    }
+    result = run(["demo", "--calls", "300"], env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "demo complete" in result.stderr
+    assert "O'Brien" in result.stdout
+    assert "System Owner" in result.stderr
+    assert "Traceback" not in result.stderr

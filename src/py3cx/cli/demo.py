@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from py3cx.cli import output
 
@@ -31,18 +32,28 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def _quote(arg: str) -> str:
+    """Quote an argument the way a person would type it in a POSIX shell."""
+    if arg and not any(c in arg for c in " '\"$`\\*?&|;<>()"):
+        return arg
+    if not any(c in arg for c in '"$`\\'):
+        return f'"{arg}"'
+    return shlex.quote(arg)
+
+
 def _run(args: Sequence[str], *, expect_failure: bool = False) -> bool:
     """Run one `3cx` command in this process, as a user would type it. Returns True on success."""
     from py3cx._exceptions import Py3cxError
     from py3cx.cli.main import app
 
-    output.console.rule(f"[bold]$ 3cx {shlex.join(args)}", align="left", style="cyan")
+    shown = " ".join(_quote(a) for a in args)
+    output.console.rule(f"[bold]$ 3cx {escape(shown)}", align="left", style="cyan")
     try:
         app(list(args), standalone_mode=False)
     except Py3cxError as exc:
-        output.error(str(exc), getattr(exc, "hint", None))
         if not expect_failure:
             raise
+        output.error(str(exc), exc.hint)
         return False
     return True
 
@@ -52,7 +63,15 @@ def _steps(export_dir: Path) -> list[tuple[list[str], bool]]:
     to_day = date.today()
     from_day = to_day - timedelta(days=30)
     steps: list[tuple[list[str], bool]] = [
-        (["get", "SystemStatus", "--select", "FQDN,Version,ActiveCallsCount,ExtensionsRegistered"], False),
+        (
+            [
+                "get",
+                "SystemStatus",
+                "--select",
+                "FQDN,Version,CallsActive,ExtensionsRegistered,ExtensionsTotal",
+            ],
+            False,
+        ),
         (
             ["get", "Users", "--select", "Number,FirstName,LastName,EmailAddress", "--top", "5", "--count"],
             False,

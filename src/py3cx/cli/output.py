@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(highlight=False)
@@ -140,13 +141,16 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/yellow] {message}")
+    err_console.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
 
 def error(message: str, hint: str | None = None) -> None:
-    err_console.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False)
+    """Print an error for a person, its hint on a line of its own."""
+    if hint and message.endswith(f" ({hint})"):
+        message = message[: -len(hint) - 3]
+    err_console.print(f"[bold red]error:[/bold red] {escape(message)}")
     if hint:
-        err_console.print(f"[cyan]hint:[/cyan] {hint}")
+        err_console.print(f"[cyan]hint:[/cyan] {escape(hint)}")
 
 
 def stream_json_collection(rows: Iterator[Mapping[str, Any]], out: IO[str], *, count: int | None) -> int:
