@@ -19,6 +19,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -116,11 +117,16 @@ def refresh_margin(lifetime: float) -> float:
 
 @dataclass(frozen=True)
 class Token:
-    """An access token and its lifetime (epoch seconds). Its repr hides the token."""
+    """An access token and its lifetime (epoch seconds). Its repr hides the token.
+
+    `fingerprint` says which credentials fetched it (see `credentials_fingerprint`), so a token
+    is only shared with callers that could have fetched it themselves.
+    """
 
     access_token: str = field(repr=False)
     expires_at: float
     obtained_at: float
+    fingerprint: str = field(default="", repr=False)
 
     def is_fresh(self, now: float) -> bool:
         """True until the refresh margin before expiry. Example: `token.is_fresh(time.time())`"""
@@ -140,6 +146,14 @@ def normalize_url(url: str) -> str:
     port = parts.port
     netloc = host if port is None or (scheme, port) in {("https", 443), ("http", 80)} else f"{host}:{port}"
     return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def credentials_fingerprint(identity: str, secret: str) -> str:
+    """A keyed hash of the credentials: equal for equal credentials, useless to recover the secret.
+
+    Example: `credentials_fingerprint("reports", "s3cret")`
+    """
+    return hmac.new(secret.encode(), f"py3cx-token\n{identity}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _scrub(text: str, secret: str) -> str:
@@ -169,6 +183,9 @@ class Credentials(Protocol):
     @property
     def identity(self) -> str: ...
 
+    @property
+    def fingerprint(self) -> str: ...
+
     def token_request(self) -> TokenRequest: ...
 
     def parse_reply(self, status: int, content: bytes, now: float) -> Token: ...
@@ -185,6 +202,10 @@ class ClientCredentials:
     def identity(self) -> str:
         return self.client_id
 
+    @property
+    def fingerprint(self) -> str:
+        return credentials_fingerprint(self.identity, self.client_secret)
+
     def token_request(self) -> TokenRequest:
         return TokenRequest(
             TOKEN_PATH,
@@ -200,7 +221,7 @@ class ClientCredentials:
         body = _json_or_none(content)
         if status == 200 and isinstance(body, dict) and isinstance(body.get("access_token"), str):
             access = body["access_token"]
-            return Token(access, token_expiry(access, body.get("expires_in"), now), now)
+            return Token(access, token_expiry(access, body.get("expires_in"), now), now, self.fingerprint)
         error = description = None
         if isinstance(body, dict):
             error = _scrub(str(body.get("error") or ""), self.client_secret) or None
@@ -230,6 +251,10 @@ class PasswordCredentials:
     def identity(self) -> str:
         return f"user:{self.username}"
 
+    @property
+    def fingerprint(self) -> str:
+        return credentials_fingerprint(self.identity, self.password)
+
     def token_request(self) -> TokenRequest:
         return TokenRequest(
             LOGIN_PATH, json={"Username": self.username, "Password": self.password, "SecurityCode": ""}
@@ -241,7 +266,7 @@ class PasswordCredentials:
         token = body.get("Token") if isinstance(body, dict) else None
         if status == 200 and isinstance(token, dict) and isinstance(token.get("access_token"), str):
             access = token["access_token"]
-            return Token(access, token_expiry(access, token.get("expires_in"), now), now)
+            return Token(access, token_expiry(access, token.get("expires_in"), now), now, self.fingerprint)
         state = body.get("Status") if isinstance(body, dict) else None
         error = _scrub(str(state), self.password) if state else None
         raise TokenError(
@@ -281,7 +306,12 @@ class TokenFile:
             data = json.loads(self.path.read_bytes())
             if data.get("url") != self.url or data.get("identity") != self.identity:
                 return None
-            return Token(str(data["access_token"]), float(data["expires_at"]), float(data["obtained_at"]))
+            return Token(
+                str(data["access_token"]),
+                float(data["expires_at"]),
+                float(data["obtained_at"]),
+                str(data.get("fingerprint", "")),
+            )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -293,6 +323,7 @@ class TokenFile:
             "access_token": token.access_token,
             "expires_at": token.expires_at,
             "obtained_at": token.obtained_at,
+            "fingerprint": token.fingerprint,
         }
         try:
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".token-", suffix=".tmp")  # 0600
@@ -369,11 +400,15 @@ class TokenManager:
         self.url = normalize_url(url)
         self.credentials = credentials
         self.max_retries = max_retries
+        self._fingerprint = credentials.fingerprint
         self._slot = _slot_for((self.url, credentials.identity))
         self._file = _open_token_file(cache_dir, self.url, credentials.identity)
 
     def _usable(self, token: Token | None, failed: str | None) -> Token | None:
         if token is None or token.access_token == failed or not token.is_fresh(time.time()):
+            return None
+        # a token fetched with other credentials (a wrong secret, say) is not ours to use
+        if not hmac.compare_digest(token.fingerprint, self._fingerprint):
             return None
         return token
 

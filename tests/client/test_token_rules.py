@@ -162,3 +162,12 @@ def test_corrupt_token_file_reads_as_empty(tmp_path: Path) -> None:
     cache = TokenFile(tmp_path, "https://pbx.example.com", "reports")
     cache.path.write_text("{not json")
     assert cache.read() is None
+
+
+def test_tokens_remember_which_credentials_fetched_them() -> None:
+    right, wrong = ClientCredentials("reports", "s3cret"), ClientCredentials("reports", "typo")
+    reply = json.dumps({"access_token": "abc", "expires_in": 3600}).encode()
+    token = right.parse_reply(200, reply, NOW)
+    assert token.fingerprint == right.fingerprint != wrong.fingerprint
+    assert "s3cret" not in right.fingerprint
+    assert PasswordCredentials("reports", "s3cret").fingerprint != right.fingerprint
