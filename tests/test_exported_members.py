@@ -1,5 +1,8 @@
 """The public names of `py3cx` are exactly the documented ones, and each is really exported."""
 
+import subprocess
+import sys
+
 import py3cx
 
 EXPECTED = {
@@ -85,3 +88,10 @@ def test_exception_tree_matches_the_contract() -> None:
     ):
         assert issubclass(cls, py3cx.APIStatusError)
     assert issubclass(py3cx.APIStatusError, py3cx.APIError)
+
+
+def test_importing_py3cx_stays_light() -> None:
+    heavy = ("pydantic", "rich", "typer", "starlette", "sqlalchemy", "uvicorn", "py3cx.emulator")
+    code = f"import sys, py3cx; print([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
