@@ -94,6 +94,8 @@ class _ClientCore:
         *,
         username: str | None,
         password: str | None,
+        verify: bool,
+        ca_bundle: str | None,
         timeout: float,
         max_retries: int,
     ) -> None:
@@ -116,6 +118,9 @@ class _ClientCore:
             raise ConfigError("max_retries must be 0 or more")
         self.url = _normalize_url(url)
         self.client_id = client_id if client_id else username
+        # kept for the Call Control WebSocket, which must trust the PBX the same way
+        self.verify = verify
+        self.ca_bundle = ca_bundle
         self.timeout = timeout
         self.max_retries = max_retries
         self._retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
@@ -243,6 +248,8 @@ class Client(_ClientCore):
             client_secret,
             username=username,
             password=password,
+            verify=verify,
+            ca_bundle=ca_bundle,
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -556,6 +563,8 @@ class AsyncClient(_ClientCore):
             client_secret,
             username=username,
             password=password,
+            verify=verify,
+            ca_bundle=ca_bundle,
             timeout=timeout,
             max_retries=max_retries,
         )

@@ -87,6 +87,7 @@ def test_an_untrusted_certificate_stops_the_token_request_with_a_hint(pbx: TLSPB
 def test_verify_false_applies_to_the_token_request_too(pbx: TLSPBX) -> None:
     owner = owner_of(pbx.state.config)
     with py3cx.Client(pbx.url, owner.client_id, owner.secret, verify=False) as client:
+        assert client.verify is False  # the Call Control WebSocket reads it
         assert client.get("Users", top=1)["value"]
     assert pbx.state.tokens.token_requests == {owner.client_id: 1}
 
@@ -94,6 +95,7 @@ def test_verify_false_applies_to_the_token_request_too(pbx: TLSPBX) -> None:
 def test_a_ca_bundle_makes_a_private_certificate_trusted(pbx: TLSPBX) -> None:
     owner = owner_of(pbx.state.config)
     with py3cx.Client(pbx.url, owner.client_id, owner.secret, ca_bundle=str(pbx.ca_file)) as client:
+        assert client.ca_bundle == str(pbx.ca_file)
         assert client.get("Users", top=1)["value"]
 
 
