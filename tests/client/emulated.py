@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 import httpx2
+import uvicorn
 
 from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator
 
@@ -40,3 +46,37 @@ def emulator_stats(url: str) -> dict[str, Any]:
 def unique_pbx_url() -> str:
     """A URL of its own for an in-process (ASGI) emulator, so no token is shared with another test."""
     return f"http://pbx-{uuid.uuid4().hex[:10]}.test"
+
+
+@contextmanager
+def serving(app: Any, *, certfile: str | None = None) -> Iterator[str]:
+    """Serve any ASGI app (an emulator app, or one wrapped to misbehave) with uvicorn on loopback.
+
+    Yields the base URL (https when `certfile`, a PEM with key and chain, is given).
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ssl_certfile=certfile,
+        ssl_keyfile=certfile,
+        lifespan="off",
+        log_level="critical",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    try:
+        for _ in range(1000):
+            if server.started or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        assert server.started, "the test server did not start"
+        yield f"{'https' if certfile else 'http'}://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -9,6 +9,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -20,7 +21,7 @@ from py3cx import F
 from py3cx._base_client import RetryPolicy
 from py3cx.emulator import FaultSpec, RunningEmulator, create_app, running_emulator
 
-from .emulated import admin_of, emulator_stats, owner_of, small_config, unique_pbx_url
+from .emulated import admin_of, emulator_stats, owner_of, serving, small_config, unique_pbx_url
 
 
 def segment_ids(client: py3cx.Client, page_size: int) -> list[int]:
@@ -291,3 +292,37 @@ def test_secrets_and_tokens_never_show_in_repr_errors_or_logs(
     haystack = "\n".join([caplog.text, *seen])
     for secret in (owner.secret, admin.secret, *tokens):
         assert secret not in haystack
+
+
+# -- timeouts -------------------------------------------------------------------------------------
+
+
+class SlowXapi:
+    """The emulator app, answering XAPI requests `delay` seconds late; counts what reached it."""
+
+    def __init__(self, app: Any, delay: float) -> None:
+        self.app, self.delay, self.arrived = app, delay, 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/xapi/"):
+            self.arrived += 1
+            await asyncio.sleep(self.delay)
+        await self.app(scope, receive, send)
+
+
+def test_a_get_that_times_out_is_retried_then_raises_timeout_error() -> None:
+    cfg = small_config(calls=10)
+    owner = owner_of(cfg)
+    slow = SlowXapi(create_app(cfg), delay=0.5)
+    with serving(slow) as url:
+        client = py3cx.Client(url, owner.client_id, owner.secret, timeout=0.15, max_retries=1)
+        client._retry_policy = RetryPolicy(initial_delay=0.01)
+        with client:
+            with pytest.raises(py3cx.APITimeoutError) as caught:
+                client.get("Users")
+            assert slow.arrived == 2
+            assert caught.value.request_sent is True and caught.value.hint is not None
+
+            with pytest.raises(py3cx.APITimeoutError):
+                client.post("Users", {"Number": "9998", "FirstName": "Slow"})
+            assert slow.arrived == 3  # the POST may have run: it is not sent again

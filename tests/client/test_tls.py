@@ -7,8 +7,6 @@ HTTPS by uvicorn with a certificate from a private CA made by trustme.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,12 +14,11 @@ from pathlib import Path
 
 import pytest
 import trustme
-import uvicorn
 
 import py3cx
 from py3cx.emulator import EmulatorState, create_app
 
-from .emulated import owner_of, small_config
+from .emulated import owner_of, serving, small_config
 
 
 @dataclass
@@ -34,38 +31,14 @@ class TLSPBX:
 @contextmanager
 def https_emulator(tmp_path: Path) -> Iterator[TLSPBX]:
     ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
     ca_file, chain_file = tmp_path / "ca.pem", tmp_path / "server.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    cert.private_key_and_cert_chain_pem.write_to_path(str(chain_file))
-
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(chain_file))
     app = create_app(small_config(calls=10))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        ssl_certfile=str(chain_file),
-        ssl_keyfile=str(chain_file),
-        lifespan="off",
-        log_level="critical",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
     try:
-        for _ in range(500):
-            if server.started:
-                break
-            threading.Event().wait(0.01)
-        assert server.started
-        yield TLSPBX(f"https://127.0.0.1:{port}", ca_file, app.state.emulator)
+        with serving(app, certfile=str(chain_file)) as url:
+            yield TLSPBX(url, ca_file, app.state.emulator)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         app.state.emulator.close()
 
 
