@@ -4,6 +4,7 @@ synchronous face, so that tests read top to bottom."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,6 +17,18 @@ ANCHOR = datetime(2025, 3, 20, 12, 0, tzinfo=timezone.utc)
 OWNER = ApiClient("owner", "owner-secret", "SystemOwner")
 ADMIN = ApiClient("admin", "admin-secret", "SystemAdmin")
 WEB_USER = WebUser("jane@example.com", "pa55word", "SystemOwner")
+
+
+def instant(text: str) -> datetime:
+    """An aware datetime from wire (``...T10:00:02.43Z``) or storage (``... 10:00:02.430000``) text.
+
+    Written here (not the client's parser) so the emulator is checked independently; pads the
+    fraction because ``fromisoformat`` on Python 3.10 wants 3 or 6 digits.
+    """
+    text = text.replace(" ", "T").replace("Z", "+00:00")
+    text = re.sub(r"\.(\d{1,6})\d*(?=[+-]|$)", lambda m: "." + m.group(1).ljust(6, "0"), text)
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def config(**overrides: Any) -> EmulatorConfig:

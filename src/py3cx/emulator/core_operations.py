@@ -36,6 +36,35 @@ def first_available_extension(ctx: FunctionContext) -> dict[str, Any]:
     return {"value": number}
 
 
+def _by_number(ctx: FunctionContext, set_name: str) -> dict[str, Any]:
+    entity = ctx.state.tables[set_name]
+    number = ctx.args["number"]
+    with ctx.state.engine.connect() as conn:
+        row = conn.execute(sa.select(entity.table).where(entity.table.c.Number == number)).mappings().first()
+    if row is None:
+        raise errors.not_found("number")
+    return entity.to_wire(row, [p.name for p in entity.scalar_props])
+
+
+# 20.0.4 only: later builds replaced these functions by alternate keys (Users(Number='100'))
+@xapi_function("Users", "Pbx.GetByNumber")
+def user_by_number(ctx: FunctionContext) -> dict[str, Any]:
+    """``GET /Users/Pbx.GetByNumber(number='100')`` (20.0.4)."""
+    return _by_number(ctx, "Users")
+
+
+@xapi_function("Queues", "Pbx.GetByNumber")
+def queue_by_number(ctx: FunctionContext) -> dict[str, Any]:
+    """``GET /Queues/Pbx.GetByNumber(number='0336')`` (20.0.4)."""
+    return _by_number(ctx, "Queues")
+
+
+@xapi_function("RingGroups", "Pbx.GetByNumber")
+def ring_group_by_number(ctx: FunctionContext) -> dict[str, Any]:
+    """``GET /RingGroups/Pbx.GetByNumber(number='800')`` (20.0.4)."""
+    return _by_number(ctx, "RingGroups")
+
+
 @xapi_action("Users", "Pbx.BatchDelete")
 def batch_delete_users(ctx: FunctionContext) -> list[dict[str, Any]]:
     """``POST /Users/Pbx.BatchDelete {"ids": [...]}``: one ``UserDeleteError`` per id that failed."""

@@ -7,4 +7,4 @@ factories to ``state.background`` (started with the server).
 
 from __future__ import annotations
 
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["py3cx.emulator.callcontrol", "py3cx.emulator.reports"]

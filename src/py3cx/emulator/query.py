@@ -10,7 +10,7 @@ durations compare correctly against the storage forms described in ``store.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import unquote
 
@@ -177,6 +177,40 @@ class _FilterVisitor(AstToSqlAlchemyCoreVisitor):
         if prop.kind == "json":
             raise bad_request(f"The property '{node.name}' cannot be used in $filter.")
         return self.entity.table.c[node.name]
+
+    def visit_Compare(self, node: odata_ast.Compare) -> Any:
+        # date(X) op 2025-03-01 becomes a range on X itself, so the index on X is used
+        left, right = node.left, node.right
+        if (
+            isinstance(left, odata_ast.Call)
+            and left.func.name.lower() == "date"
+            and len(left.args) == 1
+            and isinstance(left.args[0], odata_ast.Identifier)
+            and isinstance(right, odata_ast.Date)
+            and self.entity.props.get(left.args[0].name, None) is not None
+            and self.entity.props[left.args[0].name].kind == "datetime"
+        ):
+            column = self.visit(left.args[0])
+            try:
+                day = right.py_val
+            except ValueError:
+                raise bad_request(f"'{right.val}' is not a valid Edm.Date.") from None
+            start = day.isoformat()
+            following = (day + timedelta(days=1)).isoformat()
+            op = node.comparator
+            if isinstance(op, odata_ast.Eq):
+                return sa.and_(column >= start, column < following)
+            if isinstance(op, odata_ast.NotEq):
+                return sa.or_(column < start, column >= following)
+            if isinstance(op, odata_ast.Lt):
+                return column < start
+            if isinstance(op, odata_ast.LtE):
+                return column < following
+            if isinstance(op, odata_ast.Gt):
+                return column >= following
+            if isinstance(op, odata_ast.GtE):
+                return column >= start
+        return super().visit_Compare(node)
 
     def visit_DateTime(self, node: odata_ast.DateTime) -> Any:
         value = node.py_val

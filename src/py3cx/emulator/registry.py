@@ -97,6 +97,22 @@ def lookup(binding: str, name: str) -> Registration | None:
     return _HANDLERS.get(_key(binding, name))
 
 
+def unregister(binding: str, name: str) -> Registration | None:
+    """Remove a handler (the operation answers 501 again); returns what was registered, if anything.
+
+    Example: ``unregister("Users", "Pbx.BatchDelete")``.
+    """
+    return _HANDLERS.pop(_key(binding, name), None)
+
+
+def restore(binding: str, name: str, registration: Registration | None) -> None:
+    """Put back a registration returned by :func:`lookup` or :func:`unregister` (None removes it)."""
+    if registration is None:
+        _HANDLERS.pop(_key(binding, name), None)
+    else:
+        _HANDLERS[_key(binding, name)] = registration
+
+
 def registered() -> list[str]:
     """Keys of all registered operations (``"Users/Pbx.BatchDelete"``...), sorted."""
     return sorted(_HANDLERS)

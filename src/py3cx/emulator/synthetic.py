@@ -48,6 +48,7 @@ documented. ``SegmentType`` is 1 for a talking segment and 2 for ringing/waiting
 from __future__ import annotations
 
 import json
+import operator
 import random
 import time
 from collections.abc import Iterator
@@ -120,6 +121,8 @@ _QUEUES = [
     ("0337", "Support Queue", "Support"),
     ("0338", "Billing", "Accounts"),
 ]
+_QUEUE_NUMBERS = [q[0] for q in _QUEUES]
+_DIDS = ["+442079460000", "+442079460001", "+38514800800"]
 _RING_GROUPS = [("800", "Reception"), ("801", "Warehouse")]
 _EVENT_SOURCES = [
     ("Info", 4096, "System", "Service 3CX PhoneSystem started"),
@@ -227,6 +230,12 @@ class _Seeder:
         for person in self.people:
             self.by_department.setdefault(person.department, []).append(person)
         self.queue_agents: dict[str, list[Person]] = {}
+        self._party_cache: dict[tuple[str, str], dict[str, Any]] = {}
+        self._recordings = 0
+        self._queue_parties = {
+            number: _prefixed("Dst", _dn_party(number, name, DN_QUEUE, 900 + i))
+            for i, (number, name, _) in enumerate(_QUEUES)
+        }
 
     def _insert(self, set_name: str, rows: list[dict[str, Any]]) -> None:
         entity = self.tables.get(set_name)
@@ -414,6 +423,7 @@ class _Seeder:
         segment_rows: list[tuple[Any, ...]] = []
         entity = self.tables.get("CallHistoryView")
         seg_columns = list(entity.props) if entity else []
+        as_row = operator.itemgetter(*seg_columns) if seg_columns else None
         segment_id = 1
         participant = 1000
         for call_id, start in enumerate(self._call_starts(), start=1):
@@ -425,7 +435,8 @@ class _Seeder:
                 seg["DstParticipantId"] = participant + 1
                 participant += 2
                 segment_id += 1
-                segment_rows.append(tuple(seg.get(c) for c in seg_columns))
+                if as_row is not None:
+                    segment_rows.append(as_row(seg))
             call_rows.append((*call, first_segment, len(segments)))
             if len(segment_rows) >= 50_000:
                 self._flush(call_rows, segment_rows, seg_columns)
@@ -442,128 +453,124 @@ class _Seeder:
             marks = ", ".join("?" for _ in seg_columns)
             self.conn.executemany(f'INSERT INTO "CallHistoryView" ({cols}) VALUES ({marks})', segments)
 
+    def _party(self, side: str, person: Person) -> dict[str, Any]:
+        cache_key = (side, person.number)
+        party = self._party_cache.get(cache_key)
+        if party is None:
+            party = self._party_cache[cache_key] = _prefixed(side, _person_party(person))
+        return party
+
+    def _segment(
+        self,
+        t0: float,
+        t1: float,
+        src: dict[str, Any],
+        dst: dict[str, Any],
+        answered: bool,
+        kind: int,
+        action: int,
+    ) -> dict[str, Any]:
+        segment = {
+            "SegmentStartTime": _ts(t0),
+            "SegmentEndTime": _ts(t1),
+            "CallTime": round(t1 - t0, 3),
+            "CallAnswered": int(answered),
+            "SegmentType": kind,
+            "SegmentActionId": action,
+            "SrcRecId": None,
+            "DstRecId": None,
+        }
+        # about a third of the talking segments were recorded, on the extension's side
+        if answered and self.rng.random() < 0.3:
+            side = "SrcRecId" if src.get("SrcInternal") else "DstRecId"
+            segment[side] = self._next_recording()
+        segment.update(src)
+        segment.update(dst)
+        return segment
+
+    def _next_recording(self) -> int:
+        self._recordings += 1
+        return self._recordings
+
     def _one_call(self, call_id: int, start: float) -> tuple[tuple[Any, ...], list[dict[str, Any]]]:
         rng = self.rng
         roll = rng.random()
         direction = "inbound" if roll < 0.55 else "outbound" if roll < 0.85 else "internal"
-        talk = 0.0
-        ring = 0.0
-        wait = 0.0
+        talk = ring = wait = 0.0
         queue: str | None = None
         polled: list[Person] = []
         answered_by: Person | None = None
         abandoned = False
         did = trunk = None
         segments: list[dict[str, Any]] = []
-
-        def seg(
-            t0: float,
-            t1: float,
-            src: dict[str, Any],
-            dst: dict[str, Any],
-            answered: bool,
-            kind: int,
-            action: int,
-        ) -> None:
-            segments.append(
-                {
-                    "SegmentStartTime": _ts(t0),
-                    "SegmentEndTime": _ts(t1),
-                    "CallTime": round(t1 - t0, 3),
-                    "CallAnswered": int(answered),
-                    "SegmentType": kind,
-                    "SegmentActionId": action,
-                    "SrcRecId": None,
-                    "DstRecId": (call_id * 10 + len(segments))
-                    if answered and kind == SEGMENT_TALK and rng.random() < 0.3
-                    else None,
-                    **{f"Src{k}": v for k, v in src.items()},
-                    **{f"Dst{k}": v for k, v in dst.items()},
-                }
-            )
-
+        seg = self._segment
         if direction == "inbound":
             caller_number = _external_number(rng)
             caller_name: str | None = (
                 None if rng.random() < 0.5 else f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
             )
             caller_dn = None
-            did = rng.choice(["+442079460000", "+442079460001", "+38514800800"])
+            did = rng.choice(_DIDS)
             trunk = TRUNK_DN
-            src = _external_party(caller_number, caller_name, 0)
-            target = rng.random()
-            if target < 0.6:
-                queue = rng.choice(_QUEUES)[0]
+            src = _prefixed("Src", _external_party(caller_number, caller_name, 0))
+            if rng.random() < 0.6:
+                queue = rng.choice(_QUEUE_NUMBERS)
                 agents = self.queue_agents[queue]
                 polled = rng.sample(agents, k=min(len(agents), rng.randint(1, 3)))
                 wait = round(rng.expovariate(1 / 45.0), 3)
                 abandoned = wait > 120 or rng.random() < 0.12
                 callee_number = callee_dn = queue
-                qparty = _dn_party(
-                    queue, dict((q, n) for q, n, _ in _QUEUES)[queue], DN_QUEUE, 900 + int(queue[-1])
-                )
+                queue_party = self._queue_parties[queue]
                 if abandoned:
-                    seg(start, start + wait, src, qparty, False, SEGMENT_RING, ACTION_CALLER_HUNG_UP)
+                    segments.append(
+                        seg(start, start + wait, src, queue_party, False, SEGMENT_RING, ACTION_CALLER_HUNG_UP)
+                    )
                 else:
                     answered_by = rng.choice(polled)
                     talk = round(rng.expovariate(1 / 180.0) + 5, 3)
-                    seg(start, start + wait, src, qparty, False, SEGMENT_RING, ACTION_PASSED_ON)
-                    seg(
-                        start + wait,
-                        start + wait + talk,
-                        src,
-                        _person_party(answered_by),
-                        True,
-                        SEGMENT_TALK,
-                        ACTION_ENDED,
+                    agent = self._party("Dst", answered_by)
+                    segments.append(
+                        seg(start, start + wait, src, queue_party, False, SEGMENT_RING, ACTION_PASSED_ON)
+                    )
+                    segments.append(
+                        seg(start + wait, start + wait + talk, src, agent, True, SEGMENT_TALK, ACTION_ENDED)
                     )
             else:
                 callee = rng.choice(self.people)
                 callee_number = callee_dn = callee.number
                 ring = round(rng.uniform(3, 25), 3)
+                dst = self._party("Dst", callee)
                 if rng.random() < 0.85:
                     answered_by = callee
                     talk = round(rng.expovariate(1 / 150.0) + 3, 3)
-                    seg(
-                        start,
-                        start + ring + talk,
-                        src,
-                        _person_party(callee),
-                        True,
-                        SEGMENT_TALK,
-                        ACTION_ENDED,
+                    segments.append(
+                        seg(start, start + ring + talk, src, dst, True, SEGMENT_TALK, ACTION_ENDED)
                     )
                 else:
-                    seg(start, start + ring, src, _person_party(callee), False, SEGMENT_RING, ACTION_ENDED)
+                    segments.append(seg(start, start + ring, src, dst, False, SEGMENT_RING, ACTION_ENDED))
         else:
             caller = rng.choice(self.people)
             caller_number, caller_name, caller_dn = caller.number, caller.display_name, caller.number
-            src = _person_party(caller)
+            src = self._party("Src", caller)
             ring = round(rng.uniform(2, 20), 3)
             answered = rng.random() < (0.75 if direction == "outbound" else 0.8)
             if direction == "outbound":
                 trunk = TRUNK_DN
                 callee_number = _external_number(rng)
                 callee_dn = None
-                dst = _external_party(callee_number, None, 0)
+                dst = _prefixed("Dst", _external_party(callee_number, None, 0))
             else:
-                callee = rng.choice([p for p in self.people if p is not caller])
+                callee = rng.choice(self.people)
+                while callee is caller:
+                    callee = rng.choice(self.people)
                 callee_number = callee_dn = callee.number
-                dst = _person_party(callee)
+                dst = self._party("Dst", callee)
                 answered_by = callee if answered else None
             if answered:
                 talk = round(rng.expovariate(1 / 200.0) + 2, 3)
-            seg(
-                start,
-                start + ring + talk,
-                src,
-                dst,
-                answered,
-                SEGMENT_TALK if answered else SEGMENT_RING,
-                ACTION_ENDED,
-            )
+            kind = SEGMENT_TALK if answered else SEGMENT_RING
+            segments.append(seg(start, start + ring + talk, src, dst, answered, kind, ACTION_ENDED))
         end = start + (wait if queue else ring) + talk
-        answered_flag = talk > 0
         call = (
             call_id,
             _ts(start),
@@ -582,7 +589,7 @@ class _Seeder:
             ring,
             wait,
             talk,
-            int(answered_flag),
+            int(talk > 0),
             int(abandoned),
         )
         return call, segments
@@ -693,12 +700,23 @@ def singletons(config: EmulatorConfig, users: int, active_calls: int) -> dict[st
     }
 
 
+_MINUTE_PREFIX: dict[int, str] = {}
+
+
 def _ts(epoch: float) -> str:
-    whole = int(epoch)
-    micros = round((epoch - whole) * 1000) * 1000
-    if micros >= 1_000_000:
-        whole, micros = whole + 1, 0
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole)) + f".{micros:06d}"
+    """Epoch seconds → storage text with milliseconds (hot path: the minute part is cached)."""
+    millis = round(epoch * 1000)
+    minute, rem = divmod(millis, 60_000)
+    prefix = _MINUTE_PREFIX.get(minute)
+    if prefix is None:
+        if len(_MINUTE_PREFIX) > 400_000:  # bounded: a few runs' worth of 90-day windows
+            _MINUTE_PREFIX.clear()
+        prefix = _MINUTE_PREFIX[minute] = time.strftime("%Y-%m-%d %H:%M:", time.gmtime(minute * 60))
+    return f"{prefix}{rem // 1000:02d}.{rem % 1000:03d}000"
+
+
+def _prefixed(side: str, party: dict[str, Any]) -> dict[str, Any]:
+    return {side + k: v for k, v in party.items()}
 
 
 def _person_party(p: Person) -> dict[str, Any]:
