@@ -297,6 +297,12 @@ class Switchboard:
 
         Raises Refused when neither end is a DN of this PBX or the destination is empty.
         """
+        return self.start_call(source, destination, device_id=device_id)[1]
+
+    def start_call(
+        self, source: str, destination: str, *, device_id: str | None = None
+    ) -> tuple[Call, Participant | None]:
+        """`place_call` that also returns the new call. Raises Refused."""
         if not destination:
             raise Refused("destination is empty")
         if source not in self.dns and destination not in self.dns:
@@ -304,8 +310,7 @@ class Switchboard:
         devices = {d.device_id for d in self.dns[source].devices} if source in self.dns else set()
         if device_id is not None and device_id not in devices:
             raise Refused("unknown device", status=404)
-        now = self._clock()
-        call = Call(next(self._next_call), self._party(source), self._party(destination), now)
+        call = Call(next(self._next_call), self._party(source), self._party(destination), self._clock())
         self.calls[call.callid] = call
         source_leg = None
         if source in self.dns:
@@ -321,7 +326,7 @@ class Switchboard:
             )
         self._ring(call, destination, call.caller)
         self._notify(call)
-        return source_leg
+        return call, source_leg
 
     def _ring(self, call: Call, destination: str, peer: Party, **extra: Any) -> Participant | None:
         dn = self.dns.get(destination)

@@ -1,0 +1,302 @@
+"""The event stream against the emulator's real WebSocket: typed events, duplicates, the 404 race,
+reconnects with a fresh token, resyncs, and a state cache that ends equal to the PBX's truth."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx2
+import pytest
+
+import py3cx
+from py3cx._exceptions import PermissionDeniedError
+from py3cx.callcontrol import (
+    CallControlEvent,
+    DNInfo,
+    DTMFReceived,
+    ParticipantRemoved,
+    ParticipantUpserted,
+    PlaybackFinished,
+    StreamOptions,
+    SyncEventStream,
+)
+from py3cx.callcontrol.audio import pcm_chunks
+from py3cx.emulator import ApiClient
+
+Emulator = Phones = Any  # the conftest's fixtures
+
+FAST = StreamOptions(ping_interval=1.0, ping_timeout=2.0, backoff_initial=0.05, backoff_max=0.5)
+
+
+@pytest.fixture
+def client(pbx: Emulator, route_point: ApiClient) -> Iterator[py3cx.Client]:
+    with py3cx.Client(pbx.url, route_point.client_id, route_point.secret) as c:
+        yield c
+
+
+@pytest.fixture
+def stream(client: py3cx.Client, phones: Phones) -> Iterator[SyncEventStream]:
+    with client.callcontrol.events(options=FAST) as events:
+        events.wait_connected()
+        yield events
+
+
+def collect(
+    events: SyncEventStream, until: Callable[[list[CallControlEvent]], bool], timeout: float = 5.0
+) -> list[CallControlEvent]:
+    """Events until `until(seen)` holds; fails after `timeout` seconds."""
+    seen: list[CallControlEvent] = []
+    deadline = time.monotonic() + timeout
+    while not until(seen):
+        assert time.monotonic() < deadline, f"timed out; saw {[e.kind for e in seen]}"
+        event = events.get(timeout=0.1)
+        if event is not None:
+            seen.append(event)
+    return seen
+
+
+def of(events: list[CallControlEvent], participant_id: int | None) -> list[CallControlEvent]:
+    def pid(e: CallControlEvent) -> int | None:
+        if isinstance(e, ParticipantUpserted):
+            return e.participant.id
+        return getattr(e, "participant_id", None)
+
+    return [e for e in events if pid(e) == participant_id]
+
+
+def removed(pid: int) -> Callable[[list[CallControlEvent]], bool]:
+    return lambda seen: any(isinstance(e, ParticipantRemoved) and e.participant_id == pid for e in seen)
+
+
+def quiet(events: SyncEventStream, seconds: float = 0.3) -> list[CallControlEvent]:
+    """Everything that arrives within `seconds`."""
+    seen: list[CallControlEvent] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        event = events.get(timeout=0.05)
+        if event is not None:
+            seen.append(event)
+    return seen
+
+
+def truth_of(phones: Phones) -> list[DNInfo]:
+    return [DNInfo.model_validate(d) for d in phones.truth()]
+
+
+def test_calls_in_progress_at_connect_come_first_as_resync_upserts(
+    client: py3cx.Client, phones: Phones
+) -> None:
+    call = phones.call("+4930123456", "101")
+    with client.callcontrol.events(options=FAST) as events:
+        seen = collect(events, lambda s: any(isinstance(e, ParticipantUpserted) for e in s))
+    first = next(e for e in seen if isinstance(e, ParticipantUpserted))
+    assert first.resync and first.added
+    assert (first.dn, first.participant.callid, first.participant.status) == (
+        "101",
+        call["callid"],
+        "Ringing",
+    )
+
+
+def test_a_call_is_reported_ringing_then_connected_then_removed(
+    stream: SyncEventStream, phones: Phones
+) -> None:
+    call = phones.call("+4930123456", "102")
+    leg = call["participants"][0]["id"]
+    collect(stream, lambda s: any(isinstance(e, ParticipantUpserted) and e.participant.id == leg for e in s))
+    phones.answer(call["callid"])
+    connected = collect(stream, lambda s: any(isinstance(e, ParticipantUpserted) for e in of(s, leg)))
+    upsert = next(e for e in connected if isinstance(e, ParticipantUpserted))
+    assert upsert.participant.status == "Connected"
+    assert upsert.previous is not None and upsert.previous.status == "Ringing"
+    assert not upsert.resync and upsert.sequence is not None
+    assert stream.state.participant("102", leg) == upsert.participant
+    phones.end(call["callid"])
+    gone = collect(stream, removed(leg))
+    removal = next(e for e in gone if isinstance(e, ParticipantRemoved))
+    assert removal.last_known == upsert.participant
+    assert stream.state.participants("102") == []
+
+
+def test_dtmf_and_playback_finished_arrive_as_typed_events(
+    client: py3cx.Client, stream: SyncEventStream, phones: Phones
+) -> None:
+    call = phones.call("+4930123456", "8000")
+    leg = call["participants"][0]["id"]
+    phones.dtmf(leg, "12#")
+    seen = collect(stream, lambda s: any(isinstance(e, DTMFReceived) for e in s))
+    dtmf = next(e for e in seen if isinstance(e, DTMFReceived))
+    assert (dtmf.dn, dtmf.participant_id, dtmf.digits) == ("8000", leg, "12#")
+    # the upsert that announced the participant came before its digits
+    assert seen.index(dtmf) > min(i for i, e in enumerate(seen) if isinstance(e, ParticipantUpserted))
+    client.callcontrol.send_audio("8000", leg, pcm_chunks(b"\x00\x00" * 1600))
+    finished = collect(stream, lambda s: any(isinstance(e, PlaybackFinished) for e in s))
+    assert next(e for e in finished if isinstance(e, PlaybackFinished)).participant_id == leg
+
+
+def test_an_upsert_that_changes_nothing_is_dropped(
+    client: py3cx.Client, stream: SyncEventStream, phones: Phones
+) -> None:
+    call = phones.call("+4930123456", "8000")
+    leg = call["participants"][0]["id"]
+    collect(stream, lambda s: any(isinstance(e, ParticipantUpserted) for e in of(s, leg)))
+    before = stream.stats.duplicates
+    client.callcontrol.attach_participant_data("8000", leg, {"ticket": "7"})  # the PBX re-announces the leg
+    assert of(quiet(stream), leg) == []
+    assert stream.stats.duplicates == before + 1
+
+
+def test_an_upsert_whose_participant_is_already_gone_becomes_a_single_removal(
+    stream: SyncEventStream, phones: Phones
+) -> None:
+    phones.settings(event_delay=0.3)  # events arrive after the call has already ended
+    call = phones.call("+4930123456", "103")
+    phones.end(call["callid"])
+    leg = call["participants"][0]["id"]
+    seen = collect(stream, removed(leg)) + quiet(stream, 0.6)
+    assert [type(e) for e in of(seen, leg)] == [ParticipantRemoved]
+    removal = of(seen, leg)[0]
+    assert isinstance(removal, ParticipantRemoved) and removal.last_known is None
+    assert stream.stats.not_found >= 1
+    assert stream.state.participants("103") == []
+
+
+def test_after_a_drop_it_reconnects_with_a_fresh_token_and_reports_what_it_missed(
+    pbx: Emulator, client: py3cx.Client, phones: Phones, route_point: ApiClient
+) -> None:
+    before = phones.call("+4930123456", "104")
+    slow = StreamOptions(ping_interval=1.0, backoff_initial=0.6, backoff_max=1.0)
+    with client.callcontrol.events(options=slow) as events:
+        events.wait_connected()
+        collect(events, lambda s: any(isinstance(e, ParticipantUpserted) for e in s))
+        assert phones.drop_sockets() == 1
+        # while the stream is away: one call ends, another starts, and the token is replaced
+        phones.end(before["callid"])
+        during = phones.call("+4930777888", "105")
+        replaced = httpx2.post(
+            pbx.url + "/connect/token",
+            data={
+                "client_id": route_point.client_id,
+                "client_secret": route_point.secret,
+                "grant_type": "client_credentials",
+            },
+        )
+        assert replaced.status_code == 200
+        ended_leg = before["participants"][0]["id"]
+
+        def caught_up(seen: list[CallControlEvent]) -> bool:
+            return removed(ended_leg)(seen) and any(
+                isinstance(e, ParticipantUpserted) and e.participant.callid == during["callid"] for e in seen
+            )
+
+        seen = collect(events, caught_up, timeout=10)
+        assert events.stats.connections == 2 and events.stats.drops >= 1
+    gone = [e for e in seen if isinstance(e, ParticipantRemoved)]
+    new = [e for e in seen if isinstance(e, ParticipantUpserted)]
+    assert [(e.participant_id, e.resync) for e in gone] == [(ended_leg, True)]
+    assert [(e.participant.callid, e.resync) for e in new] == [(during["callid"], True)]
+
+
+def test_a_gap_in_sequence_makes_the_stream_resync(stream: SyncEventStream, phones: Phones) -> None:
+    phones.settings(lose_every=3)  # every third event never arrives
+    calls = [phones.call("+4930123456", dn) for dn in ("106", "107", "108")]
+    phones.answer(calls[0]["callid"])
+    phones.end(calls[1]["callid"])
+    deadline = time.monotonic() + 5
+    while stream.state.snapshot() != truth_of(phones):
+        assert time.monotonic() < deadline, "the cache never caught up with the PBX"
+        stream.get(timeout=0.05)
+    assert stream.stats.sequence_gaps >= 1 and stream.stats.resyncs >= 2
+
+
+def test_a_client_that_is_not_a_route_point_gets_the_refusal_not_endless_retries(
+    pbx: Emulator, owner_client: ApiClient
+) -> None:
+    with (
+        py3cx.Client(pbx.url, owner_client.client_id, owner_client.secret) as owner,
+        owner.callcontrol.events(options=FAST) as events,
+        pytest.raises(PermissionDeniedError) as refused,
+    ):
+        events.get(timeout=5)
+    assert "route point" in (refused.value.hint or "")
+
+
+def test_under_steady_load_with_drops_the_cache_matches_the_pbx_and_no_call_is_missed(
+    client: py3cx.Client, phones: Phones
+) -> None:
+    earlier = {c["callid"] for c in phones.calls()["ended"]}
+    phones.settings(
+        ring_seconds=[0.3, 0.5],
+        talk_seconds=[0.3, 0.8],
+        queue_wait_seconds=[0.3, 0.6],
+        call_rate=900,
+        ws_drop_every=1.0,
+    )
+    seen: list[CallControlEvent] = []
+    with client.callcontrol.events(options=FAST) as events:
+        events.wait_connected()
+        deadline = time.monotonic() + 3.5
+        while time.monotonic() < deadline:
+            event = events.get(timeout=0.05)
+            if event is not None:
+                seen.append(event)
+        phones.settings(frozen=True)  # a still picture: live calls stay as they are
+        seen += settle(events, phones)
+        assert events.state.snapshot() == truth_of(phones)
+        assert any(p.status == "Connected" for p in events.state.participants())
+        phones.settings(call_rate=0)
+        phones.end_all()
+        phones.settings(frozen=False)
+        seen += settle(events, phones)
+        assert events.state.participants() == [] and events.state.snapshot() == truth_of(phones)
+        assert events.stats.drops >= 2 and events.stats.resyncs >= 3
+    started = {e.participant.callid for e in seen if isinstance(e, ParticipantUpserted)}
+    ended = {e.last_known.callid for e in seen if isinstance(e, ParticipantRemoved) and e.last_known}
+    visible = {d.dn for d in truth_of(phones)}
+    expected = {
+        c["callid"]
+        for c in phones.calls()["ended"]
+        if c["callid"] not in earlier and any(p["dn"] in visible for p in c["participants"])
+    }
+    assert len(expected) >= 20
+    assert expected <= started, f"calls never reported as started: {sorted(expected - started)}"
+    assert expected <= ended, f"calls never reported as ended: {sorted(expected - ended)}"
+
+
+def settle(events: SyncEventStream, phones: Phones, timeout: float = 5.0) -> list[CallControlEvent]:
+    """Read events until the cache equals the PBX's truth (which must hold still meanwhile)."""
+    seen: list[CallControlEvent] = []
+    deadline = time.monotonic() + timeout
+    while events.state.snapshot() != truth_of(phones):
+        assert time.monotonic() < deadline, "the cache did not settle on the PBX's truth"
+        event = events.get(timeout=0.05)
+        if event is not None:
+            seen.append(event)
+    return seen + quiet(events, 0.2)
+
+
+def test_the_async_stream_yields_the_same_events(
+    pbx: Emulator, phones: Phones, route_point: ApiClient
+) -> None:
+    async def scenario() -> list[CallControlEvent]:
+        async with py3cx.AsyncClient(pbx.url, route_point.client_id, route_point.secret) as client:
+            seen: list[CallControlEvent] = []
+            async with client.callcontrol.events(dns=["109"], options=FAST) as stream:
+                await stream.wait_connected()
+                call = await asyncio.to_thread(phones.call, "+4930123456", "109")
+                await asyncio.to_thread(phones.call, "+4930123456", "110")  # not asked for
+                await asyncio.to_thread(phones.end, call["callid"])
+                async for event in stream:
+                    seen.append(event)
+                    if isinstance(event, ParticipantRemoved):
+                        break
+                assert client.callcontrol.state.dns() == ["109"]
+            return seen
+
+    seen = asyncio.run(scenario())
+    calls = [type(e) for e in seen if isinstance(e, ParticipantUpserted | ParticipantRemoved)]
+    assert calls == [ParticipantUpserted, ParticipantRemoved]
+    assert {e.dn for e in seen} == {"109"}  # the call to 110 was filtered out
