@@ -26,6 +26,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,7 +35,6 @@ from urllib.parse import urlsplit
 import filelock
 import platformdirs
 
-from py3cx._base_client import RETRYABLE_STATUSES, retry_delay
 from py3cx._exceptions import APIConnectionError, APITimeoutError, TokenError
 from py3cx._http import AsyncHTTPClient, HTTPClient, Response, translate_errors
 
@@ -61,6 +61,8 @@ _DEFAULT_LIFETIME = 3600.0
 # How long a caller waits for another caller's token request before giving up.
 _WAIT_LIMIT = 120.0
 _FILE_LOCK_TIMEOUT = 60.0
+# A token request may always be repeated: a token we never received is nobody's to lose.
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 _TOKEN_HINT = (
     "check the client id and secret, that the API client is enabled (Admin > Integrations > API), "
@@ -383,6 +385,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_slots_after_fork)
 
 
+def _backoff(attempt: int) -> float:
+    return float(min(0.5 * 2**attempt, 8.0))
+
+
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -395,14 +401,31 @@ class TokenManager:
     """
 
     def __init__(
-        self, url: str, credentials: Credentials, *, cache_dir: Path | None = None, max_retries: int = 2
+        self,
+        url: str,
+        credentials: Credentials,
+        *,
+        cache_dir: Path | None = None,
+        max_retries: int = 2,
+        retry_delay: Callable[[int], float] | None = None,
     ) -> None:
         self.url = normalize_url(url)
         self.credentials = credentials
         self.max_retries = max_retries
+        self._retry_delay = retry_delay or _backoff
         self._fingerprint = credentials.fingerprint
         self._slot = _slot_for((self.url, credentials.identity))
-        self._file = _open_token_file(cache_dir, self.url, credentials.identity)
+        self._cache_dir = cache_dir
+        self._token_file: TokenFile | None = None
+
+    @property
+    def _file(self) -> TokenFile | None:
+        # opened on first need, so that creating a client touches no disk
+        if self._token_file is None and self._cache_dir is not None:
+            self._token_file = _open_token_file(self._cache_dir, self.url, self.credentials.identity)
+            if self._token_file is None:
+                self._cache_dir = None  # not writable: do not try again
+        return self._token_file
 
     def _usable(self, token: Token | None, failed: str | None) -> Token | None:
         if token is None or token.access_token == failed or not token.is_fresh(time.time()):
@@ -491,9 +514,9 @@ class TokenManager:
                     raise
             else:
                 self._log(request.path, response, started)
-                if response.status_code not in RETRYABLE_STATUSES or attempt >= self.max_retries:
+                if response.status_code not in _RETRY_STATUSES or attempt >= self.max_retries:
                     return self.credentials.parse_reply(response.status_code, response.content, time.time())
-            time.sleep(retry_delay(attempt))
+            time.sleep(self._retry_delay(attempt))
             attempt += 1
 
     # -- async ---------------------------------------------------------------------------------
@@ -562,9 +585,9 @@ class TokenManager:
                     raise
             else:
                 self._log(request.path, response, started)
-                if response.status_code not in RETRYABLE_STATUSES or attempt >= self.max_retries:
+                if response.status_code not in _RETRY_STATUSES or attempt >= self.max_retries:
                     return self.credentials.parse_reply(response.status_code, response.content, time.time())
-            await asyncio.sleep(retry_delay(attempt))
+            await asyncio.sleep(self._retry_delay(attempt))
             attempt += 1
 
     def _log(self, path: str, response: Response, started: float) -> None:

@@ -1,39 +1,63 @@
 """Pure decisions shared by Client and AsyncClient: URLs, queries, retries, paging, errors.
 
 Nothing here does I/O, so the sync and async faces (`_client.py`) stay thin and every rule is
-tested as a plain function.
+tested as a plain function. `BaseClient` holds what both faces share.
 """
 
 from __future__ import annotations
 
 import email.utils
+import importlib
 import json
+import logging
 import math
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
-from py3cx._exceptions import APIConnectionError, APIError, APIStatusError, ODataError, status_error_class
+from py3cx._auth import ClientCredentials, Credentials, PasswordCredentials, TokenManager, default_cache_dir
+from py3cx._auth import normalize_url as _normalize_url
+from py3cx._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    ConfigError,
+    ODataError,
+    hint_for,
+    status_error_class,
+)
 from py3cx.odata import build_query
 
 __all__ = [
     "API_PREFIX",
+    "QUERY_OPTIONS",
     "RETRYABLE_STATUSES",
+    "AsyncRowIterator",
+    "BaseClient",
+    "NextStep",
     "Page",
     "Pager",
+    "PreparedRequest",
     "RetryPolicy",
+    "RowIterator",
     "api_path",
+    "decode_body",
     "error_from_response",
-    "hint_for",
     "is_function_path",
+    "next_step",
+    "page_options",
+    "page_rows",
     "parse_retry_after",
     "query_string",
     "retry_delay",
     "should_retry",
 ]
+
+log = logging.getLogger("py3cx")
 
 API_PREFIX = "/xapi/v1"
 
@@ -260,81 +284,145 @@ def page_rows(body: Any, method: str, path: str) -> tuple[list[dict[str, Any]], 
     )
 
 
-# -- errors ------------------------------------------------------------------------------------
+# -- requests ----------------------------------------------------------------------------------
 
-_OWNER_ONLY = {
-    "CallHistoryView": "call history",
-    "ChatHistoryView": "chat history",
-    "ChatMessagesHistoryView": "chat history",
-    "Recordings": "recordings",
-    "ScheduledReports": "scheduled reports",
-}
-
-_KEY_HINTS = {
-    "WARNINGS.XAPI.ALREADY_IN_USE": "that number is taken",
-    "WARNINGS.XAPI.DUPLICATE": "an entity with that value already exists",
-    "WARNINGS.XAPI.NOT_FOUND": "no such entity: check the id or key",
-    "WARNINGS.XAPI.FILE_NOT_FOUND": "that file does not exist on the PBX",
-}
+QUERY_OPTIONS = ("filter", "select", "expand", "orderby", "search")
 
 
-def _first_segment(path: str) -> str:
-    rest = path[len(API_PREFIX) :] if path.startswith(API_PREFIX + "/") else path
-    head = rest.lstrip("/").split("/", 1)[0]
-    return head.split("(", 1)[0]
+@dataclass(frozen=True)
+class PreparedRequest:
+    """One request, ready to send any number of times."""
+
+    method: str
+    path: str  # without the query: safe for messages and logs
+    target: str  # path + query, relative to the PBX root
+    json: Any = None
+    content: bytes | Iterable[bytes] | None = field(default=None, repr=False)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def replayable(self) -> bool:
+        # a streamed upload (an iterator) cannot be sent twice
+        return self.content is None or isinstance(self.content, bytes)
+
+    def build(self, token: str) -> dict[str, Any]:
+        """Keyword arguments for httpx2's `build_request`, with the bearer token."""
+        return {
+            "method": self.method,
+            "url": self.target,
+            "json": self.json,
+            "content": self.content,
+            "headers": {**self.headers, "Authorization": f"Bearer {token}"},
+        }
 
 
-def hint_for(status: int, method: str, path: str, odata_error: ODataError | None = None) -> str | None:
-    """A sentence saying what usually causes `status` on `path` (BEHAVIOUR.md §4), or None.
+def decode_body(content: bytes) -> Any:
+    """Parsed JSON, None for an empty answer, text for anything that is not JSON.
 
-    Example: `hint_for(504, "GET", "/xapi/v1/CallHistoryView")` == "the query ran too long: ..."
+    Example: `decode_body(b'{"value": []}') == {"value": []}`; `decode_body(b"") is None`
     """
-    if odata_error is not None:
-        for key in odata_error.keys:
-            if key in _KEY_HINTS:
-                hint = _KEY_HINTS[key]
-                target = odata_error.target
-                if key.endswith("ALREADY_IN_USE") and target and target.lower() != "number":
-                    hint = f"that {target} is already in use"
-                return hint
-        if "field is required" in odata_error.message:
-            return "a required function argument is missing"
-    function = is_function_path(path)
-    segment = _first_segment(path)
-    if status == 401:
-        return (
-            "the PBX refused a fresh token: the API client may be disabled or revoked, or another "
-            "program is using the same client id (the PBX keeps one token per client id)"
-        )
-    if status == 403:
-        if segment in _OWNER_ONLY:
-            return (
-                f"this API client has the System Admin role; {_OWNER_ONLY[segment]} needs System Owner "
-                "(Admin > Integrations > API)."
-            )
-        if segment.startswith("My"):
-            return "My* endpoints serve signed-in users, not API clients"
-        return (
-            "the API client's role does not allow this (System Owner can do everything), "
-            "or the PBX refuses API access from this address"
-        )
-    if status == 404:
-        if function:
-            return "a function was called with a missing or malformed argument, or the path is wrong"
-        return "no such path or entity: check the spelling, the id, and that this PBX version has it"
-    if status == 500 and function:
-        return "an argument has the wrong type or date format"
-    if status == 502:
-        return "a proxy in front of the PBX got no answer from it"
-    if status == 503:
-        return "the PBX is busy or restarting; try again shortly"
-    if status == 504:
-        return "the query ran too long: use a shorter date range"
-    if status == 429:
-        return "too many requests: slow down"
-    if status == 409 or status == 412:
-        return "the entity changed since it was read: read it again and retry"
-    return None
+    if not content.strip():
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", "replace")
+
+
+def page_options(query: Mapping[str, Any]) -> tuple[dict[str, Any], int | None, int | None, bool]:
+    """Split paginate()'s options: (the other options, limit from top, start from skip, count)."""
+    options = dict(query)
+    limit = options.pop("top", None)
+    skip = options.pop("skip", None)
+    count = bool(options.pop("count", False))
+    unknown = set(options) - {*QUERY_OPTIONS, "params"}
+    if unknown:
+        raise TypeError(f"unexpected query option(s): {', '.join(sorted(unknown))}")
+    return options, limit, skip, count
+
+
+class RowIterator(Iterator[dict[str, Any]]):
+    """Rows of a collection, fetched page by page as they are consumed.
+
+    `.count` holds `@odata.count` once the first page is in (when paging with `count=True`).
+    """
+
+    def __init__(self, pages: Iterator[Page]) -> None:
+        self._pages = pages
+        self._rows: Iterator[dict[str, Any]] = iter(())
+        self.count: int | None = None
+
+    def __iter__(self) -> RowIterator:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        while True:
+            row = next(self._rows, None)
+            if row is not None:
+                return row
+            page = next(self._pages)  # StopIteration ends us too
+            self.count = page.count
+            self._rows = iter(page.rows)
+
+
+class AsyncRowIterator(AsyncIterator[dict[str, Any]]):
+    """The async twin of RowIterator: `async for row in client.paginate(...)`."""
+
+    def __init__(self, pages: AsyncIterator[Page]) -> None:
+        self._pages = pages
+        self._rows: Iterator[dict[str, Any]] = iter(())
+        self.count: int | None = None
+
+    def __aiter__(self) -> AsyncRowIterator:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        while True:
+            row = next(self._rows, None)
+            if row is not None:
+                return row
+            page = await self._pages.__anext__()
+            self.count = page.count
+            self._rows = iter(page.rows)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What a send loop does after a failed attempt: replay with a fresh token, retry, or fail."""
+
+    action: Literal["replay", "retry", "fail"]
+    delay: float = 0.0
+
+
+def next_step(
+    prepared: PreparedRequest,
+    *,
+    attempt: int,
+    max_retries: int,
+    replayed: bool,
+    policy: RetryPolicy,
+    status: int | None = None,
+    retry_after: str | None = None,
+    error: APIConnectionError | None = None,
+) -> NextStep:
+    """Decide what follows a failed attempt (an error status or a connection error).
+
+    A first 401 is replayed once with a fresh token; then `should_retry` and the retry budget
+    decide; a streamed upload is never sent twice.
+    Example: `next_step(req, attempt=0, max_retries=2, replayed=False, policy=RetryPolicy(), status=503)`
+    """
+    if not prepared.replayable:
+        return NextStep("fail")
+    if status == 401 and not replayed:
+        return NextStep("replay")
+    if attempt < max_retries and should_retry(
+        prepared.method, prepared.path, status=status, error=error, retry_after=retry_after
+    ):
+        return NextStep("retry", policy.delay(attempt, retry_after))
+    return NextStep("fail")
+
+
+# -- errors ------------------------------------------------------------------------------------
 
 
 def error_from_response(status: int, reason: str, content: bytes, method: str, path: str) -> APIStatusError:
@@ -362,6 +450,148 @@ def error_from_response(status: int, reason: str, content: bytes, method: str, p
         method=method,
         path=path,
         odata_error=odata_error,
-        hint=hint_for(status, method, path, odata_error),
+        hint=hint_for(status, path, odata_error, function=is_function_path(path)),
         body=content[:2000].decode("utf-8", "replace") if content else None,
     )
+
+
+# -- the shared core of Client and AsyncClient -------------------------------------------------
+
+
+_BaseClientT = TypeVar("_BaseClientT", bound="BaseClient")
+
+
+class BaseClient:
+    """What both faces share: settings, credentials, the token manager, and every decision.
+
+    No I/O here: `Client` and `AsyncClient` (in `_client.py`) send; this class prepares and decides.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        client_id: str | None,
+        client_secret: str | None,
+        *,
+        username: str | None,
+        password: str | None,
+        verify: bool,
+        ca_bundle: str | None,
+        timeout: float,
+        max_retries: int,
+    ) -> None:
+        parts = urlsplit(url.strip() if isinstance(url, str) else "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"invalid PBX URL {url!r}", hint="give the PBX root, such as https://pbx.example.com"
+            )
+        credentials: Credentials
+        if client_id and client_secret:
+            credentials = ClientCredentials(client_id, client_secret)
+        elif username and password:
+            credentials = PasswordCredentials(username, password)
+        else:
+            raise ConfigError(
+                "no credentials: give client_id and client_secret (or username and password)",
+                hint="create an API client in the PBX admin console (Admin > Integrations > API)",
+            )
+        if max_retries < 0:
+            raise ConfigError("max_retries must be 0 or more")
+        self.url = _normalize_url(url)
+        self.client_id = client_id if client_id else username
+        # kept for the Call Control WebSocket, which must trust the PBX the same way
+        self.verify = verify
+        self.ca_bundle = ca_bundle
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
+        self._tokens = TokenManager(
+            self.url,
+            credentials,
+            cache_dir=default_cache_dir(),
+            max_retries=max_retries,
+            retry_delay=lambda attempt: self._retry_policy.delay(attempt),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={self.url!r}, client_id={self.client_id!r})"
+
+    @classmethod
+    def from_env(cls: type[_BaseClientT], profile: str | None = None, **options: Any) -> _BaseClientT:
+        """A client from `PY3CX_URL`, `PY3CX_CLIENT_ID`, `PY3CX_CLIENT_SECRET` (`PY3CX_VERIFY=0`,
+        `PY3CX_CA_BUNDLE`), or from the named profile of the config file; `options` go to the
+        constructor (`timeout=`, `transport=`...).
+
+        Raises ConfigError when neither is set up. Example: `Client.from_env("office")`
+        """
+        from py3cx._config import resolve_profile
+
+        found = resolve_profile(profile)
+        options.setdefault("verify", found.verify)
+        options.setdefault("ca_bundle", found.ca_bundle)
+        return cls(found.url, found.client_id, found.client_secret, **options)
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | Iterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        etag: str | None = None,
+        **query: Any,
+    ) -> PreparedRequest:
+        full = api_path(path)
+        qs = query_string(**query)
+        extra = dict(headers or {})
+        if etag is not None:
+            extra["If-Match"] = etag
+        return PreparedRequest(method.upper(), full, f"{full}?{qs}" if qs else full, json, content, extra)
+
+    def _log(self, prepared: PreparedRequest, status: int, started: float) -> None:
+        elapsed = (time.monotonic() - started) * 1000
+        log.debug("%s %s -> %d (%.0f ms)", prepared.method, prepared.path, status, elapsed)
+
+    def _next_step(
+        self,
+        prepared: PreparedRequest,
+        attempt: int,
+        replayed: bool,
+        *,
+        response: Any = None,
+        error: APIConnectionError | None = None,
+    ) -> NextStep:
+        """What to do after a failed attempt (`response` has `.status_code` and `.headers`)."""
+        if response is not None:
+            return next_step(
+                prepared,
+                attempt=attempt,
+                max_retries=self.max_retries,
+                replayed=replayed,
+                policy=self._retry_policy,
+                status=response.status_code,
+                retry_after=response.headers.get("Retry-After"),
+            )
+        return next_step(
+            prepared,
+            attempt=attempt,
+            max_retries=self.max_retries,
+            replayed=replayed,
+            policy=self._retry_policy,
+            error=error,
+        )
+
+    def _status_error(self, prepared: PreparedRequest, response: Any) -> APIStatusError:
+        """The exception for an error answer whose body has been read."""
+        return error_from_response(
+            response.status_code, response.reason_phrase, response.content, prepared.method, prepared.path
+        )
+
+    def _extension(self, module: str, name: str) -> Any:
+        # later issues add client.xapi / .reports / .callcontrol; import them only when used
+        try:
+            factory = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            raise AttributeError(f"{module}.{name} is not available in this version of py3cx") from None
+        return factory(self)

@@ -1,41 +1,35 @@
 """`Client` and `AsyncClient`: thin sync and async I/O faces over the decisions in `_base_client`.
 
 The two `_send` loops below are the only duplicated code; read them side by side. Each attempt
-gets the shared token, sends, and on a 401 replays once with a fresh token (unless another
-caller already replaced the one that failed); other failures are retried per `should_retry`.
+gets the shared token and sends; what follows a failure (replay once with a fresh token after a
+401, retry after a delay, or give up) is decided by `BaseClient._next_step`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
-import json as jsonlib
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
-from urllib.parse import urlsplit
 
-from py3cx._auth import ClientCredentials, Credentials, PasswordCredentials, TokenManager, default_cache_dir
-from py3cx._auth import normalize_url as _normalize_url
 from py3cx._base_client import (
-    DEFAULT_RETRY_POLICY,
+    AsyncRowIterator,
+    BaseClient,
     Page,
     Pager,
-    RetryPolicy,
-    api_path,
-    error_from_response,
+    PreparedRequest,
+    RowIterator,
+    decode_body,
+    page_options,
     page_rows,
-    query_string,
-    should_retry,
 )
-from py3cx._exceptions import APIConnectionError, ConfigError
+from py3cx._exceptions import APIConnectionError
 from py3cx._http import (
     AsyncHTTPClient,
     HTTPClient,
@@ -45,181 +39,30 @@ from py3cx._http import (
     translate_errors,
 )
 
-__all__ = ["AsyncClient", "AsyncRowIterator", "Client", "RowIterator"]
+__all__ = ["AsyncClient", "Client"]
 
 log = logging.getLogger("py3cx")
 
+_CoreT = TypeVar("_CoreT", bound="BaseClient")
 _ClientT = TypeVar("_ClientT", bound="Client")
 _AsyncClientT = TypeVar("_AsyncClientT", bound="AsyncClient")
 
-_QUERY_OPTIONS = ("filter", "select", "expand", "orderby", "search")
 
-
-@dataclass(frozen=True)
-class _Prepared:
-    """One request, ready to send any number of times."""
-
-    method: str
-    path: str  # without the query: safe for messages and logs
-    target: str  # path + query, relative to the PBX root
-    json: Any = None
-    content: bytes | Iterable[bytes] | None = field(default=None, repr=False)
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def replayable(self) -> bool:
-        # a streamed upload (an iterator) cannot be sent twice
-        return self.content is None or isinstance(self.content, bytes)
-
-
-def _decode(response: Response) -> Any:
-    """Parsed JSON, None for an empty answer, text for anything that is not JSON."""
-    content = response.content
-    if not content.strip():
-        return None
+@contextmanager
+def _partial_file(file: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """Write `<file>.part`, renamed to `file` once complete, removed on failure."""
+    target = Path(file)
+    partial = target.with_name(target.name + ".part")
     try:
-        return jsonlib.loads(content)
-    except ValueError:
-        return response.text
+        with open(partial, "wb") as handle:
+            yield handle
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
-class _ClientCore:
-    """What both faces share: settings, credentials, the token manager, request preparation."""
-
-    def __init__(
-        self,
-        url: str,
-        client_id: str | None,
-        client_secret: str | None,
-        *,
-        username: str | None,
-        password: str | None,
-        verify: bool,
-        ca_bundle: str | None,
-        timeout: float,
-        max_retries: int,
-    ) -> None:
-        parts = urlsplit(url.strip() if isinstance(url, str) else "")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(
-                f"invalid PBX URL {url!r}", hint="give the PBX root, such as https://pbx.example.com"
-            )
-        credentials: Credentials
-        if client_id and client_secret:
-            credentials = ClientCredentials(client_id, client_secret)
-        elif username and password:
-            credentials = PasswordCredentials(username, password)
-        else:
-            raise ConfigError(
-                "no credentials: give client_id and client_secret (or username and password)",
-                hint="create an API client in the PBX admin console (Admin > Integrations > API)",
-            )
-        if max_retries < 0:
-            raise ConfigError("max_retries must be 0 or more")
-        self.url = _normalize_url(url)
-        self.client_id = client_id if client_id else username
-        # kept for the Call Control WebSocket, which must trust the PBX the same way
-        self.verify = verify
-        self.ca_bundle = ca_bundle
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self._retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
-        self._tokens = TokenManager(
-            self.url, credentials, cache_dir=default_cache_dir(), max_retries=max_retries
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(url={self.url!r}, client_id={self.client_id!r})"
-
-    def _prepare(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        content: bytes | Iterable[bytes] | None = None,
-        headers: Mapping[str, str] | None = None,
-        etag: str | None = None,
-        **query: Any,
-    ) -> _Prepared:
-        full = api_path(path)
-        qs = query_string(**query)
-        extra = dict(headers or {})
-        if etag is not None:
-            extra["If-Match"] = etag
-        return _Prepared(method.upper(), full, f"{full}?{qs}" if qs else full, json, content, extra)
-
-    def _log(self, prepared: _Prepared, status: int, started: float) -> None:
-        elapsed = (time.monotonic() - started) * 1000
-        log.debug("%s %s -> %d (%.0f ms)", prepared.method, prepared.path, status, elapsed)
-
-    def _extension(self, module: str, name: str) -> Any:
-        # later issues add client.xapi / .reports / .callcontrol; import them only when used
-        try:
-            factory = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            raise AttributeError(f"{module}.{name} is not available in this version of py3cx") from None
-        return factory(self)
-
-
-def _page_query(query: Mapping[str, Any]) -> tuple[dict[str, Any], int | None, int | None, bool]:
-    """Split paginate()'s options: (the other options, limit from top, start from skip, count)."""
-    options = dict(query)
-    limit = options.pop("top", None)
-    skip = options.pop("skip", None)
-    count = bool(options.pop("count", False))
-    unknown = set(options) - {*_QUERY_OPTIONS, "params"}
-    if unknown:
-        raise TypeError(f"unexpected query option(s): {', '.join(sorted(unknown))}")
-    return options, limit, skip, count
-
-
-class RowIterator(Iterator[dict[str, Any]]):
-    """Rows of a collection, fetched page by page as they are consumed.
-
-    `.count` holds `@odata.count` once the first page is in (when paging with `count=True`).
-    """
-
-    def __init__(self, pages: Iterator[Page]) -> None:
-        self._pages = pages
-        self._rows: Iterator[dict[str, Any]] = iter(())
-        self.count: int | None = None
-
-    def __iter__(self) -> RowIterator:
-        return self
-
-    def __next__(self) -> dict[str, Any]:
-        while True:
-            row = next(self._rows, None)
-            if row is not None:
-                return row
-            page = next(self._pages)  # StopIteration ends us too
-            self.count = page.count
-            self._rows = iter(page.rows)
-
-
-class AsyncRowIterator(AsyncIterator[dict[str, Any]]):
-    """The async twin of RowIterator: `async for row in client.paginate(...)`."""
-
-    def __init__(self, pages: AsyncIterator[Page]) -> None:
-        self._pages = pages
-        self._rows: Iterator[dict[str, Any]] = iter(())
-        self.count: int | None = None
-
-    def __aiter__(self) -> AsyncRowIterator:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        while True:
-            row = next(self._rows, None)
-            if row is not None:
-                return row
-            page = await self._pages.__anext__()
-            self.count = page.count
-            self._rows = iter(page.rows)
-
-
-class Client(_ClientCore):
+class Client(BaseClient):
     """A sync client for one PBX's XAPI (and the Call Control REST API, by absolute paths).
 
     Raises ConfigError for a bad URL or missing credentials.
@@ -257,20 +100,6 @@ class Client(_ClientCore):
             self.url, verify=verify, ca_bundle=ca_bundle, timeout=timeout, transport=transport
         )
 
-    @classmethod
-    def from_env(cls: type[_ClientT], profile: str | None = None, **options: Any) -> _ClientT:
-        """A client from `PY3CX_URL`, `PY3CX_CLIENT_ID`, `PY3CX_CLIENT_SECRET` (`PY3CX_VERIFY=0`,
-        `PY3CX_CA_BUNDLE`), or from the named profile of the config file.
-
-        Raises ConfigError when neither is set up. Example: `Client.from_env("office")`
-        """
-        from py3cx._config import resolve_profile
-
-        found = resolve_profile(profile)
-        options.setdefault("verify", found.verify)
-        options.setdefault("ca_bundle", found.ca_bundle)
-        return cls(found.url, found.client_id, found.client_secret, **options)
-
     # -- life cycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -304,58 +133,34 @@ class Client(_ClientCore):
 
     # -- the one send loop ---------------------------------------------------------------------
 
-    def _send(self, prepared: _Prepared, *, stream: bool = False) -> Response:
-        attempt = 0
-        failed: str | None = None
-        replayed = False
+    def _send(self, prepared: PreparedRequest, *, stream: bool = False) -> Response:
+        attempt, replayed, failed = 0, False, None
         while True:
             try:
                 token = self._tokens.get_sync(self._http, failed)
-                failed = None
                 started = time.monotonic()
                 with translate_errors(prepared.method, prepared.path):
-                    request = self._http.build_request(
-                        prepared.method,
-                        prepared.target,
-                        json=prepared.json,
-                        content=prepared.content,
-                        headers={**prepared.headers, "Authorization": f"Bearer {token}"},
+                    response = self._http.send(
+                        self._http.build_request(**prepared.build(token)), stream=stream
                     )
-                    response = self._http.send(request, stream=stream)
             except APIConnectionError as exc:
-                if (
-                    prepared.replayable
-                    and attempt < self.max_retries
-                    and should_retry(prepared.method, prepared.path, error=exc)
-                ):
-                    time.sleep(self._retry_policy.delay(attempt))
-                    attempt += 1
-                    continue
-                raise
-            self._log(prepared, response.status_code, started)
-            if response.status_code < 400:
-                return response
-            with translate_errors(prepared.method, prepared.path):
-                response.read()
-            response.close()
-            if response.status_code == 401 and not replayed and prepared.replayable:
-                replayed = True
-                failed = token
-                continue
-            retry_after = response.headers.get("Retry-After")
-            if (
-                prepared.replayable
-                and attempt < self.max_retries
-                and should_retry(
-                    prepared.method, prepared.path, status=response.status_code, retry_after=retry_after
-                )
-            ):
-                time.sleep(self._retry_policy.delay(attempt, retry_after))
+                step = self._next_step(prepared, attempt, replayed, error=exc)
+                if step.action == "fail":
+                    raise
+            else:
+                self._log(prepared, response.status_code, started)
+                if response.status_code < 400:
+                    return response
+                with translate_errors(prepared.method, prepared.path):
+                    response.read()
+                response.close()
+                step = self._next_step(prepared, attempt, replayed, response=response)
+                if step.action == "fail":
+                    raise self._status_error(prepared, response)
+            replayed, failed = replayed or step.action == "replay", token if step.action == "replay" else None
+            if step.action == "retry":
+                time.sleep(step.delay)
                 attempt += 1
-                continue
-            raise error_from_response(
-                response.status_code, response.reason_phrase, response.content, prepared.method, prepared.path
-            )
 
     def _send_raw(
         self,
@@ -404,7 +209,7 @@ class Client(_ClientCore):
         Example: `client.request("POST", "Users/Pbx.BatchDelete", json={"ids": [1, 2]})`
         """
         prepared = self._prepare(method, path, json=json, headers=headers, etag=etag, **query)
-        return _decode(self._send(prepared))
+        return decode_body(self._send(prepared).content)
 
     def get(
         self,
@@ -478,19 +283,11 @@ class Client(_ClientCore):
         """
         prepared = self._prepare("GET", path, **query)
         if isinstance(file, (str, os.PathLike)):
-            target = Path(file)
-            partial = target.with_name(target.name + ".part")
-            try:
-                with open(partial, "wb") as handle:
-                    written = self._download_into(prepared, handle)
-                os.replace(partial, target)
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
-            return written
+            with _partial_file(file) as handle:
+                return self._download_into(prepared, handle)
         return self._download_into(prepared, file)
 
-    def _download_into(self, prepared: _Prepared, handle: IO[bytes]) -> int:
+    def _download_into(self, prepared: PreparedRequest, handle: IO[bytes]) -> int:
         response = self._send(prepared, stream=True)
         written = 0
         try:
@@ -509,7 +306,7 @@ class Client(_ClientCore):
         Raises APIStatusError, APIConnectionError (after the retries). Example:
             for page in client.iter_pages("CallHistoryView", page_size=1000, count=True): ...
         """
-        options, limit, skip, count = _page_query(query)
+        options, limit, skip, count = page_options(query)
         pager = Pager(page_size, skip=skip, limit=limit)
         return self._pages(path, pager, options, count)
 
@@ -520,7 +317,7 @@ class Client(_ClientCore):
             prepared = self._prepare(
                 "GET", path, top=top, skip=skip, count=True if count and first else None, **options
             )
-            rows, total = page_rows(_decode(self._send(prepared)), "GET", prepared.path)
+            rows, total = page_rows(decode_body(self._send(prepared).content), "GET", prepared.path)
             first = False
             yield pager.record(rows, total)
 
@@ -534,7 +331,7 @@ class Client(_ClientCore):
         return RowIterator(self.iter_pages(path, page_size=page_size, **query))
 
 
-class AsyncClient(_ClientCore):
+class AsyncClient(BaseClient):
     """The async twin of Client: same arguments, same methods, awaited.
 
     Raises ConfigError for a bad URL or missing credentials.
@@ -572,16 +369,6 @@ class AsyncClient(_ClientCore):
             self.url, verify=verify, ca_bundle=ca_bundle, timeout=timeout, transport=transport
         )
 
-    @classmethod
-    def from_env(cls: type[_AsyncClientT], profile: str | None = None, **options: Any) -> _AsyncClientT:
-        """Like `Client.from_env`. Raises ConfigError. Example: `AsyncClient.from_env()`"""
-        from py3cx._config import resolve_profile
-
-        found = resolve_profile(profile)
-        options.setdefault("verify", found.verify)
-        options.setdefault("ca_bundle", found.ca_bundle)
-        return cls(found.url, found.client_id, found.client_secret, **options)
-
     async def close(self) -> None:
         """Close the connections. Example: `await client.close()`"""
         await self._http.aclose()
@@ -609,58 +396,33 @@ class AsyncClient(_ClientCore):
         """The Call Control API (`py3cx.callcontrol.AsyncCallControl`), created on first use."""
         return self._extension("py3cx.callcontrol", "AsyncCallControl")
 
-    async def _send(self, prepared: _Prepared, *, stream: bool = False) -> Response:
-        attempt = 0
-        failed: str | None = None
-        replayed = False
+    async def _send(self, prepared: PreparedRequest, *, stream: bool = False) -> Response:
+        attempt, replayed, failed = 0, False, None
         while True:
             try:
                 token = await self._tokens.get_async(self._http, failed)
-                failed = None
                 started = time.monotonic()
                 with translate_errors(prepared.method, prepared.path):
-                    request = self._http.build_request(
-                        prepared.method,
-                        prepared.target,
-                        json=prepared.json,
-                        content=prepared.content,
-                        headers={**prepared.headers, "Authorization": f"Bearer {token}"},
-                    )
+                    request = self._http.build_request(**prepared.build(token))
                     response = await self._http.send(request, stream=stream)
             except APIConnectionError as exc:
-                if (
-                    prepared.replayable
-                    and attempt < self.max_retries
-                    and should_retry(prepared.method, prepared.path, error=exc)
-                ):
-                    await asyncio.sleep(self._retry_policy.delay(attempt))
-                    attempt += 1
-                    continue
-                raise
-            self._log(prepared, response.status_code, started)
-            if response.status_code < 400:
-                return response
-            with translate_errors(prepared.method, prepared.path):
-                await response.aread()
-            await response.aclose()
-            if response.status_code == 401 and not replayed and prepared.replayable:
-                replayed = True
-                failed = token
-                continue
-            retry_after = response.headers.get("Retry-After")
-            if (
-                prepared.replayable
-                and attempt < self.max_retries
-                and should_retry(
-                    prepared.method, prepared.path, status=response.status_code, retry_after=retry_after
-                )
-            ):
-                await asyncio.sleep(self._retry_policy.delay(attempt, retry_after))
+                step = self._next_step(prepared, attempt, replayed, error=exc)
+                if step.action == "fail":
+                    raise
+            else:
+                self._log(prepared, response.status_code, started)
+                if response.status_code < 400:
+                    return response
+                with translate_errors(prepared.method, prepared.path):
+                    await response.aread()
+                await response.aclose()
+                step = self._next_step(prepared, attempt, replayed, response=response)
+                if step.action == "fail":
+                    raise self._status_error(prepared, response)
+            replayed, failed = replayed or step.action == "replay", token if step.action == "replay" else None
+            if step.action == "retry":
+                await asyncio.sleep(step.delay)
                 attempt += 1
-                continue
-            raise error_from_response(
-                response.status_code, response.reason_phrase, response.content, prepared.method, prepared.path
-            )
 
     async def _send_raw(
         self,
@@ -698,7 +460,7 @@ class AsyncClient(_ClientCore):
     ) -> Any:
         """Async `Client.request`. Example: `await client.request("GET", "Defs")`"""
         prepared = self._prepare(method, path, json=json, headers=headers, etag=etag, **query)
-        return _decode(await self._send(prepared))
+        return decode_body((await self._send(prepared)).content)
 
     async def get(
         self,
@@ -752,19 +514,11 @@ class AsyncClient(_ClientCore):
         """
         prepared = self._prepare("GET", path, **query)
         if isinstance(file, (str, os.PathLike)):
-            target = Path(file)
-            partial = target.with_name(target.name + ".part")
-            try:
-                with open(partial, "wb") as handle:
-                    written = await self._download_into(prepared, handle)
-                os.replace(partial, target)
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
-            return written
+            with _partial_file(file) as handle:
+                return await self._download_into(prepared, handle)
         return await self._download_into(prepared, file)
 
-    async def _download_into(self, prepared: _Prepared, handle: IO[bytes]) -> int:
+    async def _download_into(self, prepared: PreparedRequest, handle: IO[bytes]) -> int:
         response = await self._send(prepared, stream=True)
         written = 0
         try:
@@ -778,7 +532,7 @@ class AsyncClient(_ClientCore):
 
     def iter_pages(self, path: str, *, page_size: int = 500, **query: Any) -> AsyncIterator[Page]:
         """Async `Client.iter_pages`. Example: `async for page in client.iter_pages("Users"): ...`"""
-        options, limit, skip, count = _page_query(query)
+        options, limit, skip, count = page_options(query)
         pager = Pager(page_size, skip=skip, limit=limit)
         return self._pages(path, pager, options, count)
 
@@ -791,7 +545,7 @@ class AsyncClient(_ClientCore):
             prepared = self._prepare(
                 "GET", path, top=top, skip=skip, count=True if count and first else None, **options
             )
-            rows, total = page_rows(_decode(await self._send(prepared)), "GET", prepared.path)
+            rows, total = page_rows(decode_body((await self._send(prepared)).content), "GET", prepared.path)
             first = False
             yield pager.record(rows, total)
 

@@ -47,6 +47,8 @@ __all__ = [
     "RateLimitError",
     "ServiceUnavailableError",
     "TokenError",
+    "hint_for",
+    "status_error_class",
 ]
 
 # PBX message keys look like WARNINGS.XAPI.ALREADY_IN_USE
@@ -286,3 +288,82 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if cls is not None:
         return cls
     return InternalServerError if status_code >= 500 else APIStatusError
+
+
+# -- hints: what an error status usually means on a real PBX -------------------------------------
+
+_OWNER_ONLY = {
+    "CallHistoryView": "call history",
+    "ChatHistoryView": "chat history",
+    "ChatMessagesHistoryView": "chat history",
+    "Recordings": "recordings",
+    "ScheduledReports": "scheduled reports",
+}
+
+_KEY_HINTS = {
+    "WARNINGS.XAPI.ALREADY_IN_USE": "that number is taken",
+    "WARNINGS.XAPI.DUPLICATE": "an entity with that value already exists",
+    "WARNINGS.XAPI.NOT_FOUND": "no such entity: check the id or key",
+    "WARNINGS.XAPI.FILE_NOT_FOUND": "that file does not exist on the PBX",
+}
+
+
+def _first_segment(path: str) -> str:
+    rest = path[len("/xapi/v1") :] if path.startswith("/xapi/v1/") else path
+    head = rest.lstrip("/").split("/", 1)[0]
+    return head.split("(", 1)[0]
+
+
+def hint_for(
+    status: int, path: str, odata_error: ODataError | None = None, *, function: bool = False
+) -> str | None:
+    """A sentence saying what usually causes `status` on `path` (BEHAVIOUR.md §4), or None.
+
+    `function` says the path calls an OData function (there 404 and 500 mean a bad argument).
+    Example: `hint_for(504, "/xapi/v1/CallHistoryView")` == "the query ran too long: ..."
+    """
+    if odata_error is not None:
+        for key in odata_error.keys:
+            if key in _KEY_HINTS:
+                hint = _KEY_HINTS[key]
+                target = odata_error.target
+                if key.endswith("ALREADY_IN_USE") and target and target.lower() != "number":
+                    hint = f"that {target} is already in use"
+                return hint
+        if "field is required" in odata_error.message:
+            return "a required function argument is missing"
+    segment = _first_segment(path)
+    if status == 401:
+        return (
+            "the PBX refused a fresh token: the API client may be disabled or revoked, or another "
+            "program is using the same client id (the PBX keeps one token per client id)"
+        )
+    if status == 403:
+        if segment in _OWNER_ONLY:
+            return (
+                f"this API client has the System Admin role; {_OWNER_ONLY[segment]} needs System Owner "
+                "(Admin > Integrations > API)."
+            )
+        if segment.startswith("My"):
+            return "My* endpoints serve signed-in users, not API clients"
+        return (
+            "the API client's role does not allow this (System Owner can do everything), "
+            "or the PBX refuses API access from this address"
+        )
+    if status == 404:
+        if function:
+            return "a function was called with a missing or malformed argument, or the path is wrong"
+        return "no such path or entity: check the spelling, the id, and that this PBX version has it"
+    if status == 500 and function:
+        return "an argument has the wrong type or date format"
+    if status == 502:
+        return "a proxy in front of the PBX got no answer from it"
+    if status == 503:
+        return "the PBX is busy or restarting; try again shortly"
+    if status == 504:
+        return "the query ran too long: use a shorter date range"
+    if status == 429:
+        return "too many requests: slow down"
+    if status == 409 or status == 412:
+        return "the entity changed since it was read: read it again and retry"
+    return None

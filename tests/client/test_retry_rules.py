@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from py3cx._base_client import RetryPolicy, parse_retry_after, should_retry
+from py3cx._base_client import PreparedRequest, RetryPolicy, next_step, parse_retry_after, should_retry
 from py3cx._exceptions import APIConnectionError, APITimeoutError
 
 CONNECT_FAILED = APIConnectionError("refused", request_sent=False)
@@ -99,3 +99,63 @@ def test_retry_after_wins_over_backoff_and_is_capped() -> None:
     assert policy.delay(3, "0") == 0.0
     assert policy.delay(0, "86400") == 60.0
     assert policy.delay(2, "garbage") == 2.0
+
+
+# -- what a send loop does after a failed attempt ------------------------------------------------
+
+POLICY = RetryPolicy(initial_delay=0.5, random=lambda: 0.0)
+
+
+def prepared(method: str = "GET", content: object = None) -> PreparedRequest:
+    return PreparedRequest(method, "/xapi/v1/Users", "/xapi/v1/Users?$top=1", content=content)  # type: ignore[arg-type]
+
+
+def test_a_first_401_is_replayed_once_and_a_second_fails() -> None:
+    assert next_step(
+        prepared(), attempt=0, max_retries=2, replayed=False, policy=POLICY, status=401
+    ).action == ("replay")
+    assert next_step(
+        prepared(), attempt=0, max_retries=2, replayed=True, policy=POLICY, status=401
+    ).action == ("fail")
+
+
+def test_a_401_on_a_post_is_replayed_too() -> None:
+    # the PBX refused the token, so the POST never ran
+    step = next_step(prepared("POST"), attempt=0, max_retries=2, replayed=False, policy=POLICY, status=401)
+    assert step.action == "replay"
+
+
+def test_retries_stop_when_the_budget_is_spent() -> None:
+    steps = [
+        next_step(prepared(), attempt=n, max_retries=2, replayed=False, policy=POLICY, status=503)
+        for n in range(3)
+    ]
+    assert [(s.action, s.delay) for s in steps] == [("retry", 0.5), ("retry", 1.0), ("fail", 0.0)]
+
+
+def test_retry_after_sets_the_delay() -> None:
+    step = next_step(
+        prepared(), attempt=0, max_retries=2, replayed=False, policy=POLICY, status=429, retry_after="3"
+    )
+    assert (step.action, step.delay) == ("retry", 3.0)
+
+
+def test_a_streamed_upload_is_never_sent_twice() -> None:
+    upload = prepared("POST", content=iter([b"pcm"]))
+    assert not upload.replayable
+    for status in (401, 503):
+        step = next_step(
+            upload, attempt=0, max_retries=2, replayed=False, policy=POLICY, status=status, retry_after="1"
+        )
+        assert step.action == "fail"
+    assert next_step(
+        upload, attempt=0, max_retries=2, replayed=False, policy=POLICY, error=CONNECT_FAILED
+    ).action == ("fail")
+
+
+def test_connection_errors_follow_the_method_rules() -> None:
+    get = next_step(prepared(), attempt=0, max_retries=2, replayed=False, policy=POLICY, error=READ_TIMEOUT)
+    post = next_step(
+        prepared("POST"), attempt=0, max_retries=2, replayed=False, policy=POLICY, error=READ_TIMEOUT
+    )
+    assert (get.action, post.action) == ("retry", "fail")

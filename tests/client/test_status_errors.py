@@ -7,7 +7,8 @@ import json
 import pytest
 
 import py3cx
-from py3cx._base_client import error_from_response, hint_for, is_function_path
+from py3cx._base_client import error_from_response, is_function_path
+from py3cx._exceptions import hint_for
 
 ALREADY_IN_USE = json.dumps(
     {
@@ -74,8 +75,8 @@ def test_403_on_call_history_names_system_owner() -> None:
 
 
 def test_403_on_other_owner_only_sets_names_what_needs_owner() -> None:
-    assert "recordings needs System Owner" in (hint_for(403, "GET", "/xapi/v1/Recordings") or "")
-    assert "role" in (hint_for(403, "GET", "/xapi/v1/Users") or "")
+    assert "recordings needs System Owner" in (hint_for(403, "/xapi/v1/Recordings") or "")
+    assert "role" in (hint_for(403, "/xapi/v1/Users") or "")
 
 
 def test_404_on_a_function_says_argument_missing_or_malformed() -> None:
@@ -84,22 +85,22 @@ def test_404_on_a_function_says_argument_missing_or_malformed() -> None:
 
 
 def test_404_on_a_plain_path_is_about_the_path() -> None:
-    hint = hint_for(404, "GET", "/xapi/v1/Users(999)")
+    hint = hint_for(404, "/xapi/v1/Users(999)")
     assert hint is not None and "function" not in hint
 
 
 def test_500_on_a_function_says_wrong_type_or_date_format() -> None:
-    assert hint_for(500, "GET", CALL_LOG) == "an argument has the wrong type or date format"
-    assert hint_for(500, "GET", "/xapi/v1/Users") is None
+    assert hint_for(500, CALL_LOG, function=True) == "an argument has the wrong type or date format"
+    assert hint_for(500, "/xapi/v1/Users") is None
 
 
 def test_504_says_use_a_shorter_range() -> None:
-    hint = hint_for(504, "GET", "/xapi/v1/CallHistoryView")
+    hint = hint_for(504, "/xapi/v1/CallHistoryView")
     assert hint == "the query ran too long: use a shorter date range"
 
 
 def test_401_hint_mentions_revoked_client_and_shared_client_id() -> None:
-    hint = hint_for(401, "GET", "/xapi/v1/Users") or ""
+    hint = hint_for(401, "/xapi/v1/Users") or ""
     assert "revoked" in hint and "same client id" in hint
 
 
