@@ -26,11 +26,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from . import core_operations  # noqa: F401  (registers the core's functions and actions)
+from . import (
+    core_operations,  # noqa: F401  (registers the core's functions and actions)
+    extensions,
+)
 from .auth import IssuedToken
 from .config import EmulatorConfig
 from .errors import XapiError, json_response, oauth_error
-from .extensions import EXTENSIONS
 from .faults import DropConnection
 from .state import EmulatorState
 from .xapi import PREFIX, XapiEndpoint
@@ -198,7 +200,7 @@ def create_app(cfg: EmulatorConfig | None = None) -> Starlette:
         Route("/_emulator/stats", control_stats, methods=["GET"]),
         Route("/_emulator/reset-stats", control_reset, methods=["POST"]),
     ]
-    for module_path in EXTENSIONS:
+    for module_path in extensions.EXTENSIONS:
         module = importlib.import_module(module_path)
         routes.extend(module.setup(state))
     methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]

@@ -2,9 +2,13 @@
 
 Each listed module has ``setup(state: EmulatorState) -> list[starlette.routing.BaseRoute]``;
 it may also register XAPI functions/actions (``registry.xapi_function``) and append coroutine
-factories to ``state.background`` (started with the server).
+factories to ``state.background`` (started with the server). Their routes are matched before
+the generic ``/xapi/v1`` handler, so an extension may also take over a path.
 """
 
 from __future__ import annotations
 
-EXTENSIONS: list[str] = ["py3cx.emulator.callcontrol", "py3cx.emulator.reports"]
+EXTENSIONS: list[str] = [
+    "py3cx.emulator.reports",  # issue 4: the Report* functions, 504 on long CallHistoryView ranges
+    "py3cx.emulator.callcontrol",  # issue 5: /callcontrol REST and WebSocket, the call simulator
+]

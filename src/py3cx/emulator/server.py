@@ -70,7 +70,7 @@ def _uvicorn_config(app: Starlette, sock_host: str, port: int, log_level: str) -
         host=sock_host,
         port=port,
         http=_DroppingH11Protocol,
-        ws="none",
+        ws="websockets-sansio",
         lifespan="on",
         log_level=log_level,
         access_log=False,
