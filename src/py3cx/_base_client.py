@@ -563,22 +563,14 @@ class BaseClient:
         error: APIConnectionError | None = None,
     ) -> NextStep:
         """What to do after a failed attempt (`response` has `.status_code` and `.headers`)."""
-        if response is not None:
-            return next_step(
-                prepared,
-                attempt=attempt,
-                max_retries=self.max_retries,
-                replayed=replayed,
-                policy=self._retry_policy,
-                status=response.status_code,
-                retry_after=response.headers.get("Retry-After"),
-            )
         return next_step(
             prepared,
             attempt=attempt,
             max_retries=self.max_retries,
             replayed=replayed,
             policy=self._retry_policy,
+            status=None if response is None else response.status_code,
+            retry_after=None if response is None else response.headers.get("Retry-After"),
             error=error,
         )
 
@@ -592,6 +584,8 @@ class BaseClient:
         # later issues add client.xapi / .reports / .callcontrol; import them only when used
         try:
             factory = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            raise AttributeError(f"{module}.{name} is not available in this version of py3cx") from None
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise  # a broken install, not a missing extension: show it
+            raise AttributeError(f"{module} is not available in this version of py3cx") from None
         return factory(self)

@@ -7,6 +7,8 @@ import io
 import json
 import logging
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -326,3 +328,14 @@ def test_a_get_that_times_out_is_retried_then_raises_timeout_error() -> None:
             with pytest.raises(py3cx.APITimeoutError):
                 client.post("Users", {"Number": "9998", "FirstName": "Slow"})
             assert slow.arrived == 3  # the POST may have run: it is not sent again
+
+
+def test_extension_attributes_are_imported_on_first_use_and_kept() -> None:
+    code = (
+        "import sys, py3cx\n"
+        "c = py3cx.Client('https://pbx.example.com', 'id', 'secret')\n"
+        "assert 'py3cx.xapi' not in sys.modules\n"
+        "x = c.xapi\n"
+        "assert 'py3cx.xapi' in sys.modules and c.xapi is x\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
