@@ -293,7 +293,13 @@ class EventStream:
                 except _Fatal as fatal:
                     self._fail(fatal.error)
                     return
-                except (OSError, WebSocketException, APIConnectionError, APIStatusError, TimeoutError) as exc:
+                except (
+                    OSError,
+                    WebSocketException,
+                    APIConnectionError,
+                    APIStatusError,
+                    asyncio.TimeoutError,
+                ) as exc:
                     self.stats.last_error = f"{type(exc).__name__}: {exc}"
                     log.info("Call Control event stream dropped: %s", self.stats.last_error)
                 finally:

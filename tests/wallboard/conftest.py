@@ -1,0 +1,118 @@
+"""Fixtures for the wallboard tests: the emulator and the wallboard as real servers on loopback,
+and Debian's Chromium driven by Playwright (never `playwright install`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx2
+import pytest
+import uvicorn
+
+import py3cx
+from py3cx.emulator import ApiClient, EmulatorConfig, create_app
+from py3cx.wallboard import create_app as create_wallboard
+
+ROUTE_POINT = ApiClient("8000", "rp-s3cret-value-0002", "SystemOwner")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """An ASGI app under uvicorn (WebSockets on) on a free loopback port; yields its URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, ws="websockets-sansio", lifespan="on", log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    try:
+        for _ in range(3000):
+            if server.started or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        assert server.started, "the server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    old = os.environ.get("PY3CX_CACHE_DIR")
+    os.environ["PY3CX_CACHE_DIR"] = str(tmp_path_factory.mktemp("tokens"))
+    yield
+    if old is None:
+        os.environ.pop("PY3CX_CACHE_DIR", None)
+    else:
+        os.environ["PY3CX_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="module")
+def pbx(tokens: None) -> Iterator[str]:
+    emulator = create_app(EmulatorConfig(seed=9, calls=100, clients=[ROUTE_POINT]))
+    try:
+        with serve(emulator) as url:
+            yield url
+    finally:
+        emulator.state.emulator.close()
+
+
+@pytest.fixture(scope="module")
+def wallboard(pbx: str) -> Iterator[str]:
+    app = create_wallboard(lambda: py3cx.AsyncClient(pbx, ROUTE_POINT.client_id, ROUTE_POINT.secret))
+    with serve(app) as url:
+        yield url
+
+
+class Phones:
+    """The emulator's control routes: start, answer and end calls on the emulated phones."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx2.Client(base_url=url + "/_emulator/callcontrol/", timeout=10)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.http.post(path, json=body or {})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def phones(pbx: str) -> Iterator[Phones]:
+    driver = Phones(pbx)
+    yield driver
+    driver.http.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("PY3CX_REQUIRE_BROWSER"):
+            pytest.fail(f"Debian's chromium is missing at {CHROMIUM}: apt-get install -y chromium")
+        pytest.skip(f"no browser at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
