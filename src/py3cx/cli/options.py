@@ -22,7 +22,6 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the output
 
 def _client_kwargs() -> dict[str, Any]:
     from py3cx._config import load_profile
-
     from py3cx._exceptions import ConfigError
 
     profile_name = STATE.get("profile")
