@@ -9,7 +9,7 @@ The façade: clients, errors and the OData helpers. Everything heavier (typed XA
 reports, Call Control, the emulator) is imported only when used.
 """
 
-from importlib import metadata as _metadata
+from typing import Any as _Any
 
 from py3cx._base_client import Page
 from py3cx._client import AsyncClient, Client
@@ -47,10 +47,18 @@ from py3cx.odata import (
     or_,
 )
 
-try:
-    __version__ = _metadata.version("py3cx")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> _Any:
+    # importlib.metadata costs a third of `import py3cx`: read the version only when asked
+    if name == "__version__":
+        from importlib import metadata
+
+        try:
+            return metadata.version("py3cx")
+        except metadata.PackageNotFoundError:  # pragma: no cover - a source tree without metadata
+            return "0.0.0"
+    raise AttributeError(f"module 'py3cx' has no attribute {name!r}")
+
 
 __all__ = [
     "APIConnectionError",

@@ -389,6 +389,14 @@ def _backoff(attempt: int) -> float:
     return float(min(0.5 * 2**attempt, 8.0))
 
 
+def _release_if_acquired(lock: filelock.BaseFileLock) -> Callable[[asyncio.Future[Any]], None]:
+    def release(done: asyncio.Future[Any]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            lock.release()
+
+    return release
+
+
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -555,9 +563,14 @@ class TokenManager:
         if self._file is None:
             return await self._request_async(http)
         lock = self._file.lock
+        # the file lock blocks: wait for it in a worker thread, not on the event loop
+        acquiring = asyncio.ensure_future(asyncio.to_thread(lock.acquire, timeout=_FILE_LOCK_TIMEOUT))
         try:
-            # the file lock blocks: wait for it in a worker thread, not on the event loop
-            await asyncio.to_thread(lock.acquire, timeout=_FILE_LOCK_TIMEOUT)
+            await asyncio.shield(acquiring)
+        except asyncio.CancelledError:
+            # the thread may still get the lock: release it then, or no process could ever fetch
+            acquiring.add_done_callback(_release_if_acquired(lock))
+            raise
         except filelock.Timeout:
             log.debug("py3cx: token cache file stayed locked; fetching without it")
             return await self._request_async(http)

@@ -260,3 +260,35 @@ def test_two_processes_paging_call_history_at_once_both_get_every_row_with_one_t
     # the processes (and this one) shared one token through the cache file
     assert stats["token_requests"] == {owner.client_id: 1}
     assert stats["statuses"].get("401", 0) == 0
+
+
+def test_a_task_cancelled_while_waiting_for_the_cache_file_lock_does_not_leave_it_locked(
+    private_dirs: Path,
+) -> None:
+    import filelock
+
+    from py3cx._auth import TokenFile, normalize_url
+
+    cfg = small_config(calls=5)
+    owner = owner_of(cfg)
+    url = unique_pbx_url()
+    other_process = TokenFile(private_dirs, normalize_url(url), owner.client_id).lock
+    private_dirs.mkdir(parents=True, exist_ok=True)
+
+    async def scenario() -> None:
+        transport = httpx2.ASGITransport(create_app(cfg))
+        async with py3cx.AsyncClient(url, owner.client_id, owner.secret, transport=transport) as client:
+            other_process.acquire()
+            task = asyncio.create_task(client.token())
+            await asyncio.sleep(0.2)  # the task now waits for the file lock
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            other_process.release()  # the cancelled task's thread gets it now, and must let it go
+            await asyncio.sleep(0.3)
+            assert await client.token()  # a later call still gets a token
+
+    asyncio.run(scenario())
+    probe = filelock.FileLock(other_process.lock_file, timeout=1)
+    with probe:  # nobody holds it any more
+        pass
