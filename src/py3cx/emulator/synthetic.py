@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import json
 import operator
+import queue
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -419,29 +421,53 @@ class _Seeder:
         return starts
 
     def seed_calls(self) -> None:
-        call_rows: list[tuple[Any, ...]] = []
-        segment_rows: list[tuple[Any, ...]] = []
         entity = self.tables.get("CallHistoryView")
         seg_columns = list(entity.props) if entity else []
         as_row = operator.itemgetter(*seg_columns) if seg_columns else None
+        # a writer thread inserts one batch while the next is generated (sqlite3 releases the GIL)
+        batches: queue.Queue[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None] = queue.Queue(
+            maxsize=2
+        )
+        failures: list[BaseException] = []
+
+        def write() -> None:
+            while (batch := batches.get()) is not None:
+                if not failures:
+                    try:
+                        self._flush(batch[0], batch[1], seg_columns)
+                    except BaseException as exc:  # re-raised in the generating thread
+                        failures.append(exc)
+
+        writer = threading.Thread(target=write, name="py3cx-emulator-seed", daemon=True)
+        writer.start()
+        call_rows: list[tuple[Any, ...]] = []
+        segment_rows: list[tuple[Any, ...]] = []
         segment_id = 1
         participant = 1000
-        for call_id, start in enumerate(self._call_starts(), start=1):
-            call, segments = self._one_call(call_id, start)
-            first_segment = segment_id
-            for seg in segments:
-                seg["SegmentId"] = segment_id
-                seg["SrcParticipantId"] = participant
-                seg["DstParticipantId"] = participant + 1
-                participant += 2
-                segment_id += 1
-                if as_row is not None:
-                    segment_rows.append(as_row(seg))
-            call_rows.append((*call, first_segment, len(segments)))
-            if len(segment_rows) >= 50_000:
-                self._flush(call_rows, segment_rows, seg_columns)
-                call_rows, segment_rows = [], []
-        self._flush(call_rows, segment_rows, seg_columns)
+        try:
+            for call_id, start in enumerate(self._call_starts(), start=1):
+                call, segments = self._one_call(call_id, start)
+                first_segment = segment_id
+                for seg in segments:
+                    seg["SegmentId"] = segment_id
+                    seg["SrcParticipantId"] = participant
+                    seg["DstParticipantId"] = participant + 1
+                    participant += 2
+                    segment_id += 1
+                    if as_row is not None:
+                        segment_rows.append(as_row(seg))
+                call_rows.append((*call, first_segment, len(segments)))
+                if len(segment_rows) >= 20_000:
+                    batches.put((call_rows, segment_rows))
+                    call_rows, segment_rows = [], []
+                    if failures:
+                        break
+            batches.put((call_rows, segment_rows))
+        finally:
+            batches.put(None)
+            writer.join()
+        if failures:
+            raise failures[0]
 
     def _flush(
         self, calls: list[tuple[Any, ...]], segments: list[tuple[Any, ...]], seg_columns: list[str]
