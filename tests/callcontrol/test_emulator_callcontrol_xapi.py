@@ -1,0 +1,99 @@
+"""Simulated calls drive XAPI too: live ones in ActiveCalls, ended ones in CallHistoryView and the
+`_calls` table the reports use; `Pbx.MakeCall` and `Pbx.DropCall` act on them; `watch_active`
+follows them from either API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import py3cx
+from py3cx.callcontrol.active import watch_active
+from py3cx.emulator import ApiClient
+
+Emulator = Phones = Any  # the conftest's fixtures
+
+
+@pytest.fixture
+def owner(pbx: Emulator, owner_client: ApiClient) -> Iterator[py3cx.Client]:
+    with py3cx.Client(pbx.url, owner_client.client_id, owner_client.secret) as client:
+        yield client
+
+
+def active_ids(client: py3cx.Client) -> set[int]:
+    return {row["Id"] for row in client.paginate("ActiveCalls")}
+
+
+def test_a_live_call_is_in_active_calls_and_an_ended_one_in_call_history(
+    owner: py3cx.Client, phones: Phones, pbx: Emulator
+) -> None:
+    call = phones.call("+442079460999", "0336")
+    rows = {row["Id"]: row for row in owner.paginate("ActiveCalls")}
+    assert rows[call["callid"]]["Caller"] == "+442079460999"
+    assert rows[call["callid"]]["Status"] == "Ringing"
+    phones.answer(call["callid"])
+    assert {row["Id"]: row for row in owner.paginate("ActiveCalls")}[call["callid"]]["Status"] == "Talking"
+    phones.end(call["callid"])
+    assert call["callid"] not in active_ids(owner)
+    segments = owner.get("CallHistoryView", orderby="SegmentId desc", top=2)["value"]
+    assert [s["SrcCallerNumber"] for s in segments] == ["+442079460999", "+442079460999"]
+    assert sorted((s["DstDn"], s["CallAnswered"]) for s in segments) == [
+        ("0336", False),
+        (segments[0]["DstDn"], True),
+    ]
+    with pbx.state.engine.connect() as conn:
+        recorded = (
+            conn.execute(sa.select(pbx.state.calls).order_by(pbx.state.calls.c.call_id.desc()))
+            .mappings()
+            .first()
+        )
+    assert recorded is not None
+    assert (recorded["queue_dn"], recorded["answered"], recorded["abandoned"]) == ("0336", 1, 0)
+    assert recorded["caller_number"] == "+442079460999" and recorded["direction"] == "inbound"
+
+
+def test_xapi_make_call_starts_a_simulated_call_and_drop_call_ends_it(
+    owner: py3cx.Client, phones: Phones
+) -> None:
+    answer = owner.post("Users/Pbx.MakeCall", {"dn": "111", "destination": "+4930123000"})
+    assert answer["FinalStatus"] == "Success" and answer["Result"]["Status"] == "Dialing"
+    callid = answer["Result"]["CallId"]
+    deadline = time.monotonic() + 2
+    while callid not in active_ids(owner):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    owner.post(f"ActiveCalls({callid})/Pbx.DropCall")
+    assert callid not in {c["callid"] for c in phones.calls()["active"]}
+    assert callid not in active_ids(owner)
+
+
+def test_watch_active_follows_calls_through_call_control(
+    pbx: Emulator, phones: Phones, route_point: ApiClient
+) -> None:
+    with py3cx.Client(pbx.url, route_point.client_id, route_point.secret) as client:
+        watcher = watch_active(client, interval=0.2)
+        try:
+            assert next(watcher) == []
+            call = phones.call("+385141112222", "112")
+            rows = next(r for r in watcher if r)
+            assert [(r["Id"], r["Caller"], r["Callee"], r["Status"]) for r in rows] == [
+                (call["callid"], "+385141112222", "112", "Ringing")
+            ]
+            phones.end(call["callid"])
+            assert next(r for r in watcher if not r) == []
+        finally:
+            watcher.close()
+
+
+def test_watch_active_polls_xapi_for_other_clients(owner: py3cx.Client, phones: Phones) -> None:
+    watcher = watch_active(owner, interval=0.1)
+    try:
+        call = phones.call("+385141113333", "113")
+        rows = next(r for r in watcher if call["callid"] in {x["Id"] for x in r})
+        assert {"Caller", "Callee", "Status", "EstablishedAt"} <= set(rows[-1])
+    finally:
+        watcher.close()
