@@ -4,6 +4,7 @@ The ``_calls`` table (one row per call, see ``synthetic.py``) and the CallHistor
 are the only sources, so a report and the history always agree: the call log has one row per
 segment, abandoned queue calls one row per polled agent (``CallTime`` on the first only), queue
 performance counts per queue and agent, and so on (``reports_calls.py``, ``reports_stats.py``).
+Each ``Download…`` twin answers a CSV file of the same rows.
 
 Periods are half-open, ``[periodFrom, periodTo)``, as the web UI's midnight-to-midnight ranges
 suggest. With ``EmulatorConfig.max_range_days`` set, a period longer than that, or a
@@ -19,7 +20,9 @@ waited at least that long.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import re
 from collections.abc import Callable
@@ -34,7 +37,7 @@ from starlette.routing import BaseRoute, Route
 
 from .errors import XapiError
 from .literals import LiteralError, parse_datetime_literal
-from .registry import FunctionContext
+from .registry import FunctionContext, lookup, xapi_function
 from .state import EmulatorState
 from .store import datetime_to_storage, storage_to_wire_datetime
 
@@ -377,10 +380,56 @@ def _index_row_types(state: EmulatorState) -> None:
         }
 
 
+def _csv_file(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+    return Response(
+        ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return storage_to_wire_datetime(datetime_to_storage(value))
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _download_handler(entity_set: str, function: str, columns: list[str]) -> Handler:
+    """A ``Download…`` twin: the rows of its ``Get…`` function as a CSV file (the PBX's own export)."""
+
+    def download(ctx: FunctionContext) -> Any:
+        registration = lookup(entity_set, function)
+        if registration is None:
+            raise XapiError(501, f"{entity_set}/{function} is not implemented by the emulator.")
+        result = registration.handler(ctx)
+        if isinstance(result, Response):
+            return result
+        rows = result if isinstance(result, list) else []
+        return _csv_file(rows, columns, entity_set.removeprefix("Report"))
+
+    return download
+
+
+def _register_downloads() -> None:
+    from py3cx.reports._catalog import FUNCTIONS
+
+    for entity_set, function, _args, _schema, columns, twin, _twin_args in FUNCTIONS:
+        if twin is not None and lookup(entity_set, twin) is None:
+            xapi_function(entity_set, twin)(_download_handler(entity_set, function, [c for c, _ in columns]))
+
+
 def setup(state: EmulatorState) -> list[BaseRoute]:
     """Register the report functions and route CallHistoryView through the range check."""
     from . import reports_calls, reports_stats  # noqa: F401  (they register their handlers)
     from .xapi import PREFIX
 
+    _register_downloads()
     _index_row_types(state)
     return [Route(f"{PREFIX}/CallHistoryView", _call_history, methods=["GET"])]
