@@ -6,8 +6,7 @@ check e-mails, numbers and departments exactly as `sync` does.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +16,7 @@ import typer
 from py3cx._exceptions import ConfigError
 from py3cx.cli import output
 from py3cx.cli.options import JsonOption, connect
+from py3cx.cli.provisioning import apply_one_row, confirm, one_row, run_sync
 
 if TYPE_CHECKING:
     from py3cx._client import Client
@@ -73,121 +73,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(queues_app, name="queues")
 
 
-# -- shared: plans, results, confirmation ------------------------------------------------------
-
-
-def _plan_rows(plan: Plan) -> list[dict[str, Any]]:
-    from py3cx.provisioning import Action
-
-    return [
-        {"action": c.action.value, "line": c.line or "", "what": c.label, "details": c.describe()}
-        for c in plan.ordered()
-        if c.action is not Action.UNCHANGED
-    ]
-
-
-def _confirm_deletes(plan: Plan, yes: bool) -> None:
-    from py3cx.provisioning import Action
-
-    deletes = plan.of(Action.DELETE)
-    if not deletes or yes:
-        return
-    what = f"{len(deletes)} {plan.entity_set.lower()}: " + ", ".join(c.label for c in deletes[:5])
-    what += " ..." if len(deletes) > 5 else ""
-    if not sys.stdin.isatty():
-        raise ConfigError(
-            f"the plan deletes {what}", hint="pass --yes to confirm, or --dry-run to look first"
-        )
-    typer.confirm(f"Delete {what}?", abort=True)
-
-
-def _run_sync(
-    file: Path,
-    sheet: str | None,
-    make_plan: Callable[[Client, list[SourceRow]], Plan],
-    *,
-    dry_run: bool,
-    yes: bool,
-    as_json: bool,
-) -> None:
-    from py3cx.provisioning import apply_plan, read_rows
-
-    rows = read_rows(file, sheet=sheet)
-    json_out = output.json_mode(as_json)
-    with connect() as client:
-        plan = make_plan(client, rows)
-        counts = plan.counts()
-        if not json_out:
-            shown = _plan_rows(plan)
-            if shown:
-                output.console.print(output.table(shown, title=f"Plan for {file.name}"))
-        output.info(
-            "plan: " + ", ".join(f"{n} {a}" for a, n in counts.items() if n)
-            if plan.changes
-            else "plan: empty"
-        )
-        result = None
-        if not dry_run and plan.pending:
-            _confirm_deletes(plan, yes)
-            result = apply_plan(client, plan)
-    if json_out:
-        output.write_json({"dry_run": dry_run, "plan": plan.as_dict(), "result": result and result.as_dict()})
-    if result is not None:
-        done = result.counts()
-        output.info("applied: " + ", ".join(f"{n} {a}" for a, n in done.items() if a != "failed"))
-    elif dry_run:
-        output.info("dry run: nothing was changed")
-    else:
-        output.info("nothing to change")
-    failed = result.failed if result is not None else plan.skipped
-    refused = {id(o.change): o.error for o in result.refused} if result is not None else {}
-    for change in failed:
-        where = f"line {change.line}" if change.line is not None else change.label
-        output.warn(f"{where}: {change.label}: {refused.get(id(change)) or change.reason}")
-    if failed:
-        lines = ", ".join(str(c.line) for c in failed if c.line is not None)
-        output.error(f"{len(failed)} row(s) failed" + (f" (lines {lines})" if lines else ""))
-        raise typer.Exit(1)
-
-
-def _apply_one_row(client: Client, plan: Plan, *, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """Apply a one-row plan from `create`/`update`; a skipped or unexpected row becomes a ConfigError."""
-    from py3cx.provisioning import apply_plan
-
-    change = plan.changes[0]
-    if change.skipped:
-        raise ConfigError(change.reason or "refused")
-    if change.action.value not in allowed:
-        if change.action.value in ("update", "unchanged"):
-            raise ConfigError(f"{change.label} already exists", hint="change it with the `update` command")
-        raise ConfigError(f"cannot {change.action.value} {change.label} here")
-    if change.action.value == "unchanged":
-        return {"action": "unchanged", "label": change.label, "id": change.id}
-    result = apply_plan(client, plan)
-    if result.refused:
-        raise ConfigError(f"the PBX refused: {result.refused[0].error}")
-    outcome = result.outcomes[0].as_dict()
-    return outcome
-
-
-def _confirm(what: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise ConfigError(f"not deleting {what} without confirmation", hint="pass --yes")
-    typer.confirm(f"Delete {what}?", abort=True)
-
-
-def _row(**cells: str | None) -> SourceRow:
-    from py3cx.provisioning import SourceRow
-
-    return SourceRow(None, {k: v for k, v in cells.items() if v})
-
-
 # -- users -------------------------------------------------------------------------------------
 
 
-def _user_row(user: Mapping[str, Any]) -> dict[str, Any]:
+def _userone_row(user: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: user.get(k) for k in USER_LIST_COLUMNS if k in user}
     groups = [g for g in user.get("Groups") or [] if isinstance(g, Mapping)]
     out["Department"] = ", ".join(str(g.get("Name") or g.get("GroupId")) for g in groups)
@@ -204,7 +93,7 @@ def users_list(
 
     with connect() as client:
         rows = [
-            _user_row(u)
+            _userone_row(u)
             for u in client.paginate("Users", select=USER_SELECT, expand="Groups", orderby="Number", top=top)
         ]
     output.emit({"value": rows}, as_json=as_json, columns=USER_LIST_COLUMNS, title="Users")
@@ -248,7 +137,7 @@ def users_create(
 
     if not email and not number:
         raise ConfigError("give --email or --number", hint="a user is found again by its e-mail or extension")
-    row = _row(
+    row = one_row(
         EmailAddress=email,
         FirstName=first_name,
         LastName=last_name,
@@ -259,7 +148,7 @@ def users_create(
     )
     with connect() as client:
         plan = plan_users(client, [row], match="email" if email else "number", region=region)
-        done = _apply_one_row(client, plan, allowed=("create",))
+        done = apply_one_row(client, plan, allowed=("create",))
     output.emit(done, as_json=as_json, title="Created")
 
 
@@ -288,7 +177,7 @@ def users_update(
         )
     with connect() as client:
         found = find_user(client, user)
-        row = _row(
+        row = one_row(
             Number=str(found["Number"]),
             EmailAddress=email,
             FirstName=first_name,
@@ -298,7 +187,7 @@ def users_update(
             OutboundCallerID=caller_id,
         )
         plan = plan_users(client, [row], match="number", region=region)
-        done = _apply_one_row(client, plan, allowed=("update", "unchanged"))
+        done = apply_one_row(client, plan, allowed=("update", "unchanged"))
     output.emit(done, as_json=as_json, title="Updated")
 
 
@@ -312,7 +201,7 @@ def users_delete(
 
     with connect() as client:
         found = find_user(client, user)
-        _confirm(f"user {found.get('Number')} ({found.get('EmailAddress') or 'no e-mail'})", yes)
+        confirm(f"user {found.get('Number')} ({found.get('EmailAddress') or 'no e-mail'})", yes)
         client.delete(key_path("Users", found["Id"]))
     output.info(f"deleted user {found.get('Number')}")
 
@@ -343,7 +232,7 @@ def users_sync(
     def make_plan(client: Client, rows: list[SourceRow]) -> Plan:
         return plan_users(client, rows, match=match_by, delete_missing=delete_missing, region=region)
 
-    _run_sync(file, sheet, make_plan, dry_run=dry_run, yes=yes, as_json=as_json)
+    run_sync(file, sheet, make_plan, dry_run=dry_run, yes=yes, as_json=as_json)
 
 
 # -- departments -------------------------------------------------------------------------------
@@ -383,8 +272,8 @@ def departments_create(
     from py3cx.provisioning import plan_departments
 
     with connect() as client:
-        plan = plan_departments(client, [_row(Name=name, Language=language)])
-        done = _apply_one_row(client, plan, allowed=("create",))
+        plan = plan_departments(client, [one_row(Name=name, Language=language)])
+        done = apply_one_row(client, plan, allowed=("create",))
     output.emit(done, as_json=as_json, title="Created")
 
 
@@ -420,7 +309,7 @@ def departments_delete(
         found = find_department(client, name)
         if is_default_group(found):
             raise ConfigError(f"{found.get('Name')} is the default department", hint="the PBX keeps it")
-        _confirm(f"department {found.get('Name')}", yes)
+        confirm(f"department {found.get('Name')}", yes)
         client.delete(key_path("Groups", found["Id"]))
     output.info(f"deleted department {found.get('Name')}")
 
@@ -440,13 +329,13 @@ def departments_sync(
     def make_plan(client: Client, rows: list[SourceRow]) -> Plan:
         return plan_departments(client, rows, delete_missing=delete_missing)
 
-    _run_sync(file, sheet, make_plan, dry_run=dry_run, yes=yes, as_json=as_json)
+    run_sync(file, sheet, make_plan, dry_run=dry_run, yes=yes, as_json=as_json)
 
 
 # -- queues ------------------------------------------------------------------------------------
 
 
-def _queue_row(queue: Mapping[str, Any]) -> dict[str, Any]:
+def _queueone_row(queue: Mapping[str, Any]) -> dict[str, Any]:
     from py3cx.provisioning.queues import agent_numbers
 
     out = {k: queue.get(k) for k in QUEUE_LIST_COLUMNS if k in queue}
@@ -461,7 +350,7 @@ def queues_list(as_json: JsonOption = False) -> None:
 
     with connect() as client:
         rows = [
-            _queue_row(q)
+            _queueone_row(q)
             for q in client.paginate("Queues", select=QUEUE_SELECT, expand="Agents", orderby="Number")
         ]
     output.emit({"value": rows}, as_json=as_json, columns=QUEUE_LIST_COLUMNS, title="Queues")
@@ -507,9 +396,9 @@ def queues_create(
 
     if not name:
         raise ConfigError("a new queue needs --name")
-    row = _row(Number=number, Name=name, Agents=agents, RingTimeout=ring_timeout, PollingStrategy=strategy)
+    row = one_row(Number=number, Name=name, Agents=agents, RingTimeout=ring_timeout, PollingStrategy=strategy)
     with connect() as client:
-        done = _apply_one_row(client, plan_queues(client, [row]), allowed=("create",))
+        done = apply_one_row(client, plan_queues(client, [row]), allowed=("create",))
     output.emit(done, as_json=as_json, title="Created")
 
 
@@ -527,14 +416,14 @@ def queues_update(
 
     with connect() as client:
         found = find_queue(client, number)
-        row = _row(
+        row = one_row(
             Number=str(found["Number"]),
             Name=name,
             Agents=agents,
             RingTimeout=ring_timeout,
             PollingStrategy=strategy,
         )
-        done = _apply_one_row(client, plan_queues(client, [row]), allowed=("update", "unchanged"))
+        done = apply_one_row(client, plan_queues(client, [row]), allowed=("update", "unchanged"))
     output.emit(done, as_json=as_json, title="Updated")
 
 
@@ -548,7 +437,7 @@ def queues_delete(
 
     with connect() as client:
         found = find_queue(client, number)
-        _confirm(f"queue {found.get('Number')} ({found.get('Name')})", yes)
+        confirm(f"queue {found.get('Number')} ({found.get('Name')})", yes)
         client.delete(key_path("Queues", found["Id"]))
     output.info(f"deleted queue {found.get('Number')}")
 
@@ -568,7 +457,7 @@ def queues_sync(
     def make_plan(client: Client, rows: list[SourceRow]) -> Plan:
         return plan_queues(client, rows, delete_missing=delete_missing)
 
-    _run_sync(file, sheet, make_plan, dry_run=dry_run, yes=yes, as_json=as_json)
+    run_sync(file, sheet, make_plan, dry_run=dry_run, yes=yes, as_json=as_json)
 
 
 QueueArg = Annotated[str, typer.Argument(help="Queue number, e.g. 0336 (leading zeros kept).")]
