@@ -48,3 +48,23 @@ def run(app: Starlette, scenario: Callable[[AsyncClient], Awaitable[T]], client:
             return await scenario(pbx)
 
     return asyncio.run(main())
+
+
+class ConnectedClient:
+    """One ``AsyncClient`` on one event loop, kept across tests (the operation walk makes 601
+    calls; a client and a token per call would only measure the token endpoint)."""
+
+    def __init__(self, app: Starlette, client: ApiClient = OWNER) -> None:
+        self.loop = asyncio.new_event_loop()
+        url = f"http://pbx-{uuid.uuid4().hex[:10]}.test"
+        self.client = AsyncClient(
+            url, client.client_id, client.secret, transport=httpx2.ASGITransport(app=app)
+        )
+
+    def run(self, scenario: Callable[[AsyncClient], Awaitable[T]]) -> T:
+        """Run ``scenario(client)`` to the end on the kept loop."""
+        return self.loop.run_until_complete(scenario(self.client))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.close())
+        self.loop.close()

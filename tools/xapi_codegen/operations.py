@@ -208,6 +208,7 @@ class OperationReader:
         return None
 
     def _result(self, operation: dict[str, Any], paged: bool, download: bool) -> Result:
+        operation_type = operation.get("x-ms-docs-operation-type")
         if download:
             return Result("download", "int")
         responses = operation.get("responses", {})
@@ -223,14 +224,18 @@ class OperationReader:
         if item is not None:
             return Result("pager" if paged else "list", self.mapper.expr(item))
         properties = schema.get("properties") or {}
+        answers_empty = operation_type in ("action", "actionImport")
         if "$ref" not in schema and "allOf" not in schema and set(properties) == {"value"}:
             value = properties["value"]
-            return Result("value", self.mapper.expr(value), is_nullable(value))
+            return Result("value", self.mapper.expr(value), is_nullable(value) or answers_empty)
         target = ref_name(schema)
         if target is not None and "enum" in self.schemas.get(target, {}):
             return Result("value", self.mapper.expr(schema), is_nullable(schema))
         if target is not None:
-            return Result("model", self.mapper.expr(schema), is_nullable(schema))
+            # Actions typed as returning something often answer 204 with no body (BEHAVIOUR.md
+            # §2), and an IActionResult has no properties to lose: both may come back as None.
+            nullable = is_nullable(schema) or target == "Pbx.IActionResult" or answers_empty
+            return Result("model", self.mapper.expr(schema), nullable)
         return Result("value", self.mapper.expr(schema), is_nullable(schema))
 
     # -- bodies --------------------------------------------------------------------------------------

@@ -13,13 +13,20 @@ Reached through a client::
 
 The code under ``_generated/`` is written by ``tools/generate_xapi.py`` from the official spec;
 this package adds the façade (:class:`XAPI`), pagers, model base types and version drift.
-Importing it loads no resource and no model: each is loaded when first used.
+Importing it loads no resource, no model and not even pydantic: each loads when first used.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from py3cx.xapi._drift import PbxProfile, UnsupportedByPbxError
 from py3cx.xapi._facade import XAPI, AsyncXAPI
-from py3cx.xapi._model_base import IsoDuration, OpenEnum, UtcDateTime, XapiModel, to_wire
-from py3cx.xapi._pager import AsyncPager, Pager
+
+if TYPE_CHECKING:
+    from py3cx.xapi._model_base import IsoDuration, OpenEnum, UtcDateTime, XapiModel, to_wire
+    from py3cx.xapi._pager import AsyncPager, Pager
 
 __all__ = [
     "XAPI",
@@ -34,3 +41,27 @@ __all__ = [
     "XapiModel",
     "to_wire",
 ]
+
+# Names whose modules import pydantic: loaded on first access (PEP 562).
+_LAZY = {
+    "IsoDuration": "py3cx.xapi._model_base",
+    "OpenEnum": "py3cx.xapi._model_base",
+    "UtcDateTime": "py3cx.xapi._model_base",
+    "XapiModel": "py3cx.xapi._model_base",
+    "to_wire": "py3cx.xapi._model_base",
+    "AsyncPager": "py3cx.xapi._pager",
+    "Pager": "py3cx.xapi._pager",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'py3cx.xapi' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

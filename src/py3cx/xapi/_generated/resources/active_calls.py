@@ -15,7 +15,7 @@ from py3cx.xapi._resource import (
     FieldsArg,
     FilterArg,
     SyncResource,
-    parse_model,
+    parse_optional_model,
 )
 
 __all__ = ["AsyncActiveCallsResource", "ActiveCallsResource"]
@@ -61,7 +61,7 @@ class ActiveCallsResource(SyncResource):
             skip=skip,
         )
 
-    def drop_call(self, id: int) -> m.IActionResult:
+    def drop_call(self, id: int) -> m.IActionResult | None:
         """Invoke action DropCall.
 
         ``POST /xapi/v1/ActiveCalls({Id})/Pbx.DropCall``
@@ -71,7 +71,7 @@ class ActiveCallsResource(SyncResource):
         Example: ``client.xapi.active_calls.drop_call(42)``
         """
         path = action_path(key_path("ActiveCalls", Typed(id, "Edm.Int32")), "Pbx.DropCall")
-        return parse_model(m.IActionResult, self._client.post(path))
+        return parse_optional_model(m.IActionResult, self._client.post(path))
 
 
 class AsyncActiveCallsResource(AsyncResource):
@@ -114,7 +114,7 @@ class AsyncActiveCallsResource(AsyncResource):
             skip=skip,
         )
 
-    async def drop_call(self, id: int) -> m.IActionResult:
+    async def drop_call(self, id: int) -> m.IActionResult | None:
         """Invoke action DropCall.
 
         ``POST /xapi/v1/ActiveCalls({Id})/Pbx.DropCall``
@@ -124,4 +124,4 @@ class AsyncActiveCallsResource(AsyncResource):
         Example: ``await client.xapi.active_calls.drop_call(42)``
         """
         path = action_path(key_path("ActiveCalls", Typed(id, "Edm.Int32")), "Pbx.DropCall")
-        return parse_model(m.IActionResult, await self._client.post(path))
+        return parse_optional_model(m.IActionResult, await self._client.post(path))

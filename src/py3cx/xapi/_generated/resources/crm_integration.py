@@ -52,7 +52,7 @@ class CrmIntegrationResource(SyncResource):
         path = "CrmIntegration"
         self._client.patch(path, json=to_wire(body))
 
-    def test(self, *, mode: m.CrmTestMode, query: str) -> m.CrmTestResult:
+    def test(self, *, mode: m.CrmTestMode, query: str) -> m.CrmTestResult | None:
         """Invoke action Test.
 
         ``POST /xapi/v1/CrmIntegration/Pbx.Test``
@@ -67,7 +67,7 @@ class CrmIntegrationResource(SyncResource):
         path = action_path("CrmIntegration", "Pbx.Test")
         body: dict[str, Any] = {"mode": to_wire(mode), "query": to_wire(query)}
         self._guard.check_body("Test", body)
-        return parse_model(m.CrmTestResult, self._client.post(path, json=body))
+        return parse_optional_model(m.CrmTestResult, self._client.post(path, json=body))
 
     def delete_crm_contacts(self) -> None:
         """Invoke action DeleteCrmContacts.
@@ -81,7 +81,7 @@ class CrmIntegrationResource(SyncResource):
         path = action_path("CrmIntegration", "Pbx.DeleteCrmContacts")
         self._client.post(path)
 
-    def set_oauth_state(self, *, state: m.OauthStateParam) -> m.OauthState:
+    def set_oauth_state(self, *, state: m.OauthStateParam) -> m.OauthState | None:
         """Invoke action SetOAuthState.
 
         ``POST /xapi/v1/CrmIntegration/Pbx.SetOAuthState``
@@ -92,7 +92,7 @@ class CrmIntegrationResource(SyncResource):
         """
         path = action_path("CrmIntegration", "Pbx.SetOAuthState")
         body: dict[str, Any] = {"state": to_wire(state)}
-        return parse_model(m.OauthState, self._client.post(path, json=body))
+        return parse_optional_model(m.OauthState, self._client.post(path, json=body))
 
     def get_oauth(self, *, variable: str) -> m.CrmChoice | None:
         """Invoke function GetOAuth.
@@ -148,7 +148,7 @@ class AsyncCrmIntegrationResource(AsyncResource):
         path = "CrmIntegration"
         await self._client.patch(path, json=to_wire(body))
 
-    async def test(self, *, mode: m.CrmTestMode, query: str) -> m.CrmTestResult:
+    async def test(self, *, mode: m.CrmTestMode, query: str) -> m.CrmTestResult | None:
         """Invoke action Test.
 
         ``POST /xapi/v1/CrmIntegration/Pbx.Test``
@@ -163,7 +163,7 @@ class AsyncCrmIntegrationResource(AsyncResource):
         path = action_path("CrmIntegration", "Pbx.Test")
         body: dict[str, Any] = {"mode": to_wire(mode), "query": to_wire(query)}
         await self._guard.check_body("Test", body)
-        return parse_model(m.CrmTestResult, await self._client.post(path, json=body))
+        return parse_optional_model(m.CrmTestResult, await self._client.post(path, json=body))
 
     async def delete_crm_contacts(self) -> None:
         """Invoke action DeleteCrmContacts.
@@ -177,7 +177,7 @@ class AsyncCrmIntegrationResource(AsyncResource):
         path = action_path("CrmIntegration", "Pbx.DeleteCrmContacts")
         await self._client.post(path)
 
-    async def set_oauth_state(self, *, state: m.OauthStateParam) -> m.OauthState:
+    async def set_oauth_state(self, *, state: m.OauthStateParam) -> m.OauthState | None:
         """Invoke action SetOAuthState.
 
         ``POST /xapi/v1/CrmIntegration/Pbx.SetOAuthState``
@@ -188,7 +188,7 @@ class AsyncCrmIntegrationResource(AsyncResource):
         """
         path = action_path("CrmIntegration", "Pbx.SetOAuthState")
         body: dict[str, Any] = {"state": to_wire(state)}
-        return parse_model(m.OauthState, await self._client.post(path, json=body))
+        return parse_optional_model(m.OauthState, await self._client.post(path, json=body))
 
     async def get_oauth(self, *, variable: str) -> m.CrmChoice | None:
         """Invoke function GetOAuth.

@@ -16,6 +16,7 @@ from py3cx.xapi._resource import (
     FilterArg,
     SyncResource,
     parse_model,
+    parse_optional_model,
 )
 
 __all__ = ["AsyncFirmwaresResource", "FirmwaresResource"]
@@ -97,7 +98,7 @@ class FirmwaresResource(SyncResource):
         path = function_path("Firmwares", "Pbx.GetFirmwareState")
         return parse_model(m.FirmwareState, self._client.get(path))
 
-    def clean_up(self) -> m.IActionResult:
+    def clean_up(self) -> m.IActionResult | None:
         """Invoke action CleanUp.
 
         ``POST /xapi/v1/Firmwares/Pbx.CleanUp``
@@ -107,7 +108,7 @@ class FirmwaresResource(SyncResource):
         Example: ``client.xapi.firmwares.clean_up()``
         """
         path = action_path("Firmwares", "Pbx.CleanUp")
-        return parse_model(m.IActionResult, self._client.post(path))
+        return parse_optional_model(m.IActionResult, self._client.post(path))
 
 
 class AsyncFirmwaresResource(AsyncResource):
@@ -186,7 +187,7 @@ class AsyncFirmwaresResource(AsyncResource):
         path = function_path("Firmwares", "Pbx.GetFirmwareState")
         return parse_model(m.FirmwareState, await self._client.get(path))
 
-    async def clean_up(self) -> m.IActionResult:
+    async def clean_up(self) -> m.IActionResult | None:
         """Invoke action CleanUp.
 
         ``POST /xapi/v1/Firmwares/Pbx.CleanUp``
@@ -196,4 +197,4 @@ class AsyncFirmwaresResource(AsyncResource):
         Example: ``await client.xapi.firmwares.clean_up()``
         """
         path = action_path("Firmwares", "Pbx.CleanUp")
-        return parse_model(m.IActionResult, await self._client.post(path))
+        return parse_optional_model(m.IActionResult, await self._client.post(path))

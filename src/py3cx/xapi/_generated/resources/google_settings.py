@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FieldsArg,
     SyncResource,
     parse_model,
+    parse_optional_model,
 )
 
 __all__ = ["AsyncGoogleSettingsResource", "GoogleSettingsResource"]
@@ -51,7 +52,11 @@ class GoogleSettingsResource(SyncResource):
         path = "GoogleSettings"
         self._client.patch(path, json=to_wire(body))
 
-    def get_google_users(self, *, options: m.UsersRequestOptions | None = None) -> m.ExternalAccountsPage:
+    def get_google_users(
+        self,
+        *,
+        options: m.UsersRequestOptions | None = None,
+    ) -> m.ExternalAccountsPage | None:
         """Invoke action GetGoogleUsers.
 
         ``POST /xapi/v1/GoogleSettings/Pbx.GetGoogleUsers``
@@ -68,7 +73,7 @@ class GoogleSettingsResource(SyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_model(m.ExternalAccountsPage, self._client.post(path, json=body))
+        return parse_optional_model(m.ExternalAccountsPage, self._client.post(path, json=body))
 
 
 class AsyncGoogleSettingsResource(AsyncResource):
@@ -104,7 +109,7 @@ class AsyncGoogleSettingsResource(AsyncResource):
         self,
         *,
         options: m.UsersRequestOptions | None = None,
-    ) -> m.ExternalAccountsPage:
+    ) -> m.ExternalAccountsPage | None:
         """Invoke action GetGoogleUsers.
 
         ``POST /xapi/v1/GoogleSettings/Pbx.GetGoogleUsers``
@@ -121,4 +126,4 @@ class AsyncGoogleSettingsResource(AsyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_model(m.ExternalAccountsPage, await self._client.post(path, json=body))
+        return parse_optional_model(m.ExternalAccountsPage, await self._client.post(path, json=body))

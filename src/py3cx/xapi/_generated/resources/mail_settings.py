@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FieldsArg,
     SyncResource,
     parse_model,
+    parse_optional_model,
 )
 
 __all__ = ["AsyncMailSettingsResource", "MailSettingsResource"]
@@ -58,7 +59,7 @@ class MailSettingsResource(SyncResource):
         path = "MailSettings"
         self._client.patch(path, json=to_wire(body))
 
-    def test_email(self, *, email: str, settings: m.MailSettings) -> m.TestResult:
+    def test_email(self, *, email: str, settings: m.MailSettings) -> m.TestResult | None:
         """Invoke action TestEmail.
 
         ``POST /xapi/v1/MailSettings/Pbx.TestEmail``
@@ -73,7 +74,7 @@ class MailSettingsResource(SyncResource):
         self._guard.require("TestEmail")
         path = action_path("MailSettings", "Pbx.TestEmail")
         body: dict[str, Any] = {"email": to_wire(email), "settings": to_wire(settings)}
-        return parse_model(m.TestResult, self._client.post(path, json=body))
+        return parse_optional_model(m.TestResult, self._client.post(path, json=body))
 
 
 class AsyncMailSettingsResource(AsyncResource):
@@ -112,7 +113,7 @@ class AsyncMailSettingsResource(AsyncResource):
         path = "MailSettings"
         await self._client.patch(path, json=to_wire(body))
 
-    async def test_email(self, *, email: str, settings: m.MailSettings) -> m.TestResult:
+    async def test_email(self, *, email: str, settings: m.MailSettings) -> m.TestResult | None:
         """Invoke action TestEmail.
 
         ``POST /xapi/v1/MailSettings/Pbx.TestEmail``
@@ -127,4 +128,4 @@ class AsyncMailSettingsResource(AsyncResource):
         await self._guard.require("TestEmail")
         path = action_path("MailSettings", "Pbx.TestEmail")
         body: dict[str, Any] = {"email": to_wire(email), "settings": to_wire(settings)}
-        return parse_model(m.TestResult, await self._client.post(path, json=body))
+        return parse_optional_model(m.TestResult, await self._client.post(path, json=body))

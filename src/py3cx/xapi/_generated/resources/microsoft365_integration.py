@@ -19,6 +19,7 @@ from py3cx.xapi._resource import (
     SyncResource,
     parse_list,
     parse_model,
+    parse_optional_model,
     parse_value,
 )
 
@@ -127,7 +128,11 @@ class Microsoft365IntegrationResource(SyncResource):
         path = function_path("Microsoft365Integration", "Pbx.GetMicrosoft365Directory")
         return parse_model(m.Microsoft365Status, self._client.get(path))
 
-    def get_m365_users(self, *, options: m.UsersRequestOptions | None = None) -> m.ExternalAccountsPage:
+    def get_m365_users(
+        self,
+        *,
+        options: m.UsersRequestOptions | None = None,
+    ) -> m.ExternalAccountsPage | None:
         """Invoke action GetM365Users.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetM365Users``
@@ -144,9 +149,13 @@ class Microsoft365IntegrationResource(SyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_model(m.ExternalAccountsPage, self._client.post(path, json=body))
+        return parse_optional_model(m.ExternalAccountsPage, self._client.post(path, json=body))
 
-    def get_m365_groups(self, *, options: m.GroupsRequestOptions | None = None) -> m.ExternalGroupsPage:
+    def get_m365_groups(
+        self,
+        *,
+        options: m.GroupsRequestOptions | None = None,
+    ) -> m.ExternalGroupsPage | None:
         """Invoke action GetM365Groups.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetM365Groups``
@@ -163,7 +172,7 @@ class Microsoft365IntegrationResource(SyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_model(m.ExternalGroupsPage, self._client.post(path, json=body))
+        return parse_optional_model(m.ExternalGroupsPage, self._client.post(path, json=body))
 
     def get_users_by_principal_names(
         self,
@@ -289,7 +298,11 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         path = function_path("Microsoft365Integration", "Pbx.GetMicrosoft365Directory")
         return parse_model(m.Microsoft365Status, await self._client.get(path))
 
-    async def get_m365_users(self, *, options: m.UsersRequestOptions | None = None) -> m.ExternalAccountsPage:
+    async def get_m365_users(
+        self,
+        *,
+        options: m.UsersRequestOptions | None = None,
+    ) -> m.ExternalAccountsPage | None:
         """Invoke action GetM365Users.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetM365Users``
@@ -306,9 +319,13 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_model(m.ExternalAccountsPage, await self._client.post(path, json=body))
+        return parse_optional_model(m.ExternalAccountsPage, await self._client.post(path, json=body))
 
-    async def get_m365_groups(self, *, options: m.GroupsRequestOptions | None = None) -> m.ExternalGroupsPage:
+    async def get_m365_groups(
+        self,
+        *,
+        options: m.GroupsRequestOptions | None = None,
+    ) -> m.ExternalGroupsPage | None:
         """Invoke action GetM365Groups.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetM365Groups``
@@ -325,7 +342,7 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_model(m.ExternalGroupsPage, await self._client.post(path, json=body))
+        return parse_optional_model(m.ExternalGroupsPage, await self._client.post(path, json=body))
 
     async def get_users_by_principal_names(
         self,

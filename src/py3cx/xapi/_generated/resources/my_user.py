@@ -19,6 +19,7 @@ from py3cx.xapi._resource import (
     FilterArg,
     SyncResource,
     parse_model,
+    parse_optional_model,
     parse_value,
 )
 
@@ -177,7 +178,7 @@ class MyUserResource(SyncResource):
         path = function_path("MyUser", "Pbx.GenerateProvLink")
         return parse_value(str, self._client.get(path))
 
-    def issue_download_ticket(self) -> m.OneTimeTicket:
+    def issue_download_ticket(self) -> m.OneTimeTicket | None:
         """Invoke action IssueDownloadTicket.
 
         ``POST /xapi/v1/MyUser/Pbx.IssueDownloadTicket``
@@ -191,7 +192,7 @@ class MyUserResource(SyncResource):
         """
         self._guard.require("IssueDownloadTicket")
         path = action_path("MyUser", "Pbx.IssueDownloadTicket")
-        return parse_model(m.OneTimeTicket, self._client.post(path))
+        return parse_optional_model(m.OneTimeTicket, self._client.post(path))
 
 
 class AsyncMyUserResource(AsyncResource):
@@ -346,7 +347,7 @@ class AsyncMyUserResource(AsyncResource):
         path = function_path("MyUser", "Pbx.GenerateProvLink")
         return parse_value(str, await self._client.get(path))
 
-    async def issue_download_ticket(self) -> m.OneTimeTicket:
+    async def issue_download_ticket(self) -> m.OneTimeTicket | None:
         """Invoke action IssueDownloadTicket.
 
         ``POST /xapi/v1/MyUser/Pbx.IssueDownloadTicket``
@@ -360,4 +361,4 @@ class AsyncMyUserResource(AsyncResource):
         """
         await self._guard.require("IssueDownloadTicket")
         path = action_path("MyUser", "Pbx.IssueDownloadTicket")
-        return parse_model(m.OneTimeTicket, await self._client.post(path))
+        return parse_optional_model(m.OneTimeTicket, await self._client.post(path))

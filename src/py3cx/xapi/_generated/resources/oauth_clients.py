@@ -17,7 +17,7 @@ from py3cx.xapi._resource import (
     FilterArg,
     SyncResource,
     parse_model,
-    parse_value,
+    parse_optional_value,
 )
 
 __all__ = ["AsyncOAuthClientsResource", "OAuthClientsResource"]
@@ -101,7 +101,7 @@ class OAuthClientsResource(SyncResource):
         path = key_path("OAuthClients", Typed(id, "Edm.Guid"))
         self._client.delete(path, etag=etag)
 
-    def refresh_client_metadata(self, id: str | UUID) -> bool:
+    def refresh_client_metadata(self, id: str | UUID) -> bool | None:
         """Invoke action RefreshClientMetadata.
 
         ``POST /xapi/v1/OAuthClients({Id})/Pbx.RefreshClientMetadata``
@@ -115,7 +115,7 @@ class OAuthClientsResource(SyncResource):
         """
         self._guard.require("RefreshClientMetadata")
         path = action_path(key_path("OAuthClients", Typed(id, "Edm.Guid")), "Pbx.RefreshClientMetadata")
-        return parse_value(bool, self._client.post(path))
+        return parse_optional_value(bool, self._client.post(path))
 
 
 class AsyncOAuthClientsResource(AsyncResource):
@@ -202,7 +202,7 @@ class AsyncOAuthClientsResource(AsyncResource):
         path = key_path("OAuthClients", Typed(id, "Edm.Guid"))
         await self._client.delete(path, etag=etag)
 
-    async def refresh_client_metadata(self, id: str | UUID) -> bool:
+    async def refresh_client_metadata(self, id: str | UUID) -> bool | None:
         """Invoke action RefreshClientMetadata.
 
         ``POST /xapi/v1/OAuthClients({Id})/Pbx.RefreshClientMetadata``
@@ -216,4 +216,4 @@ class AsyncOAuthClientsResource(AsyncResource):
         """
         await self._guard.require("RefreshClientMetadata")
         path = action_path(key_path("OAuthClients", Typed(id, "Edm.Guid")), "Pbx.RefreshClientMetadata")
-        return parse_value(bool, await self._client.post(path))
+        return parse_optional_value(bool, await self._client.post(path))

@@ -180,7 +180,7 @@ class PromptSetsResource(SyncResource):
             body["alternatePronunciation"] = to_wire(alternate_pronunciation)
         self._client.post(path, json=body)
 
-    def copy(self, id: int, *, overrides: m.PromptSet) -> m.PromptSet:
+    def copy(self, id: int, *, overrides: m.PromptSet) -> m.PromptSet | None:
         """Invoke action Copy.
 
         ``POST /xapi/v1/PromptSets({Id})/Pbx.Copy``
@@ -191,7 +191,7 @@ class PromptSetsResource(SyncResource):
         """
         path = action_path(key_path("PromptSets", Typed(id, "Edm.Int32")), "Pbx.Copy")
         body: dict[str, Any] = {"overrides": to_wire(overrides)}
-        return parse_model(m.PromptSet, self._client.post(path, json=body))
+        return parse_optional_model(m.PromptSet, self._client.post(path, json=body))
 
     def play_prompt(self, id: int, *, extension: str, prompt_id: str) -> None:
         """Invoke action PlayPrompt.
@@ -380,7 +380,7 @@ class AsyncPromptSetsResource(AsyncResource):
             body["alternatePronunciation"] = to_wire(alternate_pronunciation)
         await self._client.post(path, json=body)
 
-    async def copy(self, id: int, *, overrides: m.PromptSet) -> m.PromptSet:
+    async def copy(self, id: int, *, overrides: m.PromptSet) -> m.PromptSet | None:
         """Invoke action Copy.
 
         ``POST /xapi/v1/PromptSets({Id})/Pbx.Copy``
@@ -391,7 +391,7 @@ class AsyncPromptSetsResource(AsyncResource):
         """
         path = action_path(key_path("PromptSets", Typed(id, "Edm.Int32")), "Pbx.Copy")
         body: dict[str, Any] = {"overrides": to_wire(overrides)}
-        return parse_model(m.PromptSet, await self._client.post(path, json=body))
+        return parse_optional_model(m.PromptSet, await self._client.post(path, json=body))
 
     async def play_prompt(self, id: int, *, extension: str, prompt_id: str) -> None:
         """Invoke action PlayPrompt.

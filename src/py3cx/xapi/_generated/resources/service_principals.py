@@ -19,7 +19,7 @@ from py3cx.xapi._resource import (
     FilterArg,
     SyncResource,
     parse_model,
-    parse_value,
+    parse_optional_value,
 )
 
 __all__ = ["AsyncServicePrincipalsResource", "ServicePrincipalsResource"]
@@ -115,7 +115,7 @@ class ServicePrincipalsResource(SyncResource):
         path = "ServicePrincipals"
         return parse_model(m.ServicePrincipal, self._client.post(path, json=to_wire(body)))
 
-    def generate_app_token(self, id: int) -> str:
+    def generate_app_token(self, id: int) -> str | None:
         """Invoke action GenerateAppToken.
 
         ``POST /xapi/v1/ServicePrincipals({Id})/Pbx.GenerateAppToken``
@@ -125,7 +125,7 @@ class ServicePrincipalsResource(SyncResource):
         Example: ``client.xapi.service_principals.generate_app_token(42)``
         """
         path = action_path(key_path("ServicePrincipals", Typed(id, "Edm.Int32")), "Pbx.GenerateAppToken")
-        return parse_value(str, self._client.post(path))
+        return parse_optional_value(str, self._client.post(path))
 
 
 class AsyncServicePrincipalsResource(AsyncResource):
@@ -218,7 +218,7 @@ class AsyncServicePrincipalsResource(AsyncResource):
         path = "ServicePrincipals"
         return parse_model(m.ServicePrincipal, await self._client.post(path, json=to_wire(body)))
 
-    async def generate_app_token(self, id: int) -> str:
+    async def generate_app_token(self, id: int) -> str | None:
         """Invoke action GenerateAppToken.
 
         ``POST /xapi/v1/ServicePrincipals({Id})/Pbx.GenerateAppToken``
@@ -228,4 +228,4 @@ class AsyncServicePrincipalsResource(AsyncResource):
         Example: ``await client.xapi.service_principals.generate_app_token(42)``
         """
         path = action_path(key_path("ServicePrincipals", Typed(id, "Edm.Int32")), "Pbx.GenerateAppToken")
-        return parse_value(str, await self._client.post(path))
+        return parse_optional_value(str, await self._client.post(path))

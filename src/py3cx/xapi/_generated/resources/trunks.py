@@ -22,6 +22,7 @@ from py3cx.xapi._resource import (
     SyncResource,
     parse_list,
     parse_model,
+    parse_optional_model,
 )
 
 __all__ = ["AsyncTrunksResource", "TrunksResource"]
@@ -190,7 +191,7 @@ class TrunksResource(SyncResource):
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.RunAnalysis")
         return parse_list(m.TrunkReport, self._client.post(path))
 
-    def test_inbound_call(self, id: int) -> m.TrunkTestResult:
+    def test_inbound_call(self, id: int) -> m.TrunkTestResult | None:
         """Invoke action TestInboundCall.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.TestInboundCall``
@@ -204,9 +205,9 @@ class TrunksResource(SyncResource):
         """
         self._guard.require("TestInboundCall")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.TestInboundCall")
-        return parse_model(m.TrunkTestResult, self._client.post(path))
+        return parse_optional_model(m.TrunkTestResult, self._client.post(path))
 
-    def test_outbound_call(self, id: int, *, contact: str, destination: str) -> m.TrunkTestResult:
+    def test_outbound_call(self, id: int, *, contact: str, destination: str) -> m.TrunkTestResult | None:
         """Invoke action TestOutboundCall.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.TestOutboundCall``
@@ -221,7 +222,7 @@ class TrunksResource(SyncResource):
         self._guard.require("TestOutboundCall")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.TestOutboundCall")
         body: dict[str, Any] = {"contact": to_wire(contact), "destination": to_wire(destination)}
-        return parse_model(m.TrunkTestResult, self._client.post(path, json=body))
+        return parse_optional_model(m.TrunkTestResult, self._client.post(path, json=body))
 
     def list(
         self,
@@ -272,7 +273,7 @@ class TrunksResource(SyncResource):
         path = "Trunks"
         return parse_model(m.Trunk, self._client.post(path, json=to_wire(body)))
 
-    def get_provider_phones(self, *, model: m.GetProviderPhones) -> m.ProviderPhones:
+    def get_provider_phones(self, *, model: m.GetProviderPhones) -> m.ProviderPhones | None:
         """Invoke action GetProviderPhones.
 
         ``POST /xapi/v1/Trunks/Pbx.GetProviderPhones``
@@ -287,9 +288,9 @@ class TrunksResource(SyncResource):
         self._guard.require("GetProviderPhones")
         path = action_path("Trunks", "Pbx.GetProviderPhones")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_model(m.ProviderPhones, self._client.post(path, json=body))
+        return parse_optional_model(m.ProviderPhones, self._client.post(path, json=body))
 
-    def finalize_trunk_provisioning(self, *, model: m.CreateTrunk) -> m.Trunk:
+    def finalize_trunk_provisioning(self, *, model: m.CreateTrunk) -> m.Trunk | None:
         """Invoke action FinalizeTrunkProvisioning.
 
         ``POST /xapi/v1/Trunks/Pbx.FinalizeTrunkProvisioning``
@@ -304,7 +305,7 @@ class TrunksResource(SyncResource):
         self._guard.require("FinalizeTrunkProvisioning")
         path = action_path("Trunks", "Pbx.FinalizeTrunkProvisioning")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_model(m.Trunk, self._client.post(path, json=body))
+        return parse_optional_model(m.Trunk, self._client.post(path, json=body))
 
 
 class AsyncTrunksResource(AsyncResource):
@@ -476,7 +477,7 @@ class AsyncTrunksResource(AsyncResource):
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.RunAnalysis")
         return parse_list(m.TrunkReport, await self._client.post(path))
 
-    async def test_inbound_call(self, id: int) -> m.TrunkTestResult:
+    async def test_inbound_call(self, id: int) -> m.TrunkTestResult | None:
         """Invoke action TestInboundCall.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.TestInboundCall``
@@ -490,9 +491,15 @@ class AsyncTrunksResource(AsyncResource):
         """
         await self._guard.require("TestInboundCall")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.TestInboundCall")
-        return parse_model(m.TrunkTestResult, await self._client.post(path))
+        return parse_optional_model(m.TrunkTestResult, await self._client.post(path))
 
-    async def test_outbound_call(self, id: int, *, contact: str, destination: str) -> m.TrunkTestResult:
+    async def test_outbound_call(
+        self,
+        id: int,
+        *,
+        contact: str,
+        destination: str,
+    ) -> m.TrunkTestResult | None:
         """Invoke action TestOutboundCall.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.TestOutboundCall``
@@ -507,7 +514,7 @@ class AsyncTrunksResource(AsyncResource):
         await self._guard.require("TestOutboundCall")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.TestOutboundCall")
         body: dict[str, Any] = {"contact": to_wire(contact), "destination": to_wire(destination)}
-        return parse_model(m.TrunkTestResult, await self._client.post(path, json=body))
+        return parse_optional_model(m.TrunkTestResult, await self._client.post(path, json=body))
 
     def list(
         self,
@@ -558,7 +565,7 @@ class AsyncTrunksResource(AsyncResource):
         path = "Trunks"
         return parse_model(m.Trunk, await self._client.post(path, json=to_wire(body)))
 
-    async def get_provider_phones(self, *, model: m.GetProviderPhones) -> m.ProviderPhones:
+    async def get_provider_phones(self, *, model: m.GetProviderPhones) -> m.ProviderPhones | None:
         """Invoke action GetProviderPhones.
 
         ``POST /xapi/v1/Trunks/Pbx.GetProviderPhones``
@@ -573,9 +580,9 @@ class AsyncTrunksResource(AsyncResource):
         await self._guard.require("GetProviderPhones")
         path = action_path("Trunks", "Pbx.GetProviderPhones")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_model(m.ProviderPhones, await self._client.post(path, json=body))
+        return parse_optional_model(m.ProviderPhones, await self._client.post(path, json=body))
 
-    async def finalize_trunk_provisioning(self, *, model: m.CreateTrunk) -> m.Trunk:
+    async def finalize_trunk_provisioning(self, *, model: m.CreateTrunk) -> m.Trunk | None:
         """Invoke action FinalizeTrunkProvisioning.
 
         ``POST /xapi/v1/Trunks/Pbx.FinalizeTrunkProvisioning``
@@ -590,4 +597,4 @@ class AsyncTrunksResource(AsyncResource):
         await self._guard.require("FinalizeTrunkProvisioning")
         path = action_path("Trunks", "Pbx.FinalizeTrunkProvisioning")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_model(m.Trunk, await self._client.post(path, json=body))
+        return parse_optional_model(m.Trunk, await self._client.post(path, json=body))
