@@ -45,6 +45,7 @@ __all__ = [
     "Token",
     "TokenManager",
     "default_cache_dir",
+    "forget_tokens",
     "normalize_url",
     "refresh_margin",
     "token_expiry",
@@ -374,15 +375,32 @@ def _slot_for(key: tuple[str, str]) -> _TokenSlot:
         return slot
 
 
-def _forget_slots_after_fork() -> None:
+def forget_tokens() -> None:
+    """Drop every token this process holds in memory (the cache files stay).
+
+    The next request of every client fetches or re-reads its token. Tests use it so that a
+    server on a recycled port is never sent an earlier server's token.
+    Example: `forget_tokens()`
+    """
+    with _slots_lock:
+        slots = list(_slots.values())
+    for slot in slots:
+        with slot.cond:
+            slot.token = None
+
+
+def _reset_locks_after_fork() -> None:
     # a forked child must not inherit locks held by threads that do not exist in it
     global _slots_lock
-    _slots.clear()
     _slots_lock = threading.Lock()
+    for slot in _slots.values():
+        slot.cond = threading.Condition(threading.Lock())
+        slot.fetching = False
+        slot.async_waiters = []
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_slots_after_fork)
+    os.register_at_fork(after_in_child=_reset_locks_after_fork)
 
 
 def _backoff(attempt: int) -> float:

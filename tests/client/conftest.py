@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from py3cx._auth import forget_tokens
 from py3cx.emulator import RunningEmulator, running_emulator
 
 from .emulated import small_config
@@ -21,6 +22,8 @@ def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("PY3CX_URL", "PY3CX_CLIENT_ID", "PY3CX_CLIENT_SECRET", "PY3CX_VERIFY", "PY3CX_CA_BUNDLE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.delenv("PY3CX_PROFILE", raising=False)
+    # emulators come and go on recycled ports: no test may inherit another's token
+    forget_tokens()
     return cache
 
 
