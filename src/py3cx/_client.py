@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import os
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -41,9 +40,6 @@ from py3cx._http import (
 
 __all__ = ["AsyncClient", "Client"]
 
-log = logging.getLogger("py3cx")
-
-_CoreT = TypeVar("_CoreT", bound="BaseClient")
 _ClientT = TypeVar("_ClientT", bound="Client")
 _AsyncClientT = TypeVar("_AsyncClientT", bound="AsyncClient")
 
