@@ -196,6 +196,11 @@ class ModelsWriter:
             if not is_model_schema(schema) and "enum" not in schema
         ]
 
+    @staticmethod
+    def _uses_any(models: list[ModelClass], scalars: list[tuple[str, str]]) -> bool:
+        annotations = [item.annotation for model in models for item in model.fields] + [e for _, e in scalars]
+        return any("_Any" in _IDENTIFIER.findall(text) for text in annotations)
+
     def _inherited_properties(self, base_schema: str | None) -> set[str]:
         names: set[str] = set()
         while base_schema is not None:
@@ -226,8 +231,7 @@ class ModelsWriter:
             file_header(sha256, spec_file, "Every schema of the XAPI spec as a pydantic model or open enum."),
             # No `from __future__ import annotations`: evaluating ready annotations directly is
             # much faster than pydantic compiling 2,600 strings, and this module loads on first use.
-            "from typing import Any as _Any",
-            "",
+            *(["from typing import Any as _Any", ""] if self._uses_any(models, scalars) else []),
             "from pydantic import Field as _Field",
             "",
             "from py3cx.xapi._model_base import IsoDuration as _IsoDuration",
