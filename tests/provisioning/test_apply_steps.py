@@ -103,6 +103,10 @@ def test_a_refused_change_is_recorded_with_the_pbx_message_and_the_rest_go_on() 
     assert [o.change.line for o in result.refused] == [3]
     assert "ALREADY_IN_USE" in (result.refused[0].error or "")
     assert [c.line for c in result.failed] == [3, 5]
+    assert [(c.line, "ALREADY_IN_USE" in why or why) for c, why in result.problems] == [
+        (3, True),
+        (5, "bad e-mail"),
+    ]
     assert not result.ok
     assert result.outcomes[-1].number == "152"
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def plan_rows(plan: Plan) -> list[dict[str, Any]]:
+    """The plan as table rows (action, line, what, details); unchanged rows are only counted."""
     from py3cx.provisioning import Action
 
     return [
@@ -31,6 +32,10 @@ def plan_rows(plan: Plan) -> list[dict[str, Any]]:
 
 
 def confirm_deletes(plan: Plan, yes: bool) -> None:
+    """Ask before a plan deletes anything, unless `--yes`.
+
+    Raises ConfigError when nobody is at a terminal to answer, typer.Abort when the answer is no.
+    """
     from py3cx.provisioning import Action
 
     deletes = plan.of(Action.DELETE)
@@ -54,6 +59,11 @@ def run_sync(
     yes: bool,
     as_json: bool,
 ) -> None:
+    """Read a file, show its plan, apply it (unless `dry_run`) and report every failed row by line.
+
+    Prints one JSON document when piped or with `--json`. Raises ConfigError for a bad file,
+    typer.Exit(1) when any row failed. Example: `run_sync(path, None, make_plan, dry_run=True, ...)`.
+    """
     from py3cx.provisioning import apply_plan, read_rows
 
     rows = read_rows(file, sheet=sheet)
@@ -83,19 +93,22 @@ def run_sync(
         output.info("dry run: nothing was changed")
     else:
         output.info("nothing to change")
-    failed = result.failed if result is not None else plan.skipped
-    refused = {id(o.change): o.error for o in result.refused} if result is not None else {}
-    for change in failed:
-        where = f"line {change.line}" if change.line is not None else change.label
-        output.warn(f"{where}: {change.label}: {refused.get(id(change)) or change.reason}")
-    if failed:
-        lines = ", ".join(str(c.line) for c in failed if c.line is not None)
-        output.error(f"{len(failed)} row(s) failed" + (f" (lines {lines})" if lines else ""))
+    problems = result.problems if result is not None else plan.problems
+    for change, message in problems:
+        where = f"line {change.line}: " if change.line is not None else ""
+        output.warn(f"{where}{change.label}: {message}")
+    if problems:
+        lines = ", ".join(str(c.line) for c, _ in problems if c.line is not None)
+        output.error(f"{len(problems)} row(s) failed" + (f" (lines {lines})" if lines else ""))
         raise typer.Exit(1)
 
 
 def apply_one_row(client: Client, plan: Plan, *, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """Apply a one-row plan from `create`/`update`; a skipped or unexpected row becomes a ConfigError."""
+    """Apply the one-row plan of a `create` or `update` command and return what was done.
+
+    Raises ConfigError for a skipped row or an action the command does not allow (a `create`
+    of a user who exists); typer.Exit(1) after printing the PBX's refusal.
+    """
     from py3cx.provisioning import apply_plan
 
     change = plan.changes[0]
@@ -109,12 +122,13 @@ def apply_one_row(client: Client, plan: Plan, *, allowed: tuple[str, ...]) -> di
         return {"action": "unchanged", "label": change.label, "id": change.id}
     result = apply_plan(client, plan)
     if result.refused:
-        raise ConfigError(f"the PBX refused: {result.refused[0].error}")
-    outcome = result.outcomes[0].as_dict()
-    return outcome
+        output.error(f"the PBX refused: {result.refused[0].error}")
+        raise typer.Exit(1)
+    return result.outcomes[0].as_dict()
 
 
 def confirm(what: str, yes: bool) -> None:
+    """Ask before deleting `what`, unless `--yes`. Raises ConfigError when nobody can answer."""
     if yes:
         return
     if not sys.stdin.isatty():
@@ -123,6 +137,10 @@ def confirm(what: str, yes: bool) -> None:
 
 
 def one_row(**cells: str | None) -> SourceRow:
+    """A row built from command options (no file line); options not given are left out.
+
+    Example: `one_row(EmailAddress="ann@example.com", Number=None)`.
+    """
     from py3cx.provisioning import SourceRow
 
     return SourceRow(None, {k: v for k, v in cells.items() if v})

@@ -124,6 +124,11 @@ class Plan:
         """Changes that would modify the PBX (create, update, delete)."""
         return [c for c in self.changes if c.action in (Action.CREATE, Action.UPDATE, Action.DELETE)]
 
+    @property
+    def problems(self) -> list[tuple[Change, str]]:
+        """Each skipped row with the reason, by line: what a person must fix in the file."""
+        return [(c, c.reason or c.action.value) for c in self.skipped]
+
     def counts(self) -> dict[str, int]:
         """How many changes of each action (every action is listed, zeros included)."""
         return {a.value: sum(1 for c in self.changes if c.action is a) for a in _ORDER}
@@ -195,6 +200,13 @@ class ApplyResult:
         """Every change that did not happen (skipped by the plan or refused by the PBX), by line."""
         changes = [*self.plan.skipped, *(o.change for o in self.refused)]
         return sorted(changes, key=lambda c: (c.line is None, c.line or 0))
+
+    @property
+    def problems(self) -> list[tuple[Change, str]]:
+        """Each failed row with why: the plan's reason, or the PBX's refusal. By line."""
+        refusals = [(o.change, o.error or "refused") for o in self.refused]
+        both = [*self.plan.problems, *refusals]
+        return sorted(both, key=lambda item: (item[0].line is None, item[0].line or 0))
 
     @property
     def ok(self) -> bool:
