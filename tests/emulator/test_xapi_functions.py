@@ -176,3 +176,18 @@ def test_a_20_0_4_pbx_has_get_by_number_functions_and_no_alternate_keys() -> Non
 
 def test_get_by_number_does_not_exist_on_20_0_10(shared_pbx: Pbx) -> None:
     assert shared_pbx.get("Users/Pbx.GetByNumber(number='100')").status_code == 404
+
+
+def test_a_failing_handler_answers_an_odata_500_not_a_traceback(shared_pbx: Pbx) -> None:
+    previous = registry.lookup("ReportCallLogData", "Pbx.GetCallLogData")
+
+    @xapi_function("ReportCallLogData", "Pbx.GetCallLogData")
+    def broken(ctx: FunctionContext) -> list[dict[str, Any]]:
+        raise RuntimeError("secret internals")
+
+    try:
+        response = shared_pbx.get(_path())
+        assert response.status_code == 500
+        assert response.json() == {"error": {"code": "", "message": "An error has occurred."}}
+    finally:
+        registry.restore("ReportCallLogData", "Pbx.GetCallLogData", previous)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import ipaddress
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,6 +37,8 @@ from .errors import XapiError, json_response, oauth_error
 from .faults import DropConnection
 from .state import EmulatorState
 from .xapi import PREFIX, XapiEndpoint
+
+logger = logging.getLogger("py3cx.emulator")
 
 
 def _token_body(state: EmulatorState, token: IssuedToken) -> dict[str, Any]:
@@ -183,6 +186,10 @@ async def _xapi(request: Request) -> Response:
         return await XapiEndpoint(state).handle(request)
     except XapiError as err:
         return err.response()
+    except Exception:
+        # a bug in a handler: answer like the PBX does (OData 500), keep the traceback in the log
+        logger.exception("unhandled error in %s %s", request.method, request.url.path)
+        return XapiError(500, "An error has occurred.").response()
 
 
 def create_app(cfg: EmulatorConfig | None = None) -> Starlette:
