@@ -191,3 +191,19 @@ def test_a_failing_handler_answers_an_odata_500_not_a_traceback(shared_pbx: Pbx)
         assert response.json() == {"error": {"code": "", "message": "An error has occurred."}}
     finally:
         registry.restore("ReportCallLogData", "Pbx.GetCallLogData", previous)
+
+
+def test_a_handler_may_return_a_file_as_bytes(shared_pbx: Pbx) -> None:
+    previous = registry.lookup("CallHistoryView", "Pbx.DownloadCallHistory")
+
+    @xapi_function("CallHistoryView", "Pbx.DownloadCallHistory")
+    def download(ctx: FunctionContext) -> bytes:
+        return "SegmentId,CallTime\r\n1,PT1S\r\n".encode()
+
+    try:
+        response = shared_pbx.get("CallHistoryView/Pbx.DownloadCallHistory()")
+        assert response.status_code == 200
+        assert response.content == b"SegmentId,CallTime\r\n1,PT1S\r\n"
+        assert response.headers["content-type"] == "application/octet-stream"
+    finally:
+        registry.restore("CallHistoryView", "Pbx.DownloadCallHistory", previous)

@@ -11,8 +11,9 @@ without touching the core::
 
 The core has already checked and typed every argument when a handler runs (a missing one is
 a 404, a malformed one a 500). A handler returns a ``list`` of dicts (a collection: the core
-applies ``$filter/$orderby/$top/$skip/$count/$select``), a ``dict`` (one object), a Starlette
-``Response`` (files, custom statuses) or ``None`` (204 No Content). It may be ``async``.
+applies ``$filter/$orderby/$top/$skip/$count/$select``), a ``dict`` (one object), ``bytes``
+(a file, sent as ``application/octet-stream``), a Starlette ``Response`` (custom media types or
+statuses) or ``None`` (204 No Content). It may be ``async``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from .auth import Identity
     from .state import EmulatorState
 
-HandlerResult = list[dict[str, Any]] | dict[str, Any] | Response | None
+HandlerResult = list[dict[str, Any]] | dict[str, Any] | Response | bytes | None
 Handler = Callable[["FunctionContext"], HandlerResult | Awaitable[HandlerResult]]
 H = TypeVar("H", bound=Handler)
 

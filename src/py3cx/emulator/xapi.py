@@ -336,6 +336,9 @@ class XapiEndpoint:
             result = await result
         if isinstance(result, Response):
             return result
+        if isinstance(result, (bytes, bytearray)):
+            # Download... functions: typed as JSON in the spec, files on the wire
+            return Response(bytes(result), media_type="application/octet-stream")
         if result is None:
             return Response(status_code=204)
         fragment = f"Collection({op.returns_type})" if op.returns_type else "Collection(Edm.Untyped)"
