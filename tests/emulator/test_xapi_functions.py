@@ -198,7 +198,7 @@ def test_a_handler_may_return_a_file_as_bytes(shared_pbx: Pbx) -> None:
 
     @xapi_function("CallHistoryView", "Pbx.DownloadCallHistory")
     def download(ctx: FunctionContext) -> bytes:
-        return "SegmentId,CallTime\r\n1,PT1S\r\n".encode()
+        return b"SegmentId,CallTime\r\n1,PT1S\r\n"
 
     try:
         response = shared_pbx.get("CallHistoryView/Pbx.DownloadCallHistory()")
