@@ -204,3 +204,16 @@ def test_adding_an_extension_that_is_no_user_changes_nothing(client: Client) -> 
     assert queue(client, "0336")["Agents"] == before
     with pytest.raises(ConfigError, match="no queue with number 336"):
         add_queue_agents(client, "336", ["100"])
+
+
+def test_a_number_the_pbx_refuses_is_reported_by_line_and_the_other_rows_still_apply(
+    client: Client, tmp_path: Path
+) -> None:
+    # ring group 800 holds the number; whether the plan sees it (Peers) or the PBX refuses the
+    # POST (ALREADY_IN_USE), the row fails with its line and the next row is created
+    staff = write_csv(tmp_path, "Email,Number\nring@example.com,800\nnext@example.com,\n")
+    result = apply_plan(client, plan_users(client, read_rows(staff)))
+    [(change, why)] = result.problems
+    assert change.line == 2
+    assert "ALREADY_IN_USE" in why or "already in use" in why
+    assert "next@example.com" in {u.get("EmailAddress") for u in users(client).values()}
