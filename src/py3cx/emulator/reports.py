@@ -25,6 +25,9 @@ import functools
 import io
 import json
 import re
+import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -107,7 +110,7 @@ def cdr_id(segment_id: int) -> str:
 
 def parse_storage(text: str) -> datetime:
     """``2025-03-01 10:00:02.437000`` (storage form) → aware UTC datetime."""
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
 def wire_time(text: str) -> str:
@@ -150,13 +153,21 @@ class CallData:
         with self.state.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
-    def calls_by_segment(self, start: datetime, end: datetime) -> dict[int, Call]:
-        """SegmentId → call, for every segment that may start in ``[start, end)``."""
-        # A call's later segments start after the call does, at most a day later.
+    def calls_by_segment(self, segment_ids: list[int]) -> dict[int, Call]:
+        """SegmentId → call for these segments (a call's segments have consecutive ids)."""
         mapping: dict[int, Call] = {}
-        for call in self.calls(start - timedelta(days=1), end):
-            for segment_id in range(call.segment_first, call.segment_first + call.segment_count):
-                mapping[segment_id] = call
+        if not segment_ids:
+            return mapping
+        table = self.state.calls
+        low, high = min(segment_ids), max(segment_ids)
+        query = sa.select(table).where(
+            table.c.segment_first <= high, table.c.segment_first + table.c.segment_count > low
+        )
+        with self.state.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                call = _call(row)
+                for segment_id in range(call.segment_first, call.segment_first + call.segment_count):
+                    mapping[segment_id] = call
         return mapping
 
     @functools.cached_property
@@ -285,15 +296,38 @@ def text_matches(needle: str | None, *values: str | None) -> bool:
 Handler = Callable[[FunctionContext], Any]
 
 
+# Paging asks for the same report again and again: keep the last few results for a few seconds.
+_CACHE_SECONDS = 5.0
+_CACHE_SIZE = 8
+_results: weakref.WeakKeyDictionary[EmulatorState, dict[tuple[Any, ...], tuple[float, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+_results_lock = threading.Lock()
+
+
 def report(handler: Handler) -> Handler:
-    """Wrap a report handler: a period above ``max_range_days`` answers 504."""
+    """Wrap a report handler: a period above ``max_range_days`` answers 504; results are reused
+    for a few seconds, so paging through a report does not compute it once per page."""
 
     @functools.wraps(handler)
     def wrapped(ctx: FunctionContext) -> Any:
+        key = (handler.__qualname__, *sorted((k, repr(v)) for k, v in ctx.args.items()))
+        now = time.monotonic()
+        with _results_lock:
+            cache = _results.setdefault(ctx.state, {})
+            hit = cache.get(key)
+        if hit is not None and now - hit[0] < _CACHE_SECONDS:
+            return hit[1]
         try:
-            return handler(ctx)
+            result = handler(ctx)
         except RangeTooLong:
             return gateway_timeout()
+        if isinstance(result, list):
+            with _results_lock:
+                if len(cache) >= _CACHE_SIZE:
+                    cache.pop(min(cache, key=lambda k: cache[k][0]))
+                cache[key] = (now, result)
+        return result
 
     return wrapped
 

@@ -121,10 +121,11 @@ def _call_log(ctx: FunctionContext, start: datetime, end: datetime) -> list[dict
     interval(ctx, "callTimeFilterTo")
     hide = bool(ctx.args.get("hidePcalls"))
     source_text, destination_text = ctx.args.get("sourceFilter"), ctx.args.get("destinationFilter")
-    calls = data.calls_by_segment(start, end)
+    segments = data.segments(start, end)
+    calls = data.calls_by_segment([s["SegmentId"] for s in segments])
     users = data.users
     rows = []
-    for segment in data.segments(start, end):
+    for segment in segments:
         if hide and segment["SegmentActionId"] == ACTION_PASSED_ON:
             continue
         if not text_matches(
