@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from py3cx import Client, ConfigError, PermissionDeniedError
-from py3cx.emulator import ApiClient
-from py3cx.reports import ExportOptions, Format, build_query, parse_period
+from py3cx.emulator import ApiClient, EmulatorConfig, running_emulator
+from py3cx.reports import ExportOptions, Format, build_query, choose_history_report, parse_period
 from py3cx.reports.resume import part_path, state_path
 
-from .conftest import Pbx
+from .conftest import ANCHOR, OWNER, Pbx
 
 FAST_RETRIES = {"retry_delay": 0.01, "max_retry_delay": 0.05}
 
@@ -232,3 +232,19 @@ def test_queries_are_built_from_python_values(pbx: Pbx) -> None:
     assert "queueDns='0336'" in path and "waitInterval='0:00:20'" in path
     assert options["orderby"] == ["CallTimeForCsv asc", "CallHistoryId asc", "PollingAttempts asc"]
     assert Format("xlsx") is Format.XLSX
+
+
+def test_history_auto_reads_the_view_before_update_6_and_the_call_log_after(
+    pbx: Pbx, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    period = parse_period(*pbx.days(3), timezone.utc)
+    with pbx.client() as client:
+        assert choose_history_report(client, period).name == "call-log"  # 20.0.10
+        assert choose_history_report(client, period, "view").name == "call-history"
+    old = EmulatorConfig(seed=21, calls=300, clients=[OWNER], now=ANCHOR, spec_version="20.0.4")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PY3CX_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        with running_emulator(old) as emu, Client(emu.url, OWNER.client_id, OWNER.secret) as client:
+            assert choose_history_report(client, period).name == "call-history"
+            empty = parse_period("2020-01-01", "2020-01-02", timezone.utc)
+            assert choose_history_report(client, empty).name == "call-log"  # nothing in the view then
