@@ -18,6 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from py3cx.odata import Typed, action_path, function_path, key_path
+from py3cx.xapi._resource import time_span
 from xapi_codegen.models_writer import ModelsWriter, is_secret_name
 from xapi_codegen.naming import enum_member_name, field_attribute, python_identifier, snake_case
 from xapi_codegen.operations import Operation, OperationReader
@@ -362,3 +363,23 @@ def test_the_known_drift_between_20_0_10_and_20_0_4_is_found(
     # 601 operations now, 526 then: 104 are new or moved, 29 old ones are gone or moved.
     assert len(drift.added) + len(drift.changed) == 104
     assert len(drift.removed) + len(drift.changed) == 29
+
+
+def test_time_span_arguments_take_a_timedelta_and_are_written_as_3cx_time_spans(
+    current_spec: LoadedSpec,
+) -> None:
+    report = operations_of(current_spec.document)["GetAbandonedQueueCallsData"]
+    wait = next(p for p in report.function_params if p.wire == "waitInterval")
+    assert (wait.annotation, wait.time_span) == ("str | timedelta | None", True)
+    queues = next(p for p in report.function_params if p.wire == "queueDns")
+    assert (queues.annotation, queues.time_span) == ("str | None", False)
+    expression = path_expression(report.segments, "GET", report.kind)
+    scope = {"Typed": Typed, "function_path": function_path, "time_span": time_span}
+    start = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    values = {
+        "period_from": start,
+        "period_to": start,
+        "queue_dns": "0336",
+        "wait_interval": timedelta(seconds=20),
+    }
+    assert "waitInterval='0:00:20'" in eval(expression, scope, values)

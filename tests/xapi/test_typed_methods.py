@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from py3cx import AsyncClient, Client, F, NotFoundError, PermissionDeniedError
+from py3cx import AsyncClient, Client, F, NotFoundError, PermissionDeniedError, TimeSpan, function_path
 from py3cx.emulator import running_emulator
 from py3cx.xapi import XAPI, AsyncPager, AsyncXAPI
 from py3cx.xapi.models import (
@@ -28,7 +28,7 @@ from py3cx.xapi.models import (
     User,
 )
 
-from .emulated_pbx import ADMIN, emulator_app, run, xapi_requests
+from .emulated_pbx import ADMIN, ANCHOR, emulator_app, run, xapi_requests
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +265,59 @@ def test_the_sync_client_has_the_same_methods_over_a_real_server() -> None:
             count = pbx.xapi.users.list().count()
     assert len(users) == 6 and same.Id == users[0].Id
     assert parameters.Version == "20.0.10.817" and count >= 6
+
+
+def test_a_report_function_pages_its_rows_and_takes_a_timedelta_for_a_time_span(
+    shared_app: Starlette,
+) -> None:
+    start, end = ANCHOR - timedelta(days=30), ANCHOR
+    no_filter: dict[str, Any] = {
+        "source_type": 0,
+        "source_filter": "",
+        "destination_type": 0,
+        "destination_filter": "",
+        "calls_type": 0,
+        "call_time_filter_type": 0,
+    }
+
+    async def scenario(pbx: AsyncClient) -> tuple[list[Any], list[Any], list[dict[str, Any]]]:
+        report = pbx.xapi.report_call_log_data
+        typed = await report.get_call_log_data(
+            period_from=start,
+            period_to=end,
+            call_time_filter_from=timedelta(0),
+            call_time_filter_to=timedelta(0),
+            orderby="CdrId",
+            page_size=10,
+            **no_filter,
+        ).to_list()
+        as_text = await report.get_call_log_data(
+            period_from=start,
+            period_to=end,
+            call_time_filter_from="0:00:0",
+            call_time_filter_to="0:00:0",
+            orderby="CdrId",
+            **no_filter,
+        ).to_list()
+        path = function_path(
+            "ReportCallLogData",
+            "Pbx.GetCallLogData",
+            periodFrom=start,
+            periodTo=end,
+            sourceType=0,
+            sourceFilter="",
+            destinationType=0,
+            destinationFilter="",
+            callsType=0,
+            callTimeFilterType=0,
+            callTimeFilterFrom=TimeSpan(timedelta(0)),
+            callTimeFilterTo=TimeSpan(timedelta(0)),
+            hidePcalls=False,
+        )
+        raw = (await pbx.get(path, orderby="CdrId"))["value"]
+        return typed, as_text, raw
+
+    typed, as_text, raw = run(shared_app, scenario)
+    assert len(raw) > 10  # more than one page of 10
+    assert [row.model_dump(by_alias=True, exclude_unset=True, mode="json") for row in typed] == raw
+    assert as_text == typed

@@ -27,6 +27,8 @@ from xapi_codegen.schema_types import TypeMapper, is_nullable, ref_name
 
 HTTP_METHODS = ("get", "post", "patch", "delete")
 QUERY_OPTIONS = ("filter", "select", "expand", "orderby", "search", "top", "skip", "count")
+# String arguments that the PBX reads as a time span (waitInterval='0:00:20'), by name.
+_TIME_SPAN_ARGUMENT = re.compile(r"(Interval|^callTimeFilter(From|To))$")
 _SEGMENT_RE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?:\((?P<args>[^)]*)\))?$")
 _PLACEHOLDER_RE = re.compile(r"^\{(?P<name>[^}]+)\}$")
 _ARGUMENT_RE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)=\{(?P<placeholder>[^}]+)\}$")
@@ -41,6 +43,7 @@ class Param:
     annotation: str
     edm_type: str
     default: str | None = None  # Python source of the default, None when required
+    time_span: bool = False  # a string argument that holds a 3CX time span ('0:00:20')
 
 
 @dataclass
@@ -160,7 +163,11 @@ def _path_param(parameter: dict[str, Any], python_name: str) -> Param:
     default = None
     if "default" in schema:
         default = repr(schema["default"])
-    return Param(parameter["name"], python_name, annotation, edm_type, default)
+    time_span = edm_type == "Edm.String" and _TIME_SPAN_ARGUMENT.search(parameter["name"]) is not None
+    if time_span:
+        # Typed `string` in the spec, but a time span on the wire: a timedelta is written for you.
+        annotation = annotation.replace("str", "str | timedelta", 1)
+    return Param(parameter["name"], python_name, annotation, edm_type, default, time_span)
 
 
 class OperationReader:

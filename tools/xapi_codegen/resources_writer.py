@@ -41,7 +41,10 @@ def _output_annotation(annotation: str) -> str:
 
 
 def _typed(param: Param, source: str | None = None) -> str:
-    return f'Typed({source or param.python}, "{param.edm_type}")'
+    value = source or param.python
+    if param.time_span:
+        value = f"time_span({value})"
+    return f'Typed({value}, "{param.edm_type}")'
 
 
 def _kwargs(pairs: list[tuple[str, str]]) -> str:
@@ -430,8 +433,9 @@ def _imports(text: str) -> list[str]:
     abc = [name for name in ("Mapping", "Sequence") if used(name)]
     if abc:
         stdlib.append(f"from collections.abc import {', '.join(abc)}")
-    if used("datetime"):
-        stdlib.append("from datetime import datetime")
+    dates = [name for name in ("datetime", "timedelta") if used(name)]
+    if dates:
+        stdlib.append(f"from datetime import {', '.join(dates)}")
     typing_names = [name for name in ("Any",) if used(name)]
     if typing_names:
         stdlib.append(f"from typing import {', '.join(typing_names)}")
@@ -460,6 +464,7 @@ def _imports(text: str) -> list[str]:
             "parse_optional_model",
             "parse_optional_value",
             "parse_value",
+            "time_span",
         )
         if used(name)
     ]

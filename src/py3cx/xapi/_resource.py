@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter
 
-from py3cx.odata import Expr
+from py3cx.odata import Expr, TimeSpan
 
 if TYPE_CHECKING:
     from py3cx.xapi._drift import AsyncVersionGuard, VersionGuard
@@ -33,6 +34,7 @@ __all__ = [
     "parse_optional_model",
     "parse_optional_value",
     "parse_value",
+    "time_span",
 ]
 
 T = TypeVar("T")
@@ -127,6 +129,17 @@ class AsyncResource:
 @functools.cache
 def _adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
+
+
+def time_span(value: str | timedelta | None) -> str | TimeSpan | None:
+    """A time-span argument as the literal encoder wants it: a ``timedelta`` becomes
+    ``TimeSpan`` (written ``'0:00:20'``), text and ``None`` pass unchanged.
+
+    Example: ``time_span(timedelta(seconds=20)) == TimeSpan(timedelta(seconds=20))``.
+    """
+    if isinstance(value, timedelta):
+        return TimeSpan(value)
+    return value
 
 
 def parse_model(model: type[M], data: Any) -> M:

@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportAbandonedQueueCallsResource", "ReportAbandonedQueueCallsResource"]
@@ -31,7 +32,7 @@ class ReportAbandonedQueueCallsResource(SyncResource):
         period_from: datetime,
         period_to: datetime,
         queue_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -59,7 +60,7 @@ class ReportAbandonedQueueCallsResource(SyncResource):
             periodFrom=Typed(period_from, "Edm.DateTimeOffset"),
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             queueDns=Typed(queue_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return Pager(
             self._client,
@@ -81,7 +82,7 @@ class ReportAbandonedQueueCallsResource(SyncResource):
         period_from: datetime,
         period_to: datetime,
         queue_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         client_time_zone: str | None,
         file: FileArg,
     ) -> int:
@@ -103,7 +104,7 @@ class ReportAbandonedQueueCallsResource(SyncResource):
             periodFrom=Typed(period_from, "Edm.DateTimeOffset"),
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             queueDns=Typed(queue_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return self._client.download(path, file)
@@ -118,7 +119,7 @@ class AsyncReportAbandonedQueueCallsResource(AsyncResource):
         period_from: datetime,
         period_to: datetime,
         queue_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -146,7 +147,7 @@ class AsyncReportAbandonedQueueCallsResource(AsyncResource):
             periodFrom=Typed(period_from, "Edm.DateTimeOffset"),
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             queueDns=Typed(queue_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return AsyncPager(
             self._client,
@@ -168,7 +169,7 @@ class AsyncReportAbandonedQueueCallsResource(AsyncResource):
         period_from: datetime,
         period_to: datetime,
         queue_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         client_time_zone: str | None,
         file: FileArg,
     ) -> int:
@@ -190,7 +191,7 @@ class AsyncReportAbandonedQueueCallsResource(AsyncResource):
             periodFrom=Typed(period_from, "Edm.DateTimeOffset"),
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             queueDns=Typed(queue_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return await self._client.download(path, file)

@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportAverageQueueWaitingTimeResource", "ReportAverageQueueWaitingTimeResource"]
@@ -31,7 +32,7 @@ class ReportAverageQueueWaitingTimeResource(SyncResource):
         chart_date: datetime,
         chart_by: str | None,
         queue_dn_str: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         client_time_zone: str | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
@@ -60,7 +61,7 @@ class ReportAverageQueueWaitingTimeResource(SyncResource):
             chartDate=Typed(chart_date, "Edm.DateTimeOffset"),
             chartBy=Typed(chart_by, "Edm.String"),
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return Pager(
@@ -83,7 +84,7 @@ class ReportAverageQueueWaitingTimeResource(SyncResource):
         chart_date: datetime,
         chart_by: str | None,
         queue_dn_str: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         client_time_zone: str | None,
         file: FileArg,
     ) -> int:
@@ -105,7 +106,7 @@ class ReportAverageQueueWaitingTimeResource(SyncResource):
             chartDate=Typed(chart_date, "Edm.DateTimeOffset"),
             chartBy=Typed(chart_by, "Edm.String"),
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return self._client.download(path, file)
@@ -122,7 +123,7 @@ class AsyncReportAverageQueueWaitingTimeResource(AsyncResource):
         chart_date: datetime,
         chart_by: str | None,
         queue_dn_str: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         client_time_zone: str | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
@@ -151,7 +152,7 @@ class AsyncReportAverageQueueWaitingTimeResource(AsyncResource):
             chartDate=Typed(chart_date, "Edm.DateTimeOffset"),
             chartBy=Typed(chart_by, "Edm.String"),
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return AsyncPager(
@@ -174,7 +175,7 @@ class AsyncReportAverageQueueWaitingTimeResource(AsyncResource):
         chart_date: datetime,
         chart_by: str | None,
         queue_dn_str: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         client_time_zone: str | None,
         file: FileArg,
     ) -> int:
@@ -196,7 +197,7 @@ class AsyncReportAverageQueueWaitingTimeResource(AsyncResource):
             chartDate=Typed(chart_date, "Edm.DateTimeOffset"),
             chartBy=Typed(chart_by, "Edm.String"),
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return await self._client.download(path, file)

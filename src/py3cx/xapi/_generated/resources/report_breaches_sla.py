@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportBreachesSlaResource", "ReportBreachesSlaResource"]
@@ -31,7 +32,7 @@ class ReportBreachesSlaResource(SyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -58,7 +59,7 @@ class ReportBreachesSlaResource(SyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return Pager(
             self._client,
@@ -80,7 +81,7 @@ class ReportBreachesSlaResource(SyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         client_time_zone: str | None,
         file: FileArg,
     ) -> int:
@@ -101,7 +102,7 @@ class ReportBreachesSlaResource(SyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return self._client.download(path, file)
@@ -116,7 +117,7 @@ class AsyncReportBreachesSlaResource(AsyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -144,7 +145,7 @@ class AsyncReportBreachesSlaResource(AsyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return AsyncPager(
             self._client,
@@ -166,7 +167,7 @@ class AsyncReportBreachesSlaResource(AsyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         client_time_zone: str | None,
         file: FileArg,
     ) -> int:
@@ -187,7 +188,7 @@ class AsyncReportBreachesSlaResource(AsyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return await self._client.download(path, file)

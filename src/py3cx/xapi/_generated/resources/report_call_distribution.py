@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportCallDistributionResource", "ReportCallDistributionResource"]
@@ -33,7 +34,7 @@ class ReportCallDistributionResource(SyncResource):
         period_to: datetime,
         group_number: str | None,
         extension_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         call_area: int,
         grouping_type: int,
         include_queue_calls: bool = False,
@@ -71,7 +72,7 @@ class ReportCallDistributionResource(SyncResource):
                 periodTo=Typed(period_to, "Edm.DateTimeOffset"),
                 groupNumber=Typed(group_number, "Edm.String"),
                 extensionDns=Typed(extension_dns, "Edm.String"),
-                waitInterval=Typed(wait_interval, "Edm.String"),
+                waitInterval=Typed(time_span(wait_interval), "Edm.String"),
                 includeQueueCalls=Typed(include_queue_calls, "Edm.Boolean"),
                 callArea=Typed(call_area, "Edm.Int32"),
                 groupingType=Typed(grouping_type, "Edm.Int32"),
@@ -100,7 +101,7 @@ class ReportCallDistributionResource(SyncResource):
         period_to: datetime,
         group_number: str | None,
         extension_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         call_area: int,
         grouping_type: int,
         include_queue_calls: bool = False,
@@ -130,7 +131,7 @@ class ReportCallDistributionResource(SyncResource):
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             groupNumber=Typed(group_number, "Edm.String"),
             extensionDns=Typed(extension_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             includeQueueCalls=Typed(include_queue_calls, "Edm.Boolean"),
             callArea=Typed(call_area, "Edm.Int32"),
             groupingType=Typed(grouping_type, "Edm.Int32"),
@@ -149,7 +150,7 @@ class AsyncReportCallDistributionResource(AsyncResource):
         period_to: datetime,
         group_number: str | None,
         extension_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         call_area: int,
         grouping_type: int,
         include_queue_calls: bool = False,
@@ -187,7 +188,7 @@ class AsyncReportCallDistributionResource(AsyncResource):
                 periodTo=Typed(period_to, "Edm.DateTimeOffset"),
                 groupNumber=Typed(group_number, "Edm.String"),
                 extensionDns=Typed(extension_dns, "Edm.String"),
-                waitInterval=Typed(wait_interval, "Edm.String"),
+                waitInterval=Typed(time_span(wait_interval), "Edm.String"),
                 includeQueueCalls=Typed(include_queue_calls, "Edm.Boolean"),
                 callArea=Typed(call_area, "Edm.Int32"),
                 groupingType=Typed(grouping_type, "Edm.Int32"),
@@ -216,7 +217,7 @@ class AsyncReportCallDistributionResource(AsyncResource):
         period_to: datetime,
         group_number: str | None,
         extension_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         call_area: int,
         grouping_type: int,
         include_queue_calls: bool = False,
@@ -246,7 +247,7 @@ class AsyncReportCallDistributionResource(AsyncResource):
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             groupNumber=Typed(group_number, "Edm.String"),
             extensionDns=Typed(extension_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             includeQueueCalls=Typed(include_queue_calls, "Edm.Boolean"),
             callArea=Typed(call_area, "Edm.Int32"),
             groupingType=Typed(grouping_type, "Edm.Int32"),

@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -18,6 +18,7 @@ from py3cx.xapi._resource import (
     FilterArg,
     SyncResource,
     parse_optional_model,
+    time_span,
 )
 
 __all__ = ["AsyncReportCallLogDataResource", "ReportCallLogDataResource"]
@@ -37,8 +38,8 @@ class ReportCallLogDataResource(SyncResource):
         destination_filter: str | None,
         calls_type: int,
         call_time_filter_type: int,
-        call_time_filter_from: str | None,
-        call_time_filter_to: str | None,
+        call_time_filter_from: str | timedelta | None,
+        call_time_filter_to: str | timedelta | None,
         hide_pcalls: bool = False,
         filter: FilterArg = None,
         select: FieldsArg = None,
@@ -73,8 +74,8 @@ class ReportCallLogDataResource(SyncResource):
             destinationFilter=Typed(destination_filter, "Edm.String"),
             callsType=Typed(calls_type, "Edm.Int32"),
             callTimeFilterType=Typed(call_time_filter_type, "Edm.Int32"),
-            callTimeFilterFrom=Typed(call_time_filter_from, "Edm.String"),
-            callTimeFilterTo=Typed(call_time_filter_to, "Edm.String"),
+            callTimeFilterFrom=Typed(time_span(call_time_filter_from), "Edm.String"),
+            callTimeFilterTo=Typed(time_span(call_time_filter_to), "Edm.String"),
             hidePcalls=Typed(hide_pcalls, "Edm.Boolean"),
         )
         return Pager(
@@ -102,8 +103,8 @@ class ReportCallLogDataResource(SyncResource):
         destination_filter: str | None,
         calls_type: int,
         call_time_filter_type: int,
-        call_time_filter_from: str | None,
-        call_time_filter_to: str | None,
+        call_time_filter_from: str | timedelta | None,
+        call_time_filter_to: str | timedelta | None,
         hide_pcalls: bool = False,
         filter: FilterArg = None,
         select: FieldsArg = None,
@@ -142,8 +143,8 @@ class ReportCallLogDataResource(SyncResource):
                 destinationFilter=Typed(destination_filter, "Edm.String"),
                 callsType=Typed(calls_type, "Edm.Int32"),
                 callTimeFilterType=Typed(call_time_filter_type, "Edm.Int32"),
-                callTimeFilterFrom=Typed(call_time_filter_from, "Edm.String"),
-                callTimeFilterTo=Typed(call_time_filter_to, "Edm.String"),
+                callTimeFilterFrom=Typed(time_span(call_time_filter_from), "Edm.String"),
+                callTimeFilterTo=Typed(time_span(call_time_filter_to), "Edm.String"),
                 hidePcalls=Typed(hide_pcalls, "Edm.Boolean"),
             )
             return path
@@ -173,8 +174,8 @@ class ReportCallLogDataResource(SyncResource):
         destination_filter: str | None,
         calls_type: int,
         call_time_filter_type: int,
-        call_time_filter_from: str | None,
-        call_time_filter_to: str | None,
+        call_time_filter_from: str | timedelta | None,
+        call_time_filter_to: str | timedelta | None,
         client_time_zone: str | None,
         hide_pcalls: bool = False,
         file: FileArg,
@@ -203,8 +204,8 @@ class ReportCallLogDataResource(SyncResource):
             destinationFilter=Typed(destination_filter, "Edm.String"),
             callsType=Typed(calls_type, "Edm.Int32"),
             callTimeFilterType=Typed(call_time_filter_type, "Edm.Int32"),
-            callTimeFilterFrom=Typed(call_time_filter_from, "Edm.String"),
-            callTimeFilterTo=Typed(call_time_filter_to, "Edm.String"),
+            callTimeFilterFrom=Typed(time_span(call_time_filter_from), "Edm.String"),
+            callTimeFilterTo=Typed(time_span(call_time_filter_to), "Edm.String"),
             hidePcalls=Typed(hide_pcalls, "Edm.Boolean"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
@@ -303,8 +304,8 @@ class AsyncReportCallLogDataResource(AsyncResource):
         destination_filter: str | None,
         calls_type: int,
         call_time_filter_type: int,
-        call_time_filter_from: str | None,
-        call_time_filter_to: str | None,
+        call_time_filter_from: str | timedelta | None,
+        call_time_filter_to: str | timedelta | None,
         hide_pcalls: bool = False,
         filter: FilterArg = None,
         select: FieldsArg = None,
@@ -339,8 +340,8 @@ class AsyncReportCallLogDataResource(AsyncResource):
             destinationFilter=Typed(destination_filter, "Edm.String"),
             callsType=Typed(calls_type, "Edm.Int32"),
             callTimeFilterType=Typed(call_time_filter_type, "Edm.Int32"),
-            callTimeFilterFrom=Typed(call_time_filter_from, "Edm.String"),
-            callTimeFilterTo=Typed(call_time_filter_to, "Edm.String"),
+            callTimeFilterFrom=Typed(time_span(call_time_filter_from), "Edm.String"),
+            callTimeFilterTo=Typed(time_span(call_time_filter_to), "Edm.String"),
             hidePcalls=Typed(hide_pcalls, "Edm.Boolean"),
         )
         return AsyncPager(
@@ -368,8 +369,8 @@ class AsyncReportCallLogDataResource(AsyncResource):
         destination_filter: str | None,
         calls_type: int,
         call_time_filter_type: int,
-        call_time_filter_from: str | None,
-        call_time_filter_to: str | None,
+        call_time_filter_from: str | timedelta | None,
+        call_time_filter_to: str | timedelta | None,
         hide_pcalls: bool = False,
         filter: FilterArg = None,
         select: FieldsArg = None,
@@ -409,8 +410,8 @@ class AsyncReportCallLogDataResource(AsyncResource):
                 destinationFilter=Typed(destination_filter, "Edm.String"),
                 callsType=Typed(calls_type, "Edm.Int32"),
                 callTimeFilterType=Typed(call_time_filter_type, "Edm.Int32"),
-                callTimeFilterFrom=Typed(call_time_filter_from, "Edm.String"),
-                callTimeFilterTo=Typed(call_time_filter_to, "Edm.String"),
+                callTimeFilterFrom=Typed(time_span(call_time_filter_from), "Edm.String"),
+                callTimeFilterTo=Typed(time_span(call_time_filter_to), "Edm.String"),
                 hidePcalls=Typed(hide_pcalls, "Edm.Boolean"),
             )
             return path
@@ -440,8 +441,8 @@ class AsyncReportCallLogDataResource(AsyncResource):
         destination_filter: str | None,
         calls_type: int,
         call_time_filter_type: int,
-        call_time_filter_from: str | None,
-        call_time_filter_to: str | None,
+        call_time_filter_from: str | timedelta | None,
+        call_time_filter_to: str | timedelta | None,
         client_time_zone: str | None,
         hide_pcalls: bool = False,
         file: FileArg,
@@ -470,8 +471,8 @@ class AsyncReportCallLogDataResource(AsyncResource):
             destinationFilter=Typed(destination_filter, "Edm.String"),
             callsType=Typed(calls_type, "Edm.Int32"),
             callTimeFilterType=Typed(call_time_filter_type, "Edm.Int32"),
-            callTimeFilterFrom=Typed(call_time_filter_from, "Edm.String"),
-            callTimeFilterTo=Typed(call_time_filter_to, "Edm.String"),
+            callTimeFilterFrom=Typed(time_span(call_time_filter_from), "Edm.String"),
+            callTimeFilterTo=Typed(time_span(call_time_filter_to), "Edm.String"),
             hidePcalls=Typed(hide_pcalls, "Edm.Boolean"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )

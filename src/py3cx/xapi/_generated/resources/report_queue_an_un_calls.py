@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportQueueAnUnCallsResource", "ReportQueueAnUnCallsResource"]
@@ -32,7 +33,7 @@ class ReportQueueAnUnCallsResource(SyncResource):
         chart_by: str | None,
         queue_dn_str: str | None,
         client_time_zone: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -61,7 +62,7 @@ class ReportQueueAnUnCallsResource(SyncResource):
             chartBy=Typed(chart_by, "Edm.String"),
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return Pager(
             self._client,
@@ -84,7 +85,7 @@ class ReportQueueAnUnCallsResource(SyncResource):
         chart_by: str | None,
         queue_dn_str: str | None,
         client_time_zone: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         file: FileArg,
     ) -> int:
         """Invoke function DownloadQueueAnUnCallsReport.
@@ -106,7 +107,7 @@ class ReportQueueAnUnCallsResource(SyncResource):
             chartBy=Typed(chart_by, "Edm.String"),
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return self._client.download(path, file)
 
@@ -121,7 +122,7 @@ class AsyncReportQueueAnUnCallsResource(AsyncResource):
         chart_by: str | None,
         queue_dn_str: str | None,
         client_time_zone: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -150,7 +151,7 @@ class AsyncReportQueueAnUnCallsResource(AsyncResource):
             chartBy=Typed(chart_by, "Edm.String"),
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return AsyncPager(
             self._client,
@@ -173,7 +174,7 @@ class AsyncReportQueueAnUnCallsResource(AsyncResource):
         chart_by: str | None,
         queue_dn_str: str | None,
         client_time_zone: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         file: FileArg,
     ) -> int:
         """Invoke function DownloadQueueAnUnCallsReport.
@@ -195,6 +196,6 @@ class AsyncReportQueueAnUnCallsResource(AsyncResource):
             chartBy=Typed(chart_by, "Edm.String"),
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return await self._client.download(path, file)

@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportQueueAnsweredCallsByWaitTimeResource", "ReportQueueAnsweredCallsByWaitTimeResource"]
@@ -33,7 +34,7 @@ class ReportQueueAnsweredCallsByWaitTimeResource(SyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        answer_interval: str | None,
+        answer_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -60,7 +61,7 @@ class ReportQueueAnsweredCallsByWaitTimeResource(SyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            answerInterval=Typed(answer_interval, "Edm.String"),
+            answerInterval=Typed(time_span(answer_interval), "Edm.String"),
         )
         return Pager(
             self._client,
@@ -82,7 +83,7 @@ class ReportQueueAnsweredCallsByWaitTimeResource(SyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        answer_interval: str | None,
+        answer_interval: str | timedelta | None,
         client_time_zone: str | None,
         file: FileArg,
     ) -> int:
@@ -104,7 +105,7 @@ class ReportQueueAnsweredCallsByWaitTimeResource(SyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            answerInterval=Typed(answer_interval, "Edm.String"),
+            answerInterval=Typed(time_span(answer_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return self._client.download(path, file)
@@ -121,7 +122,7 @@ class AsyncReportQueueAnsweredCallsByWaitTimeResource(AsyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        answer_interval: str | None,
+        answer_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -149,7 +150,7 @@ class AsyncReportQueueAnsweredCallsByWaitTimeResource(AsyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            answerInterval=Typed(answer_interval, "Edm.String"),
+            answerInterval=Typed(time_span(answer_interval), "Edm.String"),
         )
         return AsyncPager(
             self._client,
@@ -171,7 +172,7 @@ class AsyncReportQueueAnsweredCallsByWaitTimeResource(AsyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        answer_interval: str | None,
+        answer_interval: str | timedelta | None,
         client_time_zone: str | None,
         file: FileArg,
     ) -> int:
@@ -193,7 +194,7 @@ class AsyncReportQueueAnsweredCallsByWaitTimeResource(AsyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            answerInterval=Typed(answer_interval, "Edm.String"),
+            answerInterval=Typed(time_span(answer_interval), "Edm.String"),
             clientTimeZone=Typed(client_time_zone, "Edm.String"),
         )
         return await self._client.download(path, file)

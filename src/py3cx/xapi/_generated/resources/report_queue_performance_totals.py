@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportQueuePerformanceTotalsResource", "ReportQueuePerformanceTotalsResource"]
@@ -31,7 +32,7 @@ class ReportQueuePerformanceTotalsResource(SyncResource):
         period_from: datetime,
         period_to: datetime,
         queue_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -59,7 +60,7 @@ class ReportQueuePerformanceTotalsResource(SyncResource):
             periodFrom=Typed(period_from, "Edm.DateTimeOffset"),
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             queueDns=Typed(queue_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return Pager(
             self._client,
@@ -81,7 +82,7 @@ class ReportQueuePerformanceTotalsResource(SyncResource):
         period_from: datetime,
         period_to: datetime,
         queue_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         file: FileArg,
     ) -> int:
         """Invoke function DownloadQueuePerformanceTotals.
@@ -102,7 +103,7 @@ class ReportQueuePerformanceTotalsResource(SyncResource):
             periodFrom=Typed(period_from, "Edm.DateTimeOffset"),
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             queueDns=Typed(queue_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return self._client.download(path, file)
 
@@ -116,7 +117,7 @@ class AsyncReportQueuePerformanceTotalsResource(AsyncResource):
         period_from: datetime,
         period_to: datetime,
         queue_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -144,7 +145,7 @@ class AsyncReportQueuePerformanceTotalsResource(AsyncResource):
             periodFrom=Typed(period_from, "Edm.DateTimeOffset"),
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             queueDns=Typed(queue_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return AsyncPager(
             self._client,
@@ -166,7 +167,7 @@ class AsyncReportQueuePerformanceTotalsResource(AsyncResource):
         period_from: datetime,
         period_to: datetime,
         queue_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         file: FileArg,
     ) -> int:
         """Invoke function DownloadQueuePerformanceTotals.
@@ -187,6 +188,6 @@ class AsyncReportQueuePerformanceTotalsResource(AsyncResource):
             periodFrom=Typed(period_from, "Edm.DateTimeOffset"),
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             queueDns=Typed(queue_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return await self._client.download(path, file)

@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportTeamQueueGeneralStatisticsResource", "ReportTeamQueueGeneralStatisticsResource"]
@@ -33,7 +34,7 @@ class ReportTeamQueueGeneralStatisticsResource(SyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -60,7 +61,7 @@ class ReportTeamQueueGeneralStatisticsResource(SyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return Pager(
             self._client,
@@ -82,7 +83,7 @@ class ReportTeamQueueGeneralStatisticsResource(SyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         file: FileArg,
     ) -> int:
         """Invoke function DownloadTeamQueueGeneralStatistics.
@@ -102,7 +103,7 @@ class ReportTeamQueueGeneralStatisticsResource(SyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return self._client.download(path, file)
 
@@ -118,7 +119,7 @@ class AsyncReportTeamQueueGeneralStatisticsResource(AsyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         filter: FilterArg = None,
         select: FieldsArg = None,
         expand: FieldsArg = None,
@@ -145,7 +146,7 @@ class AsyncReportTeamQueueGeneralStatisticsResource(AsyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return AsyncPager(
             self._client,
@@ -167,7 +168,7 @@ class AsyncReportTeamQueueGeneralStatisticsResource(AsyncResource):
         queue_dn_str: str | None,
         start_dt: datetime,
         end_dt: datetime,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         file: FileArg,
     ) -> int:
         """Invoke function DownloadTeamQueueGeneralStatistics.
@@ -187,6 +188,6 @@ class AsyncReportTeamQueueGeneralStatisticsResource(AsyncResource):
             queueDnStr=Typed(queue_dn_str, "Edm.String"),
             startDt=Typed(start_dt, "Edm.DateTimeOffset"),
             endDt=Typed(end_dt, "Edm.DateTimeOffset"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
         )
         return await self._client.download(path, file)

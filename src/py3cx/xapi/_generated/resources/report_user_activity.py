@@ -6,7 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._generated import models as m
@@ -17,6 +17,7 @@ from py3cx.xapi._resource import (
     FileArg,
     FilterArg,
     SyncResource,
+    time_span,
 )
 
 __all__ = ["AsyncReportUserActivityResource", "ReportUserActivityResource"]
@@ -33,7 +34,7 @@ class ReportUserActivityResource(SyncResource):
         period_to: datetime,
         group_number: str | None,
         extension_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         call_area: int,
         grouping_type: int,
         include_queue_calls: bool = False,
@@ -70,7 +71,7 @@ class ReportUserActivityResource(SyncResource):
                 periodTo=Typed(period_to, "Edm.DateTimeOffset"),
                 groupNumber=Typed(group_number, "Edm.String"),
                 extensionDns=Typed(extension_dns, "Edm.String"),
-                waitInterval=Typed(wait_interval, "Edm.String"),
+                waitInterval=Typed(time_span(wait_interval), "Edm.String"),
                 includeQueueCalls=Typed(include_queue_calls, "Edm.Boolean"),
                 callArea=Typed(call_area, "Edm.Int32"),
                 groupingType=Typed(grouping_type, "Edm.Int32"),
@@ -99,7 +100,7 @@ class ReportUserActivityResource(SyncResource):
         period_to: datetime,
         group_number: str | None,
         extension_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         call_area: int,
         grouping_type: int,
         include_queue_calls: bool = False,
@@ -128,7 +129,7 @@ class ReportUserActivityResource(SyncResource):
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             groupNumber=Typed(group_number, "Edm.String"),
             extensionDns=Typed(extension_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             includeQueueCalls=Typed(include_queue_calls, "Edm.Boolean"),
             callArea=Typed(call_area, "Edm.Int32"),
             groupingType=Typed(grouping_type, "Edm.Int32"),
@@ -147,7 +148,7 @@ class AsyncReportUserActivityResource(AsyncResource):
         period_to: datetime,
         group_number: str | None,
         extension_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         call_area: int,
         grouping_type: int,
         include_queue_calls: bool = False,
@@ -185,7 +186,7 @@ class AsyncReportUserActivityResource(AsyncResource):
                 periodTo=Typed(period_to, "Edm.DateTimeOffset"),
                 groupNumber=Typed(group_number, "Edm.String"),
                 extensionDns=Typed(extension_dns, "Edm.String"),
-                waitInterval=Typed(wait_interval, "Edm.String"),
+                waitInterval=Typed(time_span(wait_interval), "Edm.String"),
                 includeQueueCalls=Typed(include_queue_calls, "Edm.Boolean"),
                 callArea=Typed(call_area, "Edm.Int32"),
                 groupingType=Typed(grouping_type, "Edm.Int32"),
@@ -214,7 +215,7 @@ class AsyncReportUserActivityResource(AsyncResource):
         period_to: datetime,
         group_number: str | None,
         extension_dns: str | None,
-        wait_interval: str | None,
+        wait_interval: str | timedelta | None,
         call_area: int,
         grouping_type: int,
         include_queue_calls: bool = False,
@@ -244,7 +245,7 @@ class AsyncReportUserActivityResource(AsyncResource):
             periodTo=Typed(period_to, "Edm.DateTimeOffset"),
             groupNumber=Typed(group_number, "Edm.String"),
             extensionDns=Typed(extension_dns, "Edm.String"),
-            waitInterval=Typed(wait_interval, "Edm.String"),
+            waitInterval=Typed(time_span(wait_interval), "Edm.String"),
             includeQueueCalls=Typed(include_queue_calls, "Edm.Boolean"),
             callArea=Typed(call_area, "Edm.Int32"),
             groupingType=Typed(grouping_type, "Edm.Int32"),
