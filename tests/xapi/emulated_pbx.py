@@ -55,6 +55,7 @@ class ConnectedClient:
     calls; a client and a token per call would only measure the token endpoint)."""
 
     def __init__(self, app: Starlette, client: ApiClient = OWNER) -> None:
+        self.app = app
         self.loop = asyncio.new_event_loop()
         url = f"http://pbx-{uuid.uuid4().hex[:10]}.test"
         self.client = AsyncClient(

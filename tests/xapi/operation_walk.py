@@ -124,6 +124,7 @@ def _body_value(annotation: str) -> Any:
 # Arguments a sample of the right type does not satisfy (they must name something that exists).
 _REALISTIC_ARGUMENTS: dict[str, dict[str, Any]] = {
     "MakeCall": {"dn": "100", "destination": "101"},
+    "GetCallQualityReport": {"cdr_id": "1"},
 }
 
 

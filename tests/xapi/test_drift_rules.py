@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from py3cx.xapi import PbxProfile, UnsupportedByPbxError
-from py3cx.xapi._drift import check_body, choose_form, parse_build, served_paths
+from py3cx.xapi._drift import as_legacy_argument, check_body, choose_form, parse_build, served_paths
 
 from .conftest import spec_file
 
@@ -95,3 +95,10 @@ def test_an_old_build_refuses_a_body_field_it_does_not_know_and_names_it() -> No
 def test_an_old_build_takes_the_fields_it_knows() -> None:
     check_body("MakeCall", {"destination": "100", "dn": "200"}, "legacy", build("20.0.4.376"))
     check_body("MakeCall", {"destination": "100", "testCall": True}, "current", build("20.0.10.817"))
+
+
+def test_a_new_argument_given_to_an_old_build_must_fit_the_old_type() -> None:
+    assert as_legacy_argument("42", "Edm.Int32", "cdrId", "call_id") == "42"
+    with pytest.raises(UnsupportedByPbxError, match="call_id") as caught:
+        as_legacy_argument("0b7e-cdr", "Edm.Int32", "cdrId", "call_id")
+    assert caught.value.hint is not None

@@ -356,7 +356,8 @@ def test_the_known_drift_between_20_0_10_and_20_0_4_is_found(
     drift = compare(current_spec.document, legacy_spec.document)
     assert drift.changed["GetUserByNumber"].operation.path == "/Users/Pbx.GetByNumber(number={number})"
     quality = drift.changed["GetCallQualityReport"]
-    assert quality.arguments["call_id"] == "cdr_id"
+    # cdrId is text, call_id an int: the old form checks the value fits before sending it.
+    assert quality.arguments["call_id"] == 'as_legacy_argument(cdr_id, "Edm.Int32", "cdrId", "call_id")'
     assert quality.operation.function_params[0].edm_type == "Edm.Int32"
     assert "ListHoliday" in drift.added and "GetAISettings" in drift.added
     assert drift.body_fields["MakeCall"] == ["destination", "dn"]

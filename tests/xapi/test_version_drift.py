@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 import pytest
 from starlette.applications import Starlette
 
-from py3cx import AsyncClient
+from py3cx import APIStatusError, AsyncClient
 from py3cx.xapi import PbxProfile, UnsupportedByPbxError
+from py3cx.xapi._generated.drift import ADDED_SINCE_LEGACY, CURRENT_PATHS, LEGACY_BODY_FIELDS, LEGACY_PATHS
 from py3cx.xapi.models import User
+from xapi_codegen.spec_loader import load_spec
 
-from .emulated_pbx import emulator_app, run, xapi_requests
+from .conftest import spec_file
+from .emulated_pbx import ConnectedClient, emulator_app, run, xapi_requests
+from .operation_walk import WalkStep, prepare_step, walk_steps
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +122,52 @@ def test_a_current_pbx_gets_the_alternate_key_and_the_new_operations() -> None:
     assert profile.build is not None and profile.build[:3] == (20, 0, 10)
     assert profile.paths is None  # the build was enough: the served spec was not fetched
     assert user.Number == "100"
+
+
+GUARDED = [
+    step
+    for step in walk_steps(load_spec(spec_file("20.0.10")))
+    if step.operation.operation_id in CURRENT_PATHS
+]
+
+
+@pytest.fixture(scope="module")
+def old_walk_pbx() -> Iterator[ConnectedClient]:
+    connected = ConnectedClient(emulator_app(spec_version="20.0.4"))
+    yield connected
+    connected.close()
+
+
+@pytest.mark.parametrize("step", [pytest.param(step, id=step.id) for step in GUARDED])
+def test_every_operation_that_drifted_is_sent_in_the_form_a_20_0_4_pbx_has(
+    old_walk_pbx: ConnectedClient, step: WalkStep
+) -> None:
+    operation_id = step.operation.operation_id
+    legacy_path = LEGACY_PATHS.get(operation_id)
+
+    async def scenario(pbx: AsyncClient) -> tuple[Exception | None, int]:
+        await pbx.xapi.pbx_profile()
+        prepared = await prepare_step(pbx, step)
+        start = xapi_requests(old_walk_pbx.app)
+        try:
+            await prepared.invoke()
+        except (APIStatusError, UnsupportedByPbxError) as exc:
+            return exc, xapi_requests(old_walk_pbx.app) - start
+        return None, xapi_requests(old_walk_pbx.app) - start
+
+    error, sent = old_walk_pbx.run(scenario)
+    if operation_id in ADDED_SINCE_LEGACY:
+        assert isinstance(error, UnsupportedByPbxError) and sent == 0, f"{step.id}: {error}"
+    elif legacy_path is not None:
+        # The old form reached the old operation: answered, or the emulator names it (501).
+        old_name = re.sub(r"\(.*\)$", "", legacy_path.rsplit("/", 1)[-1])
+        assert error is None or (
+            isinstance(error, APIStatusError) and error.status_code == 501 and old_name in str(error)
+        ), f"{step.id}: {error}"
+    else:
+        # Same path, fewer body fields: a field the old build lacks is refused before sending.
+        sent_fields = {field.wire for field in step.operation.body_fields if not field.optional}
+        if sent_fields <= LEGACY_BODY_FIELDS[operation_id]:
+            assert not isinstance(error, UnsupportedByPbxError), f"{step.id}: {error}"
+        else:
+            assert isinstance(error, UnsupportedByPbxError) and sent == 0, f"{step.id}: {error}"

@@ -446,6 +446,8 @@ def _imports(text: str) -> list[str]:
     odata = [name for name in ("Typed", "action_path", "function_path", "key_path") if used(name)]
     if odata:
         lines.append(f"from py3cx.odata import {', '.join(odata)}")
+    if used("as_legacy_argument"):
+        lines.append("from py3cx.xapi._drift import as_legacy_argument")
     if used("m"):
         lines.append("from py3cx.xapi._generated import models as m")
     if used("to_wire"):

@@ -88,7 +88,11 @@ def _match_arguments(new: Operation, old: Operation) -> dict[str, str]:
         if match is None and index < len(new_params) and new_params[index] in renamed:
             match = new_params[index]
         if match is not None:
-            mapping[param.wire] = match.python
+            source = match.python
+            if match.edm_type != param.edm_type:
+                # cdrId:string -> call_id:int: checked, so a value that cannot fit says why.
+                source = f'as_legacy_argument({source}, "{param.edm_type}", "{match.wire}", "{param.wire}")'
+            mapping[param.wire] = source
             continue
         default = LEGACY_ARGUMENT_DEFAULTS.get((new.operation_id, param.wire))
         if default is None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from py3cx._exceptions import APIError, ConfigError
+from py3cx.odata import literal
 from py3cx.xapi._generated import drift as _tables
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ __all__ = [
     "PbxProfile",
     "UnsupportedByPbxError",
     "VersionGuard",
+    "as_legacy_argument",
     "choose_form",
     "parse_build",
     "served_paths",
@@ -171,6 +173,23 @@ def check_body(operation_id: str, body: Mapping[str, Any], form: Form, profile: 
             f"{operation_id}: {', '.join(extra)} not available on this PBX (3CX {profile.describe()})",
             hint=f"this build takes only {', '.join(sorted(known)) or 'no fields'}; leave the others out",
         )
+
+
+def as_legacy_argument(value: object, edm_type: str, name: str, legacy_name: str) -> object:
+    """Check that ``value``, given as the newer argument ``name``, fits the older build's
+    argument ``legacy_name`` of type ``edm_type``; return it unchanged.
+
+    Raises UnsupportedByPbxError when it does not fit (a text cdrId for an int call_id).
+    Example: ``as_legacy_argument("42", "Edm.Int32", "cdrId", "call_id") == "42"``.
+    """
+    try:
+        literal(value, edm_type)
+    except (TypeError, ValueError):
+        raise UnsupportedByPbxError(
+            f"this PBX takes {legacy_name} ({edm_type}) where newer builds take {name}: {value!r} does not fit",
+            hint=f"give the {legacy_name} this build uses (for example from its own call log)",
+        ) from None
+    return value
 
 
 def _profile_from(parameters: Any, paths: frozenset[str] | None) -> PbxProfile:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
+from py3cx.xapi._drift import as_legacy_argument
 from py3cx.xapi._generated import models as m
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -238,7 +239,7 @@ class ReportCallLogDataResource(SyncResource):
             path = function_path(
                 "ReportCallLogData",
                 "Pbx.GetCallQualityReport",
-                call_id=Typed(cdr_id, "Edm.Int32"),
+                call_id=Typed(as_legacy_argument(cdr_id, "Edm.Int32", "cdrId", "call_id"), "Edm.Int32"),
                 srcNumber=Typed(src_number, "Edm.String"),
                 dstNumber=Typed(dst_number, "Edm.String"),
                 srcCallerId=Typed(src_caller_id, "Edm.String"),
@@ -505,7 +506,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
             path = function_path(
                 "ReportCallLogData",
                 "Pbx.GetCallQualityReport",
-                call_id=Typed(cdr_id, "Edm.Int32"),
+                call_id=Typed(as_legacy_argument(cdr_id, "Edm.Int32", "cdrId", "call_id"), "Edm.Int32"),
                 srcNumber=Typed(src_number, "Edm.String"),
                 dstNumber=Typed(dst_number, "Edm.String"),
                 srcCallerId=Typed(src_caller_id, "Edm.String"),
