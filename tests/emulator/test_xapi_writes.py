@@ -153,3 +153,12 @@ def test_a_raw_plus_in_a_filter_literal_stays_a_plus(pbx: Pbx) -> None:
     target = _new_user(pbx, Number="162", Mobile="+385991112223")
     rows = pbx.value("Users?$filter=Mobile%20eq%20'+385991112223'")
     assert [r["Id"] for r in rows] == [target["Id"]]
+
+
+def test_nulls_inside_complex_values_are_left_out_too(pbx: Pbx) -> None:
+    queue = pbx.value("Queues?$filter=" + quote("Number eq '0338'"))[0]
+    agents = [{"Number": "101", "Name": None, "SkillGroup": "2"}]
+    assert pbx.xapi("PATCH", f"Queues({queue['Id']})", json={"Agents": agents}).status_code == 204
+    expanded = pbx.get(f"Queues({queue['Id']})?$expand=Agents").json()
+    assert expanded["Agents"] == [{"Number": "101", "SkillGroup": "2"}]
+    assert pbx.value(f"Queues({queue['Id']})/Agents") == [{"Number": "101", "SkillGroup": "2"}]

@@ -136,7 +136,16 @@ def wire_value(kind: str, value: Any) -> Any:
     if kind == "bool":
         return bool(value)
     if kind == "json":
-        return json.loads(value) if isinstance(value, str) else value
+        return without_nulls(json.loads(value) if isinstance(value, str) else value)
+    return value
+
+
+def without_nulls(value: Any) -> Any:
+    """Drop null properties at every level of a complex value, as the PBX does on the wire."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
     return value
 
 

@@ -25,7 +25,7 @@ from .query import ExpandItem, QueryOptions, build_select, check_expand, check_s
 from .registry import FunctionContext, lookup
 from .spec import EntitySet, Operation
 from .state import EmulatorState
-from .store import EntityTable, datetime_to_storage
+from .store import EntityTable, datetime_to_storage, without_nulls
 from .writes import create_entity, delete_entity, update_entity
 
 PREFIX = "/xapi/v1"
@@ -182,7 +182,7 @@ class XapiEndpoint:
         out = entity.to_wire(row, select)
         for item in expand:
             raw = row[item.name]
-            value = json.loads(raw) if raw else []
+            value = without_nulls(json.loads(raw)) if raw else []
             if item.select is not None:
                 keep = set(item.select)
                 value = (
@@ -214,7 +214,7 @@ class XapiEndpoint:
     ) -> Response:
         row = self._fetch(entity, key)
         raw = row.get(nav)
-        items: Any = json.loads(raw) if raw else []
+        items: Any = without_nulls(json.loads(raw)) if raw else []
         prop = entity.props[nav]
         if not prop.collection:
             if not items:
