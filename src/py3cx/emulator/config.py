@@ -166,7 +166,8 @@ class EmulatorConfig:
 
     ``token_ttl`` is in seconds; ``expires_in_unit`` says how ``expires_in`` is reported
     (``"minutes"`` mimics builds before 20.0.9). ``db_path=None`` keeps the SQLite file in a
-    temporary place removed on close. ``max_range_days`` is for reports (504 above it).
+    temporary place removed on close; a given ``db_path`` is replaced at start (a fresh PBX,
+    same seed, same data) and kept afterwards. ``max_range_days`` is for reports (504 above it).
     Example: ``EmulatorConfig(seed=3, calls=500, token_ttl=60)``.
     """
 
