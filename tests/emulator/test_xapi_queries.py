@@ -270,3 +270,10 @@ def test_call_history_spans_the_90_days_before_the_anchor(shared_pbx: Pbx) -> No
     assert (anchor - min(starts)).days <= 90
     assert (anchor - min(starts)).days >= 80
     assert date(2025, 3, 19) in {s.date() for s in starts}
+
+
+def test_sets_without_key_paths_in_the_spec_cannot_be_read_by_key(shared_pbx: Pbx) -> None:
+    call = shared_pbx.value("ActiveCalls?$top=1")[0]
+    assert shared_pbx.get(f"ActiveCalls({call['Id']})").status_code == 404
+    segment = shared_pbx.value("CallHistoryView?$top=1")[0]
+    assert shared_pbx.get(f"CallHistoryView({segment['SegmentId']})").status_code == 404

@@ -23,7 +23,7 @@ from .errors import XapiError, json_response
 from .literals import LiteralError, PathSyntaxError, Segment, parse_literal, split_path
 from .query import ExpandItem, QueryOptions, build_select, check_expand, check_select, parse_query_options
 from .registry import FunctionContext, lookup
-from .spec import EntitySet, Operation
+from .spec import EntitySet, Operation, spec_path
 from .state import EmulatorState
 from .store import EntityTable, datetime_to_storage, without_nulls
 from .writes import create_entity, delete_entity, update_entity
@@ -55,8 +55,6 @@ class XapiEndpoint:
         if path in ("", "/"):
             return self._service_document(request)
         if path == "/swagger.yaml":
-            from .spec import spec_path
-
             return Response(spec_path(state.config.spec_version).read_bytes(), media_type="application/yaml")
         try:
             segments = split_path(path)
@@ -110,7 +108,9 @@ class XapiEndpoint:
             if method == "DELETE" and "delete" in es.operations:
                 delete_entity(self.state, entity, key, request.headers.get("if-match"), etag_of)
                 return Response(status_code=204)
-            raise _method_not_allowed(method, first.name)
+            if es.operations & {"get", "update", "delete"}:
+                raise _method_not_allowed(method, first.name)
+            raise errors.no_route(request.scope["path"])  # the spec has no key path for this set
         if len(segments) == 2:
             binding = f"{first.name}({{{es.key[0].name}}})" if es.key else first.name
             op = self.spec.operation(binding, segments[1].name)
