@@ -177,13 +177,15 @@ def test_config_set_stores_the_secret_in_a_0600_file_and_never_shows_it(
 
 
 def test_demo_runs_the_tour_against_its_own_emulator_and_stops_it(
-    run: Callable[..., Any], cli_env: dict[str, str]
+    run: Callable[..., Any], cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {
         k: v for k, v in cli_env.items() if k not in ("PY3CX_URL", "PY3CX_CLIENT_ID", "PY3CX_CLIENT_SECRET")
     }
-    result = run(["demo", "--calls", "300"], env, timeout=300)
+    result = run(["demo", "--calls", "300", "--exports", str(tmp_path / "out")], env, timeout=300)
     assert result.returncode == 0, result.stderr
+    exported = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert exported == ["call-history.csv", "queue-performance-overview.xlsx"]
     assert "demo complete" in result.stderr
     assert "O'Brien" in result.stdout
     assert "System Owner" in result.stderr

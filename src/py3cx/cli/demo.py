@@ -8,7 +8,7 @@ import shlex
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -135,8 +135,9 @@ def _steps(export_dir: Path) -> list[tuple[list[str], bool]]:
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the emulator's synthetic data.")] = 1,
     calls: Annotated[int, typer.Option("--calls", min=0, help="Historical calls in the emulator.")] = 2000,
-    keep: Annotated[
-        Path | None, typer.Option("--keep", help="Keep the exported files in this folder.")
+    exports: Annotated[
+        Path | None,
+        typer.Option("--exports", help="Folder for the exported files (default: exports/demo-<time>)."),
     ] = None,
 ) -> None:
     """Run the emulator and a tour of the `3cx` command against it, over HTTP on loopback."""
@@ -147,7 +148,8 @@ def demo(
     owner = next(c for c in cfg.clients if c.role == "SystemOwner")
     admin = next((c for c in cfg.clients if c.role == "SystemAdmin"), None)
     with tempfile.TemporaryDirectory(prefix="py3cx-demo-") as tmp:
-        export_dir = keep or Path(tmp) / "exports"
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        export_dir = exports or Path("exports") / f"demo-{stamp}"
         with running_emulator(cfg) as emu:
             output.info(
                 f"[bold]py3cx demo[/bold]: emulator listening on {emu.url} (seed {seed}, {calls} calls)"
@@ -176,7 +178,7 @@ def demo(
                 STATE.update(saved_state)
         files = sorted(p for p in export_dir.glob("*") if p.is_file()) if export_dir.exists() else []
         for f in files:
-            output.info(f"exported {f.name}: {f.stat().st_size} bytes")
+            output.info(f"exported {f}: {f.stat().st_size} bytes")
         output.info("[bold green]demo complete[/bold green]: the emulator has stopped.")
 
 
