@@ -248,3 +248,17 @@ def test_history_auto_reads_the_view_before_update_6_and_the_call_log_after(
             assert choose_history_report(client, period).name == "call-history"
             empty = parse_period("2020-01-01", "2020-01-02", timezone.utc)
             assert choose_history_report(client, empty).name == "call-log"  # nothing in the view then
+
+
+def test_a_crowded_window_is_fetched_in_slices_without_duplicates_or_gaps(
+    faulty_pbx: Pbx, tmp_path: Path
+) -> None:
+    first, last = faulty_pbx.days(5)
+    with faulty_pbx.client() as client:
+        result = client.reports.export(
+            "call-history", tmp_path / "history.csv", start=first, end=last, tz="UTC",
+            options=ExportOptions(page_size=25, window_rows=60, concurrency=4, page_retries=8, **FAST_RETRIES),
+        )  # fmt: skip
+    ids = [int(r["SegmentId"]) for r in _csv_rows(tmp_path / "history.csv")]
+    assert result.complete and result.slices >= 1
+    assert ids == _expected_segments(faulty_pbx, 5)  # in time order, once each

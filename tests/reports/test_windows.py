@@ -64,3 +64,27 @@ def test_a_period_can_be_sliced_up_front() -> None:
         timedelta(days=1), timedelta(days=1), timedelta(hours=12),
     ]  # fmt: skip
     assert len(initial_windows(Period(T0, T0 + timedelta(days=2)))) == 1
+
+
+def test_a_crowded_window_is_sliced_after_its_first_page_from_the_last_rows_time() -> None:
+    window = Window(Period(T0, T0 + timedelta(days=4)))
+    window.note_page(T0 + timedelta(minutes=1), T0 + timedelta(hours=2), trailing=2, size=100)
+    window.done = 100
+    pieces = window.slice(4)
+    assert [w.period.start for w in pieces if w.period] == [
+        T0 + timedelta(hours=2) + (timedelta(days=4) - timedelta(hours=2)) * i / 4 for i in range(4)
+    ]
+    assert pieces[-1].period is not None and pieces[-1].period.end == T0 + timedelta(days=4)
+    assert (pieces[0].done, pieces[0].ties) == (2, 2)  # the two rows at 02:00 are not fetched again
+    assert all(p.done == 0 for p in pieces[1:])
+
+
+def test_a_page_all_at_one_time_adds_to_the_ties_of_the_page_before() -> None:
+    window = Window(Period(T0, T0 + timedelta(days=1)))
+    at = T0 + timedelta(hours=1)
+    window.note_page(T0, at, trailing=3, size=10)
+    window.note_page(at, at, trailing=10, size=10)
+    assert (window.last_key, window.ties, window.ordered) == (at, 13, True)
+    window.note_page(T0, at, trailing=1, size=5)  # goes back in time: the PBX ignores the order
+    assert window.ordered is False
+    assert window.slice(3) == [window]

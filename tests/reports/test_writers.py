@@ -141,3 +141,23 @@ def test_the_format_comes_from_the_extension_or_from_format() -> None:
     assert format_for("calls.txt", "csv") is Format.CSV
     with pytest.raises(ConfigError, match="unknown output format"):
         format_for("calls.pdf")
+
+
+def test_parquet_reads_every_date_time_form_the_pbx_sends(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from py3cx.reports.writers.parquet import write_parquet
+
+    plan = ColumnPlan.for_report(get_report("breaches-sla"))
+    rows = [
+        {"CallTime": "2025-03-01T10:00:02.1234567Z", "Queue": "0336"},  # seven fraction digits
+        {"CallTime": "2025-03-01T11:00:00+01:00", "Queue": "0337"},
+        {"Queue": "0338"},
+    ]
+    assert write_parquet(tmp_path / "b.parquet", plan, iter(rows)) == 3
+    times = pq.read_table(tmp_path / "b.parquet").column("CallTime").to_pylist()
+    assert [t.isoformat() if t else None for t in times] == [
+        "2025-03-01T10:00:02.123456+00:00",
+        "2025-03-01T10:00:00+00:00",
+        None,
+    ]

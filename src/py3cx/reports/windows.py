@@ -63,6 +63,26 @@ class Window:
             self.last_key = key
             self.ties = 1
 
+    def note_page(self, first: datetime | None, last: datetime | None, trailing: int, size: int) -> None:
+        """Account for a page of ``size`` written rows from ``first`` to ``last`` in time, whose last
+        ``trailing`` rows are at ``last`` or later (reading every row's time would cost more than
+        the rest of the export: the order is checked at the ends of each page).
+
+        ``last`` must be on a whole millisecond, as a window's start is sent: a PBX that writes
+        finer times has its rows in the same millisecond counted as ties."""
+        if not size:
+            return
+        if first is None or last is None or last < first:
+            self.ordered = False
+            return
+        if self.last_key is not None and first < self.last_key:
+            self.ordered = False
+        if trailing == size and last == self.last_key:
+            self.ties += size
+        else:
+            self.ties = trailing
+        self.last_key = last
+
     def can_split(self, min_span: timedelta) -> bool:
         """True when cutting this window would make progress without risking duplicates or gaps."""
         if self.period is None or not self.ordered:
@@ -92,6 +112,33 @@ class Window:
         first, second = self.period.halves()
         head = Window(first, done=self.done, last_key=self.last_key, ties=self.ties)
         return [head, Window(second)]
+
+    def slice(self, pieces: int) -> list[Window]:
+        """What is left of this window, cut into ``pieces`` spans of equal time.
+
+        Used when a window holds far more rows than a page can cheaply skip past: the rest starts
+        at the last written row's time (its ties skipped), so nothing is fetched twice. Returns
+        ``[self]`` when the window cannot be cut (no period, order unknown, too short).
+        Example: ``Window(Period(a, b)).slice(4)`` gives four windows.
+        """
+        if self.period is None or not self.ordered or pieces < 2:
+            return [self]
+        start, done, ties = self.period.start, 0, 0
+        if self.done:
+            if self.last_key is None:
+                return [self]
+            start, done, ties = self.last_key, self.ties, self.ties
+        span = (self.period.end - start) / pieces
+        if span < timedelta(milliseconds=1):
+            return [self]
+        # Inner edges on whole milliseconds: date-time literals carry no more.
+        inner = [_millisecond(start + span * i) for i in range(1, pieces)]
+        edges = [start, *inner, self.period.end]
+        windows = [Window(Period(a, b)) for a, b in itertools.pairwise(edges) if a < b]
+        if windows:
+            windows[0].done, windows[0].ties = done, ties
+            windows[0].last_key = self.last_key if done else None
+        return windows or [self]
 
     def describe(self) -> str:
         """Human text: ``2025-03-01T00:00:00Z .. 2025-03-02T00:00:00Z`` (or ``the whole report``)."""
@@ -129,6 +176,10 @@ class Window:
             status=str(data.get("status", WindowStatus.PENDING)),
             error=data.get("error"),
         )
+
+
+def _millisecond(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def initial_windows(period: Period | None, size: timedelta | None = None) -> list[Window]:

@@ -22,7 +22,7 @@ __all__ = ["ROW_GROUP_ROWS", "write_parquet"]
 
 log = logging.getLogger(__name__)
 
-ROW_GROUP_ROWS = 20_000  # ~30 MB of Python objects per group at 27 columns
+ROW_GROUP_ROWS = 10_000  # ~15 MB of Python objects per group at 27 columns
 
 
 def _json_text(value: Any) -> str | None:
@@ -56,6 +56,17 @@ def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError("not a bool")
     return value
+
+
+def _array(pa: Any, values: list[Any], arrow_type: Any, kind: CellKind) -> Any:
+    if kind is not CellKind.DATETIME:
+        return pa.array(values, type=arrow_type)
+    # Arrow reads ISO 8601 text itself, much faster than a Python parse per value.
+    texts = [v if isinstance(v, str) else None for v in values]
+    try:
+        return pa.array(texts, type=pa.string()).cast(arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([_lenient(parse_datetime, "date-time")(v) for v in texts], type=arrow_type)
 
 
 def write_parquet(path: Path, plan: ColumnPlan, rows: Iterator[Mapping[str, Any]]) -> int:
@@ -93,7 +104,6 @@ def write_parquet(path: Path, plan: ColumnPlan, rows: Iterator[Mapping[str, Any]
         CellKind.INTEGER: _int,
         CellKind.DECIMAL: float,
         CellKind.BOOLEAN: _bool,
-        CellKind.DATETIME: parse_datetime,
         CellKind.DURATION: parse_duration,
         CellKind.JSON: _json_text,
         CellKind.SECONDS: float,
@@ -115,7 +125,9 @@ def write_parquet(path: Path, plan: ColumnPlan, rows: Iterator[Mapping[str, Any]
                 if count == ROW_GROUP_ROWS:
                     break
             if count:
-                arrays = [pa.array(buf, type=schema.field(i).type) for i, buf in enumerate(buffers)]
+                arrays = [
+                    _array(pa, buf, schema.field(i).type, columns[i].kind) for i, buf in enumerate(buffers)
+                ]
                 writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
                 total += count
             if count < ROW_GROUP_ROWS:
