@@ -262,3 +262,26 @@ def test_a_crowded_window_is_fetched_in_slices_without_duplicates_or_gaps(
     ids = [int(r["SegmentId"]) for r in _csv_rows(tmp_path / "history.csv")]
     assert result.complete and result.slices >= 1
     assert ids == _expected_segments(faulty_pbx, 5)  # in time order, once each
+
+
+def test_the_async_client_gives_the_same_rows_and_downloads(pbx: Pbx, tmp_path: Path) -> None:
+    import asyncio
+
+    from py3cx import AsyncClient
+    from py3cx.reports import AsyncReports
+
+    first, last = pbx.days(2)
+
+    async def fetch() -> tuple[list[dict[str, Any]], int]:
+        async with AsyncClient(pbx.url, OWNER.client_id, OWNER.secret, max_retries=0) as client:
+            assert isinstance(client.reports, AsyncReports)
+            rows = [row async for row in client.reports.rows("call-log", start=first, end=last, tz="UTC")]
+            size = await client.reports.download(
+                "call-log", tmp_path / "log.csv", start=first, end=last, tz="UTC"
+            )
+            return rows, size
+
+    rows, size = asyncio.run(fetch())
+    with pbx.client() as client:
+        assert rows == list(client.reports.rows("call-log", start=first, end=last, tz="UTC"))
+    assert rows and size == (tmp_path / "log.csv").stat().st_size
