@@ -28,6 +28,7 @@ from xapi_codegen.text_blocks import file_header  # noqa: E402
 DEFAULT_SPEC = ROOT.parent / "shared" / "spec" / "xapi-swagger.yaml"
 DEFAULT_LEGACY_SPEC = ROOT.parent / "shared" / "spec" / "xapi-swagger-20.0.4.yaml"
 GENERATED = Path("src/py3cx/xapi/_generated")
+SCHEMAS_PACKAGE = "py3cx.xapi._generated.schemas"
 REFERENCE = Path("docs/reference/xapi.md")
 
 
@@ -56,11 +57,13 @@ def generate(
     schemas = spec.document.get("components", {}).get("schemas", {})
     resources = OperationReader(spec.document).resources()
     drift = compare(spec.document, legacy.document)
+    models = ModelsWriter(schemas)
+    owners = models.module_of()
     files: dict[Path, str] = {
         GENERATED / "__init__.py": file_header(
             spec.sha256, spec_label, "Code generated from the XAPI spec: models, resources, drift tables."
         ),
-        GENERATED / "models.py": ModelsWriter(schemas).write(spec.sha256, spec_label),
+        GENERATED / "models.py": models.write_index(SCHEMAS_PACKAGE, spec.sha256, spec_label),
         GENERATED / "facade.py": write_facade(resources, spec.sha256, spec_label),
         GENERATED / "drift.py": write_drift(
             drift,
@@ -76,9 +79,11 @@ def generate(
         ),
         REFERENCE: write_reference(resources, drift, spec.sha256, spec_label),
     }
+    for module, text in models.write_all(SCHEMAS_PACKAGE, spec.sha256, spec_label).items():
+        files[GENERATED / "schemas" / f"{module}.py"] = text
     for resource in resources:
         files[GENERATED / "resources" / f"{resource.module}.py"] = write_resource(
-            resource, drift, spec.sha256, spec_label
+            resource, drift, spec.sha256, spec_label, owners, SCHEMAS_PACKAGE
         )
     return files
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from py3cx import APIStatusError, AsyncClient
+from py3cx.xapi import XapiModel
 from py3cx.xapi._generated import models
 from xapi_codegen.operations import Operation, OperationReader, Param, Resource
 from xapi_codegen.spec_loader import LoadedSpec
@@ -115,7 +116,7 @@ def _body_value(annotation: str) -> Any:
         return []
     if text.startswith("m."):
         target = getattr(models, text[2:].split("[")[0])
-        if isinstance(target, type) and issubclass(target, models._XapiModel):
+        if isinstance(target, type) and issubclass(target, XapiModel):
             return target()
         return next(iter(target))  # an enum: its first member
     return {"str": "", "int": 0, "bool": False, "float": 0.0, "datetime": ANCHOR}.get(text)

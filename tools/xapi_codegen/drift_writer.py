@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from xapi_codegen.spec_drift import SpecDrift
 from xapi_codegen.text_blocks import file_header
+
+
+def _q(text: str) -> str:
+    """A double-quoted Python string literal (the quotes ruff format writes)."""
+    return json.dumps(text)
 
 
 def write_drift(
@@ -33,32 +40,32 @@ def write_drift(
         "",
         "# Every operation whose method asks the PBX's build: its path in the newest spec.",
         "CURRENT_PATHS: dict[str, str] = {",
-        *[f"    {key!r}: {drift.current_paths[key]!r}," for key in sorted(drift.current_paths)],
+        *[f"    {_q(key)}: {_q(drift.current_paths[key])}," for key in sorted(drift.current_paths)],
         "}",
         "",
         "# Operations with another form on the older build: that form's path.",
         "LEGACY_PATHS: dict[str, str] = {",
-        *[f"    {key!r}: {drift.changed[key].operation.path!r}," for key in sorted(drift.changed)],
+        *[f"    {_q(key)}: {_q(drift.changed[key].operation.path)}," for key in sorted(drift.changed)],
         "}",
         "",
         "# Operations the older build does not have.",
         "ADDED_SINCE_LEGACY: frozenset[str] = frozenset(",
         "    {",
-        *[f"        {key!r}," for key in sorted(drift.added)],
+        *[f"        {_q(key)}," for key in sorted(drift.added)],
         "    }",
         ")",
         "",
         "# Actions whose body gained fields: the fields the older build takes.",
         "LEGACY_BODY_FIELDS: dict[str, frozenset[str]] = {",
         *[
-            f"    {key!r}: frozenset({sorted(drift.body_fields[key])!r}),"
+            f"    {_q(key)}: frozenset({json.dumps(sorted(drift.body_fields[key]))}),"
             for key in sorted(drift.body_fields)
         ],
         "}",
         "",
         "# Operations of the older build that the newest spec no longer has (no typed method).",
         "REMOVED_SINCE_LEGACY: dict[str, str] = {",
-        *[f"    {key!r}: {drift.removed[key]!r}," for key in sorted(drift.removed)],
+        *[f"    {_q(key)}: {_q(drift.removed[key])}," for key in sorted(drift.removed)],
         "}",
     ]
     return "\n".join(out) + "\n"

@@ -7,17 +7,26 @@ ISO durations, aware date-times). Class order: bases before subclasses, otherwis
 from __future__ import annotations
 
 import builtins
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from xapi_codegen.naming import class_name, enum_member_name, field_attribute
+from xapi_codegen.naming import (
+    all_sort_key,
+    class_name,
+    enum_member_name,
+    field_attribute,
+    isort_key,
+    snake_case,
+)
 from xapi_codegen.schema_types import TypeMapper, is_model_schema, is_nullable, ref_name
 from xapi_codegen.text_blocks import docstring, file_header
 
 # Names the annotations of the models module use besides model classes.
 _ANNOTATION_BUILTINS = frozenset({"int", "str", "float", "bool", "list", "dict"})
 _RUNTIME_NAMES = _ANNOTATION_BUILTINS | {"None", "_Any", "_IsoDuration", "_UtcDateTime"}
+_RUNTIME_IMPORTS = frozenset({"_Any", "_IsoDuration", "_UtcDateTime"})
 # Not matched against booleans and numbers: AllowChangePassword is no secret.
 _SECRET_NAME = re.compile(
     r"(password|secret|secretkey|privatekey|apikey|accesskey|licensekey|rpskey|keygrok|pin|pinnumber"
@@ -97,6 +106,9 @@ class ModelsWriter:
             self.class_names[schema_name] = name
         # Classes whose names some field shadows get a private alias (`_License = License`).
         self.aliases: set[str] = set()
+        self._models: list[ModelClass] | None = None
+        self._modules: dict[str, list[ModelClass]] | None = None
+        self._owners: dict[str, str] | None = None
 
     def enums(self) -> list[EnumClass]:
         """Every enum schema as an open enum class, in the spec's order."""
@@ -123,7 +135,12 @@ class ModelsWriter:
         return result
 
     def models(self) -> list[ModelClass]:
-        """Every object schema as a model class, bases first."""
+        """Every object schema as a model class, bases first (computed once)."""
+        if self._models is None:
+            self._models = self._read_models()
+        return self._models
+
+    def _read_models(self) -> list[ModelClass]:
         by_name: dict[str, ModelClass] = {}
         for schema_name, schema in self.schemas.items():
             if not is_model_schema(schema):
@@ -196,11 +213,6 @@ class ModelsWriter:
             if not is_model_schema(schema) and "enum" not in schema
         ]
 
-    @staticmethod
-    def _uses_any(models: list[ModelClass], scalars: list[tuple[str, str]]) -> bool:
-        annotations = [item.annotation for model in models for item in model.fields] + [e for _, e in scalars]
-        return any("_Any" in _IDENTIFIER.findall(text) for text in annotations)
-
     def _inherited_properties(self, base_schema: str | None) -> set[str]:
         names: set[str] = set()
         while base_schema is not None:
@@ -219,66 +231,243 @@ class ModelsWriter:
 
         return ref
 
-    def write(self, sha256: str, spec_file: str) -> str:
-        """The full text of ``models.py``."""
-        enums = self.enums()
+    # -- one module per model ---------------------------------------------------------------------
+
+    def modules(self) -> dict[str, list[ModelClass]]:
+        """The model classes grouped into modules: one per strongly connected group of classes
+        (almost always one class; two for a pair that refer to each other), named after the
+        first class. Modules then import each other without cycles. Computed once."""
+        if self._modules is None:
+            self._modules = self._group_modules()
+        return self._modules
+
+    def _group_modules(self) -> dict[str, list[ModelClass]]:
         models = self.models()
-        scalars = self.scalars()
-        names = sorted(
-            [item.name for item in enums] + [item.name for item in models] + [n for n, _ in scalars]
+        by_name = {model.name: model for model in models}
+        groups = _strongly_connected(
+            [model.name for model in models], lambda name: self._model_references(by_name[name], by_name)
         )
-        out: list[str] = [
-            file_header(sha256, spec_file, "Every schema of the XAPI spec as a pydantic model or open enum."),
-            # No `from __future__ import annotations`: evaluating ready annotations directly is
-            # much faster than pydantic compiling 2,600 strings, and this module loads on first use.
-            *(["from typing import Any as _Any", ""] if self._uses_any(models, scalars) else []),
-            "from pydantic import Field as _Field",
-            "",
-            "from py3cx.xapi._model_base import IsoDuration as _IsoDuration",
+        result: dict[str, list[ModelClass]] = {}
+        for group in groups:
+            ordered = [model for model in models if model.name in group]
+            module = snake_case(ordered[0].name)
+            if module in result or module in ("enums", "models"):
+                raise ValueError(f"two model modules would be called {module}")
+            result[module] = ordered
+        return dict(sorted(result.items()))
+
+    def _model_references(self, model: ModelClass, by_name: dict[str, ModelClass]) -> set[str]:
+        found = {model.base} if model.base else set()
+        for item in model.fields:
+            found.update(word.lstrip("_") for word in _IDENTIFIER.findall(item.annotation))
+        return {name for name in found if name in by_name}
+
+    def module_of(self) -> dict[str, str]:
+        """Class name -> the module (under the schemas package) that defines it. Computed once."""
+        if self._owners is not None:
+            return self._owners
+        owners = {item.name: "enums" for item in self.enums()}
+        owners.update({name: "enums" for name, _ in self.scalars()})
+        for module, classes in self.modules().items():
+            owners.update({model.name: module for model in classes})
+        self._owners = owners
+        return owners
+
+    def write_enums(self, sha256: str, spec_file: str) -> str:
+        """``schemas/enums.py``: every open enum and named scalar."""
+        out = [
+            file_header(
+                sha256, spec_file, "Every enum of the XAPI spec as an open enum (unknown members are kept)."
+            ),
             "from py3cx.xapi._model_base import OpenEnum as _OpenEnum",
-            "from py3cx.xapi._model_base import UtcDateTime as _UtcDateTime",
-            "from py3cx.xapi._model_base import XapiModel as _XapiModel",
             "",
             "__all__ = [",
-            *[f'    "{name}",' for name in names],
+            *[
+                f'    "{name}",'
+                for name in sorted(
+                    [e.name for e in self.enums()] + [n for n, _ in self.scalars()], key=all_sort_key
+                )
+            ],
             "]",
             "",
         ]
-        defined = set(_RUNTIME_NAMES)
-        for enum_class in enums:
+        for enum_class in self.enums():
             out += ["", f"class {enum_class.name}(_OpenEnum):", docstring(enum_class.doc, 4), ""]
-            out += [f"    {member} = {value!r}" for member, value in enum_class.members]
+            out += [f"    {member} = {json.dumps(value)}" for member, value in enum_class.members]
             out.append("")
-            defined.add(enum_class.name)
-        for name, expr in scalars:
-            out += ["", f"{name} = {expr}", ""]
-            defined.add(name)
-        for enum_class in enums:
-            if enum_class.name in self.aliases:
-                out.append(f"_{enum_class.name} = {enum_class.name}")
-                defined.add("_" + enum_class.name)
-        for model in models:
-            out += ["", f"class {model.name}({model.base or '_XapiModel'}):", docstring(model.doc, 4)]
-            if model.fields:
-                out.append("")
+        for name, expr in self.scalars():
+            out += ["", f"{name} = {expr}"]
+        return "\n".join(out).rstrip("\n") + "\n"
+
+    def write_module(
+        self, module: str, classes: list[ModelClass], package: str, sha256: str, spec_file: str
+    ) -> str:
+        """``schemas/<module>.py``: the module's classes and the imports they need."""
+        owners = self.module_of()
+        local = {model.name for model in classes}
+        plain: set[str] = set()  # imported under their own name
+        aliased: set[str] = set()  # imported as _Name (a field of that name shadows it)
+        local_aliases: set[str] = set()
+        runtime: set[str] = set()
+        for model in classes:
+            if model.base is None:
+                runtime.add("_XapiModel")
+            elif model.base not in local:
+                plain.add(model.base)
             for item in model.fields:
-                annotation = f"{item.annotation} | None"
-                if not set(_IDENTIFIER.findall(annotation)) <= defined:
-                    # Refers to a class defined further down: pydantic resolves it on first use.
-                    annotation = f'"{annotation}"'
-                options = ["default=None"]
-                if item.attribute != item.wire_name:
-                    options.append(f"alias={item.wire_name!r}")
-                if item.secret:
-                    options.append("repr=False")  # a password or key never shows in a repr or a log
-                if len(options) > 1:
-                    out.append(f"    {item.attribute}: {annotation} = _Field({', '.join(options)})")
-                else:
-                    out.append(f"    {item.attribute}: {annotation} = None")
-            out.append("")
+                for word in _IDENTIFIER.findall(item.annotation):
+                    if word in _RUNTIME_IMPORTS:
+                        runtime.add(word)
+                    elif word.startswith("_") and word[1:] in local:
+                        local_aliases.add(word[1:])
+                    elif word.startswith("_") and word[1:] in owners:
+                        aliased.add(word[1:])
+                    elif word in owners and word not in local:
+                        plain.add(word)
+                if item.secret or item.attribute != item.wire_name:
+                    runtime.add("_Field")
+        imports: dict[str, list[str]] = {}
+        for name in sorted(plain, key=isort_key):
+            imports.setdefault(owners[name], []).append(name)
+        out = [
+            file_header(sha256, spec_file, "; ".join(f"``{model.schema_name}``" for model in classes) + ".")
+        ]
+        # No `from __future__ import annotations`: ready annotations are evaluated by Python at
+        # once; pydantic would compile each string, which is much slower on first use.
+        if "_Any" in runtime:
+            out += ["from typing import Any as _Any", ""]
+        if "_Field" in runtime:
+            out += ["from pydantic import Field as _Field", ""]
+        first_party = [
+            f"from py3cx.xapi._model_base import {name} as _{name}"
+            for name in ("IsoDuration", "UtcDateTime", "XapiModel")
+            if f"_{name}" in runtime
+        ]
+        first_party += [f"from {package}.{source} import {', '.join(imports[source])}" for source in imports]
+        # `import X as _X` stands on a line of its own, as isort writes it.
+        first_party += [f"from {package}.{owners[name]} import {name} as _{name}" for name in aliased]
+        # isort order: by module path, then by the first name imported.
+        out += [_import_line(line) for line in sorted(first_party, key=lambda line: line.split(" import "))]
+        out += ["", "__all__ = [" + ", ".join(f'"{model.name}"' for model in classes) + "]"]
+        defined = set(_RUNTIME_NAMES) | plain | {f"_{name}" for name in aliased}
+        for model in classes:
+            out += self._class_lines(model, defined)
             defined.add(model.name)
-            if model.name in self.aliases:
-                # A field of the same name shadows this class inside some class body.
-                out += ["", f"_{model.name} = {model.name}", ""]
+            if model.name in local_aliases:
+                # A field of the same name shadows this class inside a class body of this module.
+                out += ["", f"_{model.name} = {model.name}"]
                 defined.add("_" + model.name)
         return "\n".join(out).rstrip("\n") + "\n"
+
+    def _class_lines(self, model: ModelClass, defined: set[str]) -> list[str]:
+        out = ["", "", f"class {model.name}({model.base or '_XapiModel'}):", docstring(model.doc, 4)]
+        if model.fields:
+            out.append("")
+        for item in model.fields:
+            annotation = f"{item.annotation} | None"
+            if not set(_IDENTIFIER.findall(annotation)) <= defined:
+                # Refers to a class defined further down: pydantic resolves it on first use.
+                annotation = f'"{annotation}"'
+            options = ["default=None"]
+            if item.attribute != item.wire_name:
+                options.append(f"alias={json.dumps(item.wire_name)}")
+            if item.secret:
+                options.append("repr=False")  # a password or key never shows in a repr or a log
+            if len(options) > 1:
+                out.append(f"    {item.attribute}: {annotation} = _Field({', '.join(options)})")
+            else:
+                out.append(f"    {item.attribute}: {annotation} = None")
+        return out
+
+    def write_all(self, package: str, sha256: str, spec_file: str) -> dict[str, str]:
+        """Every module of the schemas package, by module name (``enums``, ``user``...), plus
+        ``__init__``."""
+        files = {
+            "__init__": file_header(
+                sha256,
+                spec_file,
+                "One module per model (and one for the enums); import them from ``models``.",
+            ),
+            "enums": self.write_enums(sha256, spec_file),
+        }
+        for module, classes in self.modules().items():
+            files[module] = self.write_module(module, classes, package, sha256, spec_file)
+        return files
+
+    def write_index(self, package: str, sha256: str, spec_file: str) -> str:
+        """``models.py``: every class by name (importing it loads all of them)."""
+        owners = self.module_of()
+        by_module: dict[str, list[str]] = {}
+        for name, module in owners.items():
+            by_module.setdefault(module, []).append(name)
+        out = [
+            file_header(
+                sha256,
+                spec_file,
+                "Every schema of the XAPI spec, by name (importing this loads all of them).",
+            ),
+        ]
+        out += [
+            _import_line(
+                f"from {package}.{module} import {', '.join(sorted(by_module[module], key=isort_key))}"
+            )
+            for module in sorted(by_module)
+        ]
+        out += ["", "__all__ = [", *[f'    "{name}",' for name in sorted(owners, key=all_sort_key)], "]"]
+        return "\n".join(out) + "\n"
+
+
+def _import_line(line: str, width: int = 110) -> str:
+    """A long ``from x import a, b`` as a parenthesised list, one name per line."""
+    if len(line) <= width:
+        return line
+    head, names = line.split(" import ", 1)
+    return "\n".join([f"{head} import (", *[f"    {name}," for name in names.split(", ")], ")"])
+
+
+def _strongly_connected(nodes: list[str], edges: Any) -> list[set[str]]:
+    """Tarjan's strongly connected components, iteratively (no recursion limit), in a stable order."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges(root))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges(child)))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                group = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.add(member)
+                    if member == node:
+                        break
+                groups.append(group)
+    return groups

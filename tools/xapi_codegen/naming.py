@@ -121,3 +121,25 @@ def resource_class(tag: str) -> str:
     Example: ``resource_class("ReportCallLogData") == "ReportCallLogDataResource"``.
     """
     return class_name(tag)[0].upper() + class_name(tag)[1:] + "Resource"
+
+
+def isort_key(name: str) -> tuple[int, str]:
+    """Where isort (ruff's default, order-by-type) puts an imported name: CONSTANTS, then
+    Classes, then functions, each case-insensitively.
+
+    Example: ``sorted(["b", "Pager", "AISettings"], key=isort_key) == ["AISettings", "Pager", "b"]``.
+    """
+    if name.isupper() and len(name) > 1:
+        return 0, name.lower()
+    return (1 if name[:1].isupper() else 2), name.lower()
+
+
+def all_sort_key(name: str) -> tuple[int, str]:
+    """Where ruff's RUF022 puts a name in ``__all__``: SCREAMING_CASE, then CamelCase, then the
+    rest, each case-sensitively (unlike imports, which sort case-insensitively).
+
+    Example: ``sorted(["Abc", "ABc", "DN"], key=all_sort_key) == ["DN", "ABc", "Abc"]``.
+    """
+    if name.isupper() and len(name) > 1:
+        return 0, name
+    return (1 if name[:1].isupper() else 2), name

@@ -11,17 +11,19 @@ def _signature(resource: Resource, operation: Operation, drift: SpecDrift) -> st
     lines = MethodWriter(resource, operation, drift, is_async=False).signature()
     text = " ".join(line.strip() for line in lines)
     text = text.removeprefix("def ").removesuffix(":")
-    text = text.replace("(self, ", "(").replace("(self)", "()").replace(", )", ")").replace(",)", ")")
-    return text.replace("m.", "")
+    text = text.replace("( ", "(").replace("(self, ", "(").replace("(self)", "()").replace(", )", ")")
+    return text.replace(",)", ")").replace("m.", "").replace("builtins.", "")
 
 
 def _anchor(resource: Resource) -> str:
-    return resource.attribute.replace("_", "-")
+    # GitHub's heading slug: lower case, underscores kept.
+    return resource.attribute.lower()
 
 
 def write_reference(resources: list[Resource], drift: SpecDrift, sha256: str, spec_file: str) -> str:
     """The Markdown reference page (deterministic)."""
     total = sum(len(resource.operations) for resource in resources)
+    resources = sorted(resources, key=lambda resource: resource.attribute)
     out = [
         "# XAPI reference: `client.xapi`",
         "",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import re
 
+from xapi_codegen.naming import all_sort_key, isort_key
 from xapi_codegen.operations import Operation, Param, Resource, Segment
 from xapi_codegen.spec_drift import LegacyForm, SpecDrift
 from xapi_codegen.text_blocks import docstring, file_header
@@ -28,6 +29,15 @@ _OPTION_ANNOTATIONS = {
 }
 _SAMPLE_KEYS = {"int": "42", "str": '"100"', "str | UUID": '"6f0b…"'}
 _LIST_RE = re.compile(r"\blist\[")
+_MODEL_REFERENCE = re.compile(r"\bm\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def wrap_import(line: str, width: int = 110) -> str:
+    """A long ``from x import a, b`` as a parenthesised list, one name per line."""
+    if len(line) <= width:
+        return line
+    head, names = line.split(" import ", 1)
+    return "\n".join([f"{head} import (", *[f"    {name}," for name in names.split(", ")], ")"])
 
 
 def _input_annotation(annotation: str) -> str:
@@ -332,7 +342,7 @@ class MethodWriter:
                 target = "path"
             else:
                 # The build check waits until the pager is iterated, like every request of a pager.
-                lines = [f"{i}{'async ' if self.is_async else ''}def path_now() -> str:"]
+                lines = ["", f"{i}{'async ' if self.is_async else ''}def path_now() -> str:"]
                 lines += self.path_lines(i + "    ")
                 lines.append(f"{i}    return path")
                 lines.append("")
@@ -386,8 +396,14 @@ class MethodWriter:
         return [*self.signature(), self.doc(), *[wrap_line(line) for line in self.body()]]
 
 
-def write_resource(resource: Resource, drift: SpecDrift, sha256: str, spec_file: str) -> str:
-    """The text of ``_generated/resources/<module>.py`` for one resource."""
+def write_resource(
+    resource: Resource, drift: SpecDrift, sha256: str, spec_file: str, owners: dict[str, str], package: str
+) -> str:
+    """The text of ``_generated/resources/<module>.py`` for one resource.
+
+    ``owners`` maps each model class to its module in ``package`` (the schemas package): the
+    resource imports only the models it uses, so using it loads only those.
+    """
     sync_class = resource.class_name
     async_class = "Async" + resource.class_name
     methods: dict[bool, list[str]] = {}
@@ -397,7 +413,20 @@ def write_resource(resource: Resource, drift: SpecDrift, sha256: str, spec_file:
             rendered += ["", *MethodWriter(resource, operation, drift, is_async).render()]
         methods[is_async] = rendered
     text_all = "\n".join(methods[False] + methods[True])
-    imports = _imports(text_all)
+    used_models = sorted(set(_MODEL_REFERENCE.findall(text_all)))
+    for is_async in (False, True):
+        methods[is_async] = [_MODEL_REFERENCE.sub(r"\1", line) for line in methods[is_async]]
+    text_all = "\n".join(methods[False] + methods[True])
+    model_imports: dict[str, list[str]] = {}
+    for name in used_models:
+        model_imports.setdefault(owners[name], []).append(name)
+    imports = _imports(
+        text_all,
+        [
+            f"from {package}.{module} import {', '.join(sorted(names, key=isort_key))}"
+            for module, names in model_imports.items()
+        ],
+    )
     count = len(resource.operations)
     plural = "s" if count != 1 else ""
     title = f"``client.xapi.{resource.attribute}``: the {count} operation{plural} tagged {resource.tag}."
@@ -407,7 +436,9 @@ def write_resource(resource: Resource, drift: SpecDrift, sha256: str, spec_file:
         "",
         *imports,
         "",
-        f'__all__ = ["{async_class}", "{sync_class}"]',
+        "__all__ = ["
+        + ", ".join(f'"{name}"' for name in sorted([async_class, sync_class], key=all_sort_key))
+        + "]",
         "",
         "",
         f"class {sync_class}(SyncResource):",
@@ -422,7 +453,7 @@ def write_resource(resource: Resource, drift: SpecDrift, sha256: str, spec_file:
     return "\n".join(out) + "\n"
 
 
-def _imports(text: str) -> list[str]:
+def _imports(text: str, model_imports: list[str]) -> list[str]:
     def used(name: str) -> bool:
         return re.search(rf"\b{re.escape(name)}\b", text) is not None
 
@@ -442,19 +473,21 @@ def _imports(text: str) -> list[str]:
     if used("UUID"):
         stdlib.append("from uuid import UUID")
     lines += stdlib
-    lines.append("")
+    if lines:
+        lines.append("")
+    first_party = list(model_imports)
     odata = [name for name in ("Typed", "action_path", "function_path", "key_path") if used(name)]
     if odata:
-        lines.append(f"from py3cx.odata import {', '.join(odata)}")
+        first_party.append(f"from py3cx.odata import {', '.join(odata)}")
     if used("as_legacy_argument"):
-        lines.append("from py3cx.xapi._drift import as_legacy_argument")
-    if used("m"):
-        lines.append("from py3cx.xapi._generated import models as m")
+        first_party.append("from py3cx.xapi._drift import as_legacy_argument")
     if used("to_wire"):
-        lines.append("from py3cx.xapi._model_base import to_wire")
+        first_party.append("from py3cx.xapi._model_base import to_wire")
     pagers = [name for name in ("AsyncPager", "Pager") if used(name)]
     if pagers:
-        lines.append(f"from py3cx.xapi._pager import {', '.join(pagers)}")
+        first_party.append(f"from py3cx.xapi._pager import {', '.join(pagers)}")
+    # isort order: by module path (the generated schemas sort before _model_base, _pager...).
+    lines += [wrap_import(line) for line in sorted(first_party, key=lambda line: line.split(" import ")[0])]
     runtime = ["AsyncResource"] + [
         name
         for name in (
@@ -490,21 +523,20 @@ def write_facade(resources: list[Resource], sha256: str, spec_file: str) -> str:
         "if TYPE_CHECKING:",
         "    from py3cx.xapi._drift import AsyncVersionGuard, VersionGuard",
     ]
-    for resource in resources:
-        out.append(
-            f"    from py3cx.xapi._generated.resources.{resource.module} import "
-            f"Async{resource.class_name}, {resource.class_name}"
-        )
+    for resource in sorted(resources, key=lambda resource: resource.module):
+        names = ", ".join(sorted([f"Async{resource.class_name}", resource.class_name], key=isort_key))
+        line = wrap_import(f"from py3cx.xapi._generated.resources.{resource.module} import {names}", 106)
+        out.append("\n".join("    " + part for part in line.splitlines()))
     out += [
         "    from py3cx.xapi._resource import AsyncXapiClient, XapiClient",
         "",
         '__all__ = ["AsyncXapiResources", "XapiResources"]',
-        "",
     ]
     for is_async in (False, True):
         prefix = "Async" if is_async else ""
         kind = "an ``AsyncClient``" if is_async else "a ``Client``"
         out += [
+            "",
             "",
             f"class {prefix}XapiResources:",
             docstring(f"Every XAPI resource of {kind}; a resource's module loads when it is first used.", 4),
@@ -521,7 +553,12 @@ def write_facade(resources: list[Resource], sha256: str, spec_file: str) -> str:
                 "    @functools.cached_property",
                 f"    def {resource.attribute}(self) -> {cls}:",
                 docstring(summary, 8),
-                f"        from py3cx.xapi._generated.resources.{resource.module} import {cls}",
+                "\n".join(
+                    "        " + part
+                    for part in wrap_import(
+                        f"from py3cx.xapi._generated.resources.{resource.module} import {cls}", 102
+                    ).splitlines()
+                ),
                 "",
                 f"        return {cls}(self._client, self._guard)",
             ]

@@ -11,138 +11,384 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from py3cx.xapi._drift import AsyncVersionGuard, VersionGuard
-    from py3cx.xapi._generated.resources.active_calls import AsyncActiveCallsResource, ActiveCallsResource
-    from py3cx.xapi._generated.resources.activity_log import AsyncActivityLogResource, ActivityLogResource
-    from py3cx.xapi._generated.resources.ai_settings import AsyncAISettingsResource, AISettingsResource
-    from py3cx.xapi._generated.resources.amazon_integration_settings import AsyncAmazonIntegrationSettingsResource, AmazonIntegrationSettingsResource
-    from py3cx.xapi._generated.resources.anti_hacking_settings import AsyncAntiHackingSettingsResource, AntiHackingSettingsResource
+    from py3cx.xapi._generated.resources.active_calls import ActiveCallsResource, AsyncActiveCallsResource
+    from py3cx.xapi._generated.resources.activity_log import ActivityLogResource, AsyncActivityLogResource
+    from py3cx.xapi._generated.resources.ai_settings import AISettingsResource, AsyncAISettingsResource
+    from py3cx.xapi._generated.resources.amazon_integration_settings import (
+        AmazonIntegrationSettingsResource,
+        AsyncAmazonIntegrationSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.anti_hacking_settings import (
+        AntiHackingSettingsResource,
+        AsyncAntiHackingSettingsResource,
+    )
     from py3cx.xapi._generated.resources.backups import AsyncBackupsResource, BackupsResource
-    from py3cx.xapi._generated.resources.black_list_numbers import AsyncBlackListNumbersResource, BlackListNumbersResource
+    from py3cx.xapi._generated.resources.black_list_numbers import (
+        AsyncBlackListNumbersResource,
+        BlackListNumbersResource,
+    )
     from py3cx.xapi._generated.resources.blocklist import AsyncBlocklistResource, BlocklistResource
-    from py3cx.xapi._generated.resources.call_cost_settings import AsyncCallCostSettingsResource, CallCostSettingsResource
+    from py3cx.xapi._generated.resources.call_cost_settings import (
+        AsyncCallCostSettingsResource,
+        CallCostSettingsResource,
+    )
     from py3cx.xapi._generated.resources.call_flow_apps import AsyncCallFlowAppsResource, CallFlowAppsResource
-    from py3cx.xapi._generated.resources.call_flow_scripts import AsyncCallFlowScriptsResource, CallFlowScriptsResource
-    from py3cx.xapi._generated.resources.call_history_view import AsyncCallHistoryViewResource, CallHistoryViewResource
-    from py3cx.xapi._generated.resources.call_parking_settings import AsyncCallParkingSettingsResource, CallParkingSettingsResource
-    from py3cx.xapi._generated.resources.call_types_settings import AsyncCallTypesSettingsResource, CallTypesSettingsResource
+    from py3cx.xapi._generated.resources.call_flow_scripts import (
+        AsyncCallFlowScriptsResource,
+        CallFlowScriptsResource,
+    )
+    from py3cx.xapi._generated.resources.call_history_view import (
+        AsyncCallHistoryViewResource,
+        CallHistoryViewResource,
+    )
+    from py3cx.xapi._generated.resources.call_parking_settings import (
+        AsyncCallParkingSettingsResource,
+        CallParkingSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.call_types_settings import (
+        AsyncCallTypesSettingsResource,
+        CallTypesSettingsResource,
+    )
     from py3cx.xapi._generated.resources.cdr_settings import AsyncCDRSettingsResource, CDRSettingsResource
-    from py3cx.xapi._generated.resources.chat_history_view import AsyncChatHistoryViewResource, ChatHistoryViewResource
-    from py3cx.xapi._generated.resources.chat_log_settings import AsyncChatLogSettingsResource, ChatLogSettingsResource
-    from py3cx.xapi._generated.resources.chat_messages_history_view import AsyncChatMessagesHistoryViewResource, ChatMessagesHistoryViewResource
-    from py3cx.xapi._generated.resources.codecs_settings import AsyncCodecsSettingsResource, CodecsSettingsResource
-    from py3cx.xapi._generated.resources.conference_settings import AsyncConferenceSettingsResource, ConferenceSettingsResource
-    from py3cx.xapi._generated.resources.console_restrictions import AsyncConsoleRestrictionsResource, ConsoleRestrictionsResource
+    from py3cx.xapi._generated.resources.chat_history_view import (
+        AsyncChatHistoryViewResource,
+        ChatHistoryViewResource,
+    )
+    from py3cx.xapi._generated.resources.chat_log_settings import (
+        AsyncChatLogSettingsResource,
+        ChatLogSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.chat_messages_history_view import (
+        AsyncChatMessagesHistoryViewResource,
+        ChatMessagesHistoryViewResource,
+    )
+    from py3cx.xapi._generated.resources.codecs_settings import (
+        AsyncCodecsSettingsResource,
+        CodecsSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.conference_settings import (
+        AsyncConferenceSettingsResource,
+        ConferenceSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.console_restrictions import (
+        AsyncConsoleRestrictionsResource,
+        ConsoleRestrictionsResource,
+    )
     from py3cx.xapi._generated.resources.contacts import AsyncContactsResource, ContactsResource
     from py3cx.xapi._generated.resources.countries import AsyncCountriesResource, CountriesResource
     from py3cx.xapi._generated.resources.country_codes import AsyncCountryCodesResource, CountryCodesResource
-    from py3cx.xapi._generated.resources.crm_integration import AsyncCrmIntegrationResource, CrmIntegrationResource
+    from py3cx.xapi._generated.resources.crm_integration import (
+        AsyncCrmIntegrationResource,
+        CrmIntegrationResource,
+    )
     from py3cx.xapi._generated.resources.crm_templates import AsyncCrmTemplatesResource, CrmTemplatesResource
-    from py3cx.xapi._generated.resources.custom_prompts import AsyncCustomPromptsResource, CustomPromptsResource
-    from py3cx.xapi._generated.resources.data_connector_settings import AsyncDataConnectorSettingsResource, DataConnectorSettingsResource
+    from py3cx.xapi._generated.resources.custom_prompts import (
+        AsyncCustomPromptsResource,
+        CustomPromptsResource,
+    )
+    from py3cx.xapi._generated.resources.data_connector_settings import (
+        AsyncDataConnectorSettingsResource,
+        DataConnectorSettingsResource,
+    )
     from py3cx.xapi._generated.resources.defs import AsyncDefsResource, DefsResource
     from py3cx.xapi._generated.resources.device_infos import AsyncDeviceInfosResource, DeviceInfosResource
-    from py3cx.xapi._generated.resources.dial_code_settings import AsyncDialCodeSettingsResource, DialCodeSettingsResource
+    from py3cx.xapi._generated.resources.dial_code_settings import (
+        AsyncDialCodeSettingsResource,
+        DialCodeSettingsResource,
+    )
     from py3cx.xapi._generated.resources.did_numbers import AsyncDidNumbersResource, DidNumbersResource
+    from py3cx.xapi._generated.resources.directories import AsyncDirectoriesResource, DirectoriesResource
     from py3cx.xapi._generated.resources.dn_properties import AsyncDNPropertiesResource, DNPropertiesResource
     from py3cx.xapi._generated.resources.e164_settings import AsyncE164SettingsResource, E164SettingsResource
-    from py3cx.xapi._generated.resources.email_template import AsyncEmailTemplateResource, EmailTemplateResource
-    from py3cx.xapi._generated.resources.emergency_geo_locations import AsyncEmergencyGeoLocationsResource, EmergencyGeoLocationsResource
-    from py3cx.xapi._generated.resources.emergency_notifications_settings import AsyncEmergencyNotificationsSettingsResource, EmergencyNotificationsSettingsResource
+    from py3cx.xapi._generated.resources.email_template import (
+        AsyncEmailTemplateResource,
+        EmailTemplateResource,
+    )
+    from py3cx.xapi._generated.resources.emergency_geo_locations import (
+        AsyncEmergencyGeoLocationsResource,
+        EmergencyGeoLocationsResource,
+    )
+    from py3cx.xapi._generated.resources.emergency_notifications_settings import (
+        AsyncEmergencyNotificationsSettingsResource,
+        EmergencyNotificationsSettingsResource,
+    )
     from py3cx.xapi._generated.resources.event_logs import AsyncEventLogsResource, EventLogsResource
     from py3cx.xapi._generated.resources.fax import AsyncFaxResource, FaxResource
-    from py3cx.xapi._generated.resources.fax_server_settings import AsyncFaxServerSettingsResource, FaxServerSettingsResource
+    from py3cx.xapi._generated.resources.fax_server_settings import (
+        AsyncFaxServerSettingsResource,
+        FaxServerSettingsResource,
+    )
     from py3cx.xapi._generated.resources.firewall import AsyncFirewallResource, FirewallResource
     from py3cx.xapi._generated.resources.firmwares import AsyncFirmwaresResource, FirmwaresResource
     from py3cx.xapi._generated.resources.fxs import AsyncFxsResource, FxsResource
     from py3cx.xapi._generated.resources.fxs_templates import AsyncFxsTemplatesResource, FxsTemplatesResource
-    from py3cx.xapi._generated.resources.general_settings_for_apps import AsyncGeneralSettingsForAppsResource, GeneralSettingsForAppsResource
-    from py3cx.xapi._generated.resources.general_settings_for_pbx import AsyncGeneralSettingsForPbxResource, GeneralSettingsForPbxResource
-    from py3cx.xapi._generated.resources.google_settings import AsyncGoogleSettingsResource, GoogleSettingsResource
+    from py3cx.xapi._generated.resources.general_settings_for_apps import (
+        AsyncGeneralSettingsForAppsResource,
+        GeneralSettingsForAppsResource,
+    )
+    from py3cx.xapi._generated.resources.general_settings_for_pbx import (
+        AsyncGeneralSettingsForPbxResource,
+        GeneralSettingsForPbxResource,
+    )
+    from py3cx.xapi._generated.resources.get_update_details import (
+        AsyncGetUpdateDetailsResource,
+        GetUpdateDetailsResource,
+    )
+    from py3cx.xapi._generated.resources.google_settings import (
+        AsyncGoogleSettingsResource,
+        GoogleSettingsResource,
+    )
     from py3cx.xapi._generated.resources.groups import AsyncGroupsResource, GroupsResource
     from py3cx.xapi._generated.resources.holidays import AsyncHolidaysResource, HolidaysResource
-    from py3cx.xapi._generated.resources.hotel_services import AsyncHotelServicesResource, HotelServicesResource
+    from py3cx.xapi._generated.resources.hotel_services import (
+        AsyncHotelServicesResource,
+        HotelServicesResource,
+    )
     from py3cx.xapi._generated.resources.inbound_rules import AsyncInboundRulesResource, InboundRulesResource
-    from py3cx.xapi._generated.resources.last_cdr_and_chat_message_timestamp import AsyncLastCdrAndChatMessageTimestampResource, LastCdrAndChatMessageTimestampResource
-    from py3cx.xapi._generated.resources.license_status import AsyncLicenseStatusResource, LicenseStatusResource
-    from py3cx.xapi._generated.resources.logging_settings import AsyncLoggingSettingsResource, LoggingSettingsResource
+    from py3cx.xapi._generated.resources.last_cdr_and_chat_message_timestamp import (
+        AsyncLastCdrAndChatMessageTimestampResource,
+        LastCdrAndChatMessageTimestampResource,
+    )
+    from py3cx.xapi._generated.resources.license_status import (
+        AsyncLicenseStatusResource,
+        LicenseStatusResource,
+    )
+    from py3cx.xapi._generated.resources.logging_settings import (
+        AsyncLoggingSettingsResource,
+        LoggingSettingsResource,
+    )
     from py3cx.xapi._generated.resources.mail_settings import AsyncMailSettingsResource, MailSettingsResource
     from py3cx.xapi._generated.resources.mcp_servers import AsyncMcpServersResource, McpServersResource
-    from py3cx.xapi._generated.resources.microsoft365_integration import AsyncMicrosoft365IntegrationResource, Microsoft365IntegrationResource
-    from py3cx.xapi._generated.resources.microsoft365_teams_integration import AsyncMicrosoft365TeamsIntegrationResource, Microsoft365TeamsIntegrationResource
-    from py3cx.xapi._generated.resources.music_on_hold_settings import AsyncMusicOnHoldSettingsResource, MusicOnHoldSettingsResource
+    from py3cx.xapi._generated.resources.microsoft365_integration import (
+        AsyncMicrosoft365IntegrationResource,
+        Microsoft365IntegrationResource,
+    )
+    from py3cx.xapi._generated.resources.microsoft365_teams_integration import (
+        AsyncMicrosoft365TeamsIntegrationResource,
+        Microsoft365TeamsIntegrationResource,
+    )
+    from py3cx.xapi._generated.resources.music_on_hold_settings import (
+        AsyncMusicOnHoldSettingsResource,
+        MusicOnHoldSettingsResource,
+    )
     from py3cx.xapi._generated.resources.my_group import AsyncMyGroupResource, MyGroupResource
     from py3cx.xapi._generated.resources.my_tokens import AsyncMyTokensResource, MyTokensResource
     from py3cx.xapi._generated.resources.my_user import AsyncMyUserResource, MyUserResource
-    from py3cx.xapi._generated.resources.network_interfaces import AsyncNetworkInterfacesResource, NetworkInterfacesResource
-    from py3cx.xapi._generated.resources.network_settings import AsyncNetworkSettingsResource, NetworkSettingsResource
-    from py3cx.xapi._generated.resources.notification_settings import AsyncNotificationSettingsResource, NotificationSettingsResource
+    from py3cx.xapi._generated.resources.network_interfaces import (
+        AsyncNetworkInterfacesResource,
+        NetworkInterfacesResource,
+    )
+    from py3cx.xapi._generated.resources.network_settings import (
+        AsyncNetworkSettingsResource,
+        NetworkSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.notification_settings import (
+        AsyncNotificationSettingsResource,
+        NotificationSettingsResource,
+    )
     from py3cx.xapi._generated.resources.oauth_clients import AsyncOAuthClientsResource, OAuthClientsResource
     from py3cx.xapi._generated.resources.office_hours import AsyncOfficeHoursResource, OfficeHoursResource
-    from py3cx.xapi._generated.resources.outbound_rules import AsyncOutboundRulesResource, OutboundRulesResource
+    from py3cx.xapi._generated.resources.outbound_rules import (
+        AsyncOutboundRulesResource,
+        OutboundRulesResource,
+    )
     from py3cx.xapi._generated.resources.parameters import AsyncParametersResource, ParametersResource
     from py3cx.xapi._generated.resources.parkings import AsyncParkingsResource, ParkingsResource
     from py3cx.xapi._generated.resources.peers import AsyncPeersResource, PeersResource
-    from py3cx.xapi._generated.resources.phone_book_settings import AsyncPhoneBookSettingsResource, PhoneBookSettingsResource
+    from py3cx.xapi._generated.resources.phone_book_settings import (
+        AsyncPhoneBookSettingsResource,
+        PhoneBookSettingsResource,
+    )
     from py3cx.xapi._generated.resources.phone_logos import AsyncPhoneLogosResource, PhoneLogosResource
-    from py3cx.xapi._generated.resources.phones_settings import AsyncPhonesSettingsResource, PhonesSettingsResource
-    from py3cx.xapi._generated.resources.phone_templates import AsyncPhoneTemplatesResource, PhoneTemplatesResource
+    from py3cx.xapi._generated.resources.phone_templates import (
+        AsyncPhoneTemplatesResource,
+        PhoneTemplatesResource,
+    )
+    from py3cx.xapi._generated.resources.phones_settings import (
+        AsyncPhonesSettingsResource,
+        PhonesSettingsResource,
+    )
     from py3cx.xapi._generated.resources.playlists import AsyncPlaylistsResource, PlaylistsResource
     from py3cx.xapi._generated.resources.prompt_sets import AsyncPromptSetsResource, PromptSetsResource
-    from py3cx.xapi._generated.resources.purge_settings import AsyncPurgeSettingsResource, PurgeSettingsResource
+    from py3cx.xapi._generated.resources.purge_settings import (
+        AsyncPurgeSettingsResource,
+        PurgeSettingsResource,
+    )
     from py3cx.xapi._generated.resources.queues import AsyncQueuesResource, QueuesResource
-    from py3cx.xapi._generated.resources.receptionists import AsyncReceptionistsResource, ReceptionistsResource
+    from py3cx.xapi._generated.resources.receptionists import (
+        AsyncReceptionistsResource,
+        ReceptionistsResource,
+    )
     from py3cx.xapi._generated.resources.recordings import AsyncRecordingsResource, RecordingsResource
-    from py3cx.xapi._generated.resources.system_status import AsyncSystemStatusResource, SystemStatusResource
-    from py3cx.xapi._generated.resources.remote_archiving_settings import AsyncRemoteArchivingSettingsResource, RemoteArchivingSettingsResource
-    from py3cx.xapi._generated.resources.report_abandoned_chats_statistics import AsyncReportAbandonedChatsStatisticsResource, ReportAbandonedChatsStatisticsResource
-    from py3cx.xapi._generated.resources.report_abandoned_queue_calls import AsyncReportAbandonedQueueCallsResource, ReportAbandonedQueueCallsResource
-    from py3cx.xapi._generated.resources.report_agent_login_history import AsyncReportAgentLoginHistoryResource, ReportAgentLoginHistoryResource
-    from py3cx.xapi._generated.resources.report_agents_in_queue_statistics import AsyncReportAgentsInQueueStatisticsResource, ReportAgentsInQueueStatisticsResource
-    from py3cx.xapi._generated.resources.report_audit_log import AsyncReportAuditLogResource, ReportAuditLogResource
-    from py3cx.xapi._generated.resources.report_average_queue_waiting_time import AsyncReportAverageQueueWaitingTimeResource, ReportAverageQueueWaitingTimeResource
-    from py3cx.xapi._generated.resources.report_breaches_sla import AsyncReportBreachesSlaResource, ReportBreachesSlaResource
-    from py3cx.xapi._generated.resources.report_call_cost_by_extension_group import AsyncReportCallCostByExtensionGroupResource, ReportCallCostByExtensionGroupResource
-    from py3cx.xapi._generated.resources.report_call_distribution import AsyncReportCallDistributionResource, ReportCallDistributionResource
-    from py3cx.xapi._generated.resources.report_call_log_data import AsyncReportCallLogDataResource, ReportCallLogDataResource
-    from py3cx.xapi._generated.resources.report_detailed_queue_statistics import AsyncReportDetailedQueueStatisticsResource, ReportDetailedQueueStatisticsResource
-    from py3cx.xapi._generated.resources.report_extensions_statistics_by_ring_groups import AsyncReportExtensionsStatisticsByRingGroupsResource, ReportExtensionsStatisticsByRingGroupsResource
-    from py3cx.xapi._generated.resources.report_extension_statistics_by_group import AsyncReportExtensionStatisticsByGroupResource, ReportExtensionStatisticsByGroupResource
-    from py3cx.xapi._generated.resources.report_extension_statistics import AsyncReportExtensionStatisticsResource, ReportExtensionStatisticsResource
-    from py3cx.xapi._generated.resources.report_inbound_rules import AsyncReportInboundRulesResource, ReportInboundRulesResource
-    from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics import AsyncReportQueueAgentsChatStatisticsResource, ReportQueueAgentsChatStatisticsResource
-    from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics_totals import AsyncReportQueueAgentsChatStatisticsTotalsResource, ReportQueueAgentsChatStatisticsTotalsResource
-    from py3cx.xapi._generated.resources.report_queue_answered_calls_by_wait_time import AsyncReportQueueAnsweredCallsByWaitTimeResource, ReportQueueAnsweredCallsByWaitTimeResource
-    from py3cx.xapi._generated.resources.report_queue_an_un_calls import AsyncReportQueueAnUnCallsResource, ReportQueueAnUnCallsResource
-    from py3cx.xapi._generated.resources.report_queue_callbacks import AsyncReportQueueCallbacksResource, ReportQueueCallbacksResource
-    from py3cx.xapi._generated.resources.report_queue_chat_performance import AsyncReportQueueChatPerformanceResource, ReportQueueChatPerformanceResource
-    from py3cx.xapi._generated.resources.report_queue_failed_callbacks import AsyncReportQueueFailedCallbacksResource, ReportQueueFailedCallbacksResource
-    from py3cx.xapi._generated.resources.report_queue_performance_overview import AsyncReportQueuePerformanceOverviewResource, ReportQueuePerformanceOverviewResource
-    from py3cx.xapi._generated.resources.report_queue_performance_totals import AsyncReportQueuePerformanceTotalsResource, ReportQueuePerformanceTotalsResource
-    from py3cx.xapi._generated.resources.report_ring_group_statistics import AsyncReportRingGroupStatisticsResource, ReportRingGroupStatisticsResource
-    from py3cx.xapi._generated.resources.report_statistic_sla import AsyncReportStatisticSlaResource, ReportStatisticSlaResource
-    from py3cx.xapi._generated.resources.report_team_queue_general_statistics import AsyncReportTeamQueueGeneralStatisticsResource, ReportTeamQueueGeneralStatisticsResource
-    from py3cx.xapi._generated.resources.scheduled_reports import AsyncScheduledReportsResource, ScheduledReportsResource
+    from py3cx.xapi._generated.resources.remote_archiving_settings import (
+        AsyncRemoteArchivingSettingsResource,
+        RemoteArchivingSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.report_abandoned_chats_statistics import (
+        AsyncReportAbandonedChatsStatisticsResource,
+        ReportAbandonedChatsStatisticsResource,
+    )
+    from py3cx.xapi._generated.resources.report_abandoned_queue_calls import (
+        AsyncReportAbandonedQueueCallsResource,
+        ReportAbandonedQueueCallsResource,
+    )
+    from py3cx.xapi._generated.resources.report_agent_login_history import (
+        AsyncReportAgentLoginHistoryResource,
+        ReportAgentLoginHistoryResource,
+    )
+    from py3cx.xapi._generated.resources.report_agents_in_queue_statistics import (
+        AsyncReportAgentsInQueueStatisticsResource,
+        ReportAgentsInQueueStatisticsResource,
+    )
+    from py3cx.xapi._generated.resources.report_audit_log import (
+        AsyncReportAuditLogResource,
+        ReportAuditLogResource,
+    )
+    from py3cx.xapi._generated.resources.report_average_queue_waiting_time import (
+        AsyncReportAverageQueueWaitingTimeResource,
+        ReportAverageQueueWaitingTimeResource,
+    )
+    from py3cx.xapi._generated.resources.report_breaches_sla import (
+        AsyncReportBreachesSlaResource,
+        ReportBreachesSlaResource,
+    )
+    from py3cx.xapi._generated.resources.report_call_cost_by_extension_group import (
+        AsyncReportCallCostByExtensionGroupResource,
+        ReportCallCostByExtensionGroupResource,
+    )
+    from py3cx.xapi._generated.resources.report_call_distribution import (
+        AsyncReportCallDistributionResource,
+        ReportCallDistributionResource,
+    )
+    from py3cx.xapi._generated.resources.report_call_log_data import (
+        AsyncReportCallLogDataResource,
+        ReportCallLogDataResource,
+    )
+    from py3cx.xapi._generated.resources.report_chat_log import (
+        AsyncReportChatLogResource,
+        ReportChatLogResource,
+    )
+    from py3cx.xapi._generated.resources.report_detailed_queue_statistics import (
+        AsyncReportDetailedQueueStatisticsResource,
+        ReportDetailedQueueStatisticsResource,
+    )
+    from py3cx.xapi._generated.resources.report_extension_statistics import (
+        AsyncReportExtensionStatisticsResource,
+        ReportExtensionStatisticsResource,
+    )
+    from py3cx.xapi._generated.resources.report_extension_statistics_by_group import (
+        AsyncReportExtensionStatisticsByGroupResource,
+        ReportExtensionStatisticsByGroupResource,
+    )
+    from py3cx.xapi._generated.resources.report_extensions_statistics_by_ring_groups import (
+        AsyncReportExtensionsStatisticsByRingGroupsResource,
+        ReportExtensionsStatisticsByRingGroupsResource,
+    )
+    from py3cx.xapi._generated.resources.report_inbound_calls import (
+        AsyncReportInboundCallsResource,
+        ReportInboundCallsResource,
+    )
+    from py3cx.xapi._generated.resources.report_inbound_rules import (
+        AsyncReportInboundRulesResource,
+        ReportInboundRulesResource,
+    )
+    from py3cx.xapi._generated.resources.report_outbound_calls import (
+        AsyncReportOutboundCallsResource,
+        ReportOutboundCallsResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics import (
+        AsyncReportQueueAgentsChatStatisticsResource,
+        ReportQueueAgentsChatStatisticsResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics_totals import (
+        AsyncReportQueueAgentsChatStatisticsTotalsResource,
+        ReportQueueAgentsChatStatisticsTotalsResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_an_un_calls import (
+        AsyncReportQueueAnUnCallsResource,
+        ReportQueueAnUnCallsResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_answered_calls_by_wait_time import (
+        AsyncReportQueueAnsweredCallsByWaitTimeResource,
+        ReportQueueAnsweredCallsByWaitTimeResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_callbacks import (
+        AsyncReportQueueCallbacksResource,
+        ReportQueueCallbacksResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_chat_performance import (
+        AsyncReportQueueChatPerformanceResource,
+        ReportQueueChatPerformanceResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_failed_callbacks import (
+        AsyncReportQueueFailedCallbacksResource,
+        ReportQueueFailedCallbacksResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_performance_overview import (
+        AsyncReportQueuePerformanceOverviewResource,
+        ReportQueuePerformanceOverviewResource,
+    )
+    from py3cx.xapi._generated.resources.report_queue_performance_totals import (
+        AsyncReportQueuePerformanceTotalsResource,
+        ReportQueuePerformanceTotalsResource,
+    )
+    from py3cx.xapi._generated.resources.report_ring_group_statistics import (
+        AsyncReportRingGroupStatisticsResource,
+        ReportRingGroupStatisticsResource,
+    )
+    from py3cx.xapi._generated.resources.report_statistic_sla import (
+        AsyncReportStatisticSlaResource,
+        ReportStatisticSlaResource,
+    )
+    from py3cx.xapi._generated.resources.report_team_queue_general_statistics import (
+        AsyncReportTeamQueueGeneralStatisticsResource,
+        ReportTeamQueueGeneralStatisticsResource,
+    )
+    from py3cx.xapi._generated.resources.report_user_activity import (
+        AsyncReportUserActivityResource,
+        ReportUserActivityResource,
+    )
     from py3cx.xapi._generated.resources.ring_groups import AsyncRingGroupsResource, RingGroupsResource
     from py3cx.xapi._generated.resources.sbcs import AsyncSbcsResource, SbcsResource
-    from py3cx.xapi._generated.resources.secure_sip_settings import AsyncSecureSipSettingsResource, SecureSipSettingsResource
-    from py3cx.xapi._generated.resources.security_tokens import AsyncSecurityTokensResource, SecurityTokensResource
-    from py3cx.xapi._generated.resources.service_principals import AsyncServicePrincipalsResource, ServicePrincipalsResource
+    from py3cx.xapi._generated.resources.scheduled_reports import (
+        AsyncScheduledReportsResource,
+        ScheduledReportsResource,
+    )
+    from py3cx.xapi._generated.resources.secure_sip_settings import (
+        AsyncSecureSipSettingsResource,
+        SecureSipSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.security_tokens import (
+        AsyncSecurityTokensResource,
+        SecurityTokensResource,
+    )
+    from py3cx.xapi._generated.resources.service_principals import (
+        AsyncServicePrincipalsResource,
+        ServicePrincipalsResource,
+    )
     from py3cx.xapi._generated.resources.services import AsyncServicesResource, ServicesResource
     from py3cx.xapi._generated.resources.sip_devices import AsyncSipDevicesResource, SipDevicesResource
-    from py3cx.xapi._generated.resources.syslog_settings import AsyncSyslogSettingsResource, SyslogSettingsResource
-    from py3cx.xapi._generated.resources.directories import AsyncDirectoriesResource, DirectoriesResource
-    from py3cx.xapi._generated.resources.tenant_properties import AsyncTenantPropertiesResource, TenantPropertiesResource
+    from py3cx.xapi._generated.resources.syslog_settings import (
+        AsyncSyslogSettingsResource,
+        SyslogSettingsResource,
+    )
+    from py3cx.xapi._generated.resources.system_status import AsyncSystemStatusResource, SystemStatusResource
+    from py3cx.xapi._generated.resources.tenant_properties import (
+        AsyncTenantPropertiesResource,
+        TenantPropertiesResource,
+    )
+    from py3cx.xapi._generated.resources.trunk_templates import (
+        AsyncTrunkTemplatesResource,
+        TrunkTemplatesResource,
+    )
     from py3cx.xapi._generated.resources.trunks import AsyncTrunksResource, TrunksResource
-    from py3cx.xapi._generated.resources.trunk_templates import AsyncTrunkTemplatesResource, TrunkTemplatesResource
     from py3cx.xapi._generated.resources.updates import AsyncUpdatesResource, UpdatesResource
-    from py3cx.xapi._generated.resources.get_update_details import AsyncGetUpdateDetailsResource, GetUpdateDetailsResource
     from py3cx.xapi._generated.resources.users import AsyncUsersResource, UsersResource
-    from py3cx.xapi._generated.resources.voicemail_settings import AsyncVoicemailSettingsResource, VoicemailSettingsResource
+    from py3cx.xapi._generated.resources.voicemail_settings import (
+        AsyncVoicemailSettingsResource,
+        VoicemailSettingsResource,
+    )
     from py3cx.xapi._generated.resources.website_links import AsyncWebsiteLinksResource, WebsiteLinksResource
-    from py3cx.xapi._generated.resources.report_chat_log import AsyncReportChatLogResource, ReportChatLogResource
-    from py3cx.xapi._generated.resources.report_inbound_calls import AsyncReportInboundCallsResource, ReportInboundCallsResource
-    from py3cx.xapi._generated.resources.report_outbound_calls import AsyncReportOutboundCallsResource, ReportOutboundCallsResource
-    from py3cx.xapi._generated.resources.report_user_activity import AsyncReportUserActivityResource, ReportUserActivityResource
     from py3cx.xapi._resource import AsyncXapiClient, XapiClient
 
 __all__ = ["AsyncXapiResources", "XapiResources"]
@@ -178,7 +424,9 @@ class XapiResources:
     @functools.cached_property
     def amazon_integration_settings(self) -> AmazonIntegrationSettingsResource:
         """AmazonIntegrationSettings: 3 operations."""
-        from py3cx.xapi._generated.resources.amazon_integration_settings import AmazonIntegrationSettingsResource
+        from py3cx.xapi._generated.resources.amazon_integration_settings import (
+            AmazonIntegrationSettingsResource,
+        )
 
         return AmazonIntegrationSettingsResource(self._client, self._guard)
 
@@ -409,7 +657,9 @@ class XapiResources:
     @functools.cached_property
     def emergency_notifications_settings(self) -> EmergencyNotificationsSettingsResource:
         """EmergencyNotificationsSettings: 2 operations."""
-        from py3cx.xapi._generated.resources.emergency_notifications_settings import EmergencyNotificationsSettingsResource
+        from py3cx.xapi._generated.resources.emergency_notifications_settings import (
+            EmergencyNotificationsSettingsResource,
+        )
 
         return EmergencyNotificationsSettingsResource(self._client, self._guard)
 
@@ -514,7 +764,9 @@ class XapiResources:
     @functools.cached_property
     def last_cdr_and_chat_message_timestamp(self) -> LastCdrAndChatMessageTimestampResource:
         """LastCdrAndChatMessageTimestamp: 1 operation."""
-        from py3cx.xapi._generated.resources.last_cdr_and_chat_message_timestamp import LastCdrAndChatMessageTimestampResource
+        from py3cx.xapi._generated.resources.last_cdr_and_chat_message_timestamp import (
+            LastCdrAndChatMessageTimestampResource,
+        )
 
         return LastCdrAndChatMessageTimestampResource(self._client, self._guard)
 
@@ -556,7 +808,9 @@ class XapiResources:
     @functools.cached_property
     def microsoft365_teams_integration(self) -> Microsoft365TeamsIntegrationResource:
         """Microsoft365TeamsIntegration: 6 operations."""
-        from py3cx.xapi._generated.resources.microsoft365_teams_integration import Microsoft365TeamsIntegrationResource
+        from py3cx.xapi._generated.resources.microsoft365_teams_integration import (
+            Microsoft365TeamsIntegrationResource,
+        )
 
         return Microsoft365TeamsIntegrationResource(self._client, self._guard)
 
@@ -738,14 +992,18 @@ class XapiResources:
     @functools.cached_property
     def report_abandoned_chats_statistics(self) -> ReportAbandonedChatsStatisticsResource:
         """ReportAbandonedChatsStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_abandoned_chats_statistics import ReportAbandonedChatsStatisticsResource
+        from py3cx.xapi._generated.resources.report_abandoned_chats_statistics import (
+            ReportAbandonedChatsStatisticsResource,
+        )
 
         return ReportAbandonedChatsStatisticsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_abandoned_queue_calls(self) -> ReportAbandonedQueueCallsResource:
         """ReportAbandonedQueueCalls: 2 operations."""
-        from py3cx.xapi._generated.resources.report_abandoned_queue_calls import ReportAbandonedQueueCallsResource
+        from py3cx.xapi._generated.resources.report_abandoned_queue_calls import (
+            ReportAbandonedQueueCallsResource,
+        )
 
         return ReportAbandonedQueueCallsResource(self._client, self._guard)
 
@@ -759,7 +1017,9 @@ class XapiResources:
     @functools.cached_property
     def report_agents_in_queue_statistics(self) -> ReportAgentsInQueueStatisticsResource:
         """ReportAgentsInQueueStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_agents_in_queue_statistics import ReportAgentsInQueueStatisticsResource
+        from py3cx.xapi._generated.resources.report_agents_in_queue_statistics import (
+            ReportAgentsInQueueStatisticsResource,
+        )
 
         return ReportAgentsInQueueStatisticsResource(self._client, self._guard)
 
@@ -773,7 +1033,9 @@ class XapiResources:
     @functools.cached_property
     def report_average_queue_waiting_time(self) -> ReportAverageQueueWaitingTimeResource:
         """ReportAverageQueueWaitingTime: 2 operations."""
-        from py3cx.xapi._generated.resources.report_average_queue_waiting_time import ReportAverageQueueWaitingTimeResource
+        from py3cx.xapi._generated.resources.report_average_queue_waiting_time import (
+            ReportAverageQueueWaitingTimeResource,
+        )
 
         return ReportAverageQueueWaitingTimeResource(self._client, self._guard)
 
@@ -787,7 +1049,9 @@ class XapiResources:
     @functools.cached_property
     def report_call_cost_by_extension_group(self) -> ReportCallCostByExtensionGroupResource:
         """ReportCallCostByExtensionGroup: 2 operations."""
-        from py3cx.xapi._generated.resources.report_call_cost_by_extension_group import ReportCallCostByExtensionGroupResource
+        from py3cx.xapi._generated.resources.report_call_cost_by_extension_group import (
+            ReportCallCostByExtensionGroupResource,
+        )
 
         return ReportCallCostByExtensionGroupResource(self._client, self._guard)
 
@@ -808,28 +1072,36 @@ class XapiResources:
     @functools.cached_property
     def report_detailed_queue_statistics(self) -> ReportDetailedQueueStatisticsResource:
         """ReportDetailedQueueStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_detailed_queue_statistics import ReportDetailedQueueStatisticsResource
+        from py3cx.xapi._generated.resources.report_detailed_queue_statistics import (
+            ReportDetailedQueueStatisticsResource,
+        )
 
         return ReportDetailedQueueStatisticsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_extensions_statistics_by_ring_groups(self) -> ReportExtensionsStatisticsByRingGroupsResource:
         """ReportExtensionsStatisticsByRingGroups: 2 operations."""
-        from py3cx.xapi._generated.resources.report_extensions_statistics_by_ring_groups import ReportExtensionsStatisticsByRingGroupsResource
+        from py3cx.xapi._generated.resources.report_extensions_statistics_by_ring_groups import (
+            ReportExtensionsStatisticsByRingGroupsResource,
+        )
 
         return ReportExtensionsStatisticsByRingGroupsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_extension_statistics_by_group(self) -> ReportExtensionStatisticsByGroupResource:
         """ReportExtensionStatisticsByGroup: 2 operations."""
-        from py3cx.xapi._generated.resources.report_extension_statistics_by_group import ReportExtensionStatisticsByGroupResource
+        from py3cx.xapi._generated.resources.report_extension_statistics_by_group import (
+            ReportExtensionStatisticsByGroupResource,
+        )
 
         return ReportExtensionStatisticsByGroupResource(self._client, self._guard)
 
     @functools.cached_property
     def report_extension_statistics(self) -> ReportExtensionStatisticsResource:
         """ReportExtensionStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_extension_statistics import ReportExtensionStatisticsResource
+        from py3cx.xapi._generated.resources.report_extension_statistics import (
+            ReportExtensionStatisticsResource,
+        )
 
         return ReportExtensionStatisticsResource(self._client, self._guard)
 
@@ -843,21 +1115,27 @@ class XapiResources:
     @functools.cached_property
     def report_queue_agents_chat_statistics(self) -> ReportQueueAgentsChatStatisticsResource:
         """ReportQueueAgentsChatStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics import ReportQueueAgentsChatStatisticsResource
+        from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics import (
+            ReportQueueAgentsChatStatisticsResource,
+        )
 
         return ReportQueueAgentsChatStatisticsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_agents_chat_statistics_totals(self) -> ReportQueueAgentsChatStatisticsTotalsResource:
         """ReportQueueAgentsChatStatisticsTotals: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics_totals import ReportQueueAgentsChatStatisticsTotalsResource
+        from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics_totals import (
+            ReportQueueAgentsChatStatisticsTotalsResource,
+        )
 
         return ReportQueueAgentsChatStatisticsTotalsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_answered_calls_by_wait_time(self) -> ReportQueueAnsweredCallsByWaitTimeResource:
         """ReportQueueAnsweredCallsByWaitTime: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_answered_calls_by_wait_time import ReportQueueAnsweredCallsByWaitTimeResource
+        from py3cx.xapi._generated.resources.report_queue_answered_calls_by_wait_time import (
+            ReportQueueAnsweredCallsByWaitTimeResource,
+        )
 
         return ReportQueueAnsweredCallsByWaitTimeResource(self._client, self._guard)
 
@@ -878,35 +1156,45 @@ class XapiResources:
     @functools.cached_property
     def report_queue_chat_performance(self) -> ReportQueueChatPerformanceResource:
         """ReportQueueChatPerformance: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_chat_performance import ReportQueueChatPerformanceResource
+        from py3cx.xapi._generated.resources.report_queue_chat_performance import (
+            ReportQueueChatPerformanceResource,
+        )
 
         return ReportQueueChatPerformanceResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_failed_callbacks(self) -> ReportQueueFailedCallbacksResource:
         """ReportQueueFailedCallbacks: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_failed_callbacks import ReportQueueFailedCallbacksResource
+        from py3cx.xapi._generated.resources.report_queue_failed_callbacks import (
+            ReportQueueFailedCallbacksResource,
+        )
 
         return ReportQueueFailedCallbacksResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_performance_overview(self) -> ReportQueuePerformanceOverviewResource:
         """ReportQueuePerformanceOverview: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_performance_overview import ReportQueuePerformanceOverviewResource
+        from py3cx.xapi._generated.resources.report_queue_performance_overview import (
+            ReportQueuePerformanceOverviewResource,
+        )
 
         return ReportQueuePerformanceOverviewResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_performance_totals(self) -> ReportQueuePerformanceTotalsResource:
         """ReportQueuePerformanceTotals: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_performance_totals import ReportQueuePerformanceTotalsResource
+        from py3cx.xapi._generated.resources.report_queue_performance_totals import (
+            ReportQueuePerformanceTotalsResource,
+        )
 
         return ReportQueuePerformanceTotalsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_ring_group_statistics(self) -> ReportRingGroupStatisticsResource:
         """ReportRingGroupStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_ring_group_statistics import ReportRingGroupStatisticsResource
+        from py3cx.xapi._generated.resources.report_ring_group_statistics import (
+            ReportRingGroupStatisticsResource,
+        )
 
         return ReportRingGroupStatisticsResource(self._client, self._guard)
 
@@ -920,7 +1208,9 @@ class XapiResources:
     @functools.cached_property
     def report_team_queue_general_statistics(self) -> ReportTeamQueueGeneralStatisticsResource:
         """ReportTeamQueueGeneralStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_team_queue_general_statistics import ReportTeamQueueGeneralStatisticsResource
+        from py3cx.xapi._generated.resources.report_team_queue_general_statistics import (
+            ReportTeamQueueGeneralStatisticsResource,
+        )
 
         return ReportTeamQueueGeneralStatisticsResource(self._client, self._guard)
 
@@ -1078,6 +1368,7 @@ class XapiResources:
 
         return ReportUserActivityResource(self._client, self._guard)
 
+
 class AsyncXapiResources:
     """Every XAPI resource of an ``AsyncClient``; a resource's module loads when it is first used."""
 
@@ -1108,7 +1399,9 @@ class AsyncXapiResources:
     @functools.cached_property
     def amazon_integration_settings(self) -> AsyncAmazonIntegrationSettingsResource:
         """AmazonIntegrationSettings: 3 operations."""
-        from py3cx.xapi._generated.resources.amazon_integration_settings import AsyncAmazonIntegrationSettingsResource
+        from py3cx.xapi._generated.resources.amazon_integration_settings import (
+            AsyncAmazonIntegrationSettingsResource,
+        )
 
         return AsyncAmazonIntegrationSettingsResource(self._client, self._guard)
 
@@ -1206,7 +1499,9 @@ class AsyncXapiResources:
     @functools.cached_property
     def chat_messages_history_view(self) -> AsyncChatMessagesHistoryViewResource:
         """ChatMessagesHistoryView: 2 operations."""
-        from py3cx.xapi._generated.resources.chat_messages_history_view import AsyncChatMessagesHistoryViewResource
+        from py3cx.xapi._generated.resources.chat_messages_history_view import (
+            AsyncChatMessagesHistoryViewResource,
+        )
 
         return AsyncChatMessagesHistoryViewResource(self._client, self._guard)
 
@@ -1339,7 +1634,9 @@ class AsyncXapiResources:
     @functools.cached_property
     def emergency_notifications_settings(self) -> AsyncEmergencyNotificationsSettingsResource:
         """EmergencyNotificationsSettings: 2 operations."""
-        from py3cx.xapi._generated.resources.emergency_notifications_settings import AsyncEmergencyNotificationsSettingsResource
+        from py3cx.xapi._generated.resources.emergency_notifications_settings import (
+            AsyncEmergencyNotificationsSettingsResource,
+        )
 
         return AsyncEmergencyNotificationsSettingsResource(self._client, self._guard)
 
@@ -1395,14 +1692,18 @@ class AsyncXapiResources:
     @functools.cached_property
     def general_settings_for_apps(self) -> AsyncGeneralSettingsForAppsResource:
         """GeneralSettingsForApps: 2 operations."""
-        from py3cx.xapi._generated.resources.general_settings_for_apps import AsyncGeneralSettingsForAppsResource
+        from py3cx.xapi._generated.resources.general_settings_for_apps import (
+            AsyncGeneralSettingsForAppsResource,
+        )
 
         return AsyncGeneralSettingsForAppsResource(self._client, self._guard)
 
     @functools.cached_property
     def general_settings_for_pbx(self) -> AsyncGeneralSettingsForPbxResource:
         """GeneralSettingsForPbx: 2 operations."""
-        from py3cx.xapi._generated.resources.general_settings_for_pbx import AsyncGeneralSettingsForPbxResource
+        from py3cx.xapi._generated.resources.general_settings_for_pbx import (
+            AsyncGeneralSettingsForPbxResource,
+        )
 
         return AsyncGeneralSettingsForPbxResource(self._client, self._guard)
 
@@ -1444,7 +1745,9 @@ class AsyncXapiResources:
     @functools.cached_property
     def last_cdr_and_chat_message_timestamp(self) -> AsyncLastCdrAndChatMessageTimestampResource:
         """LastCdrAndChatMessageTimestamp: 1 operation."""
-        from py3cx.xapi._generated.resources.last_cdr_and_chat_message_timestamp import AsyncLastCdrAndChatMessageTimestampResource
+        from py3cx.xapi._generated.resources.last_cdr_and_chat_message_timestamp import (
+            AsyncLastCdrAndChatMessageTimestampResource,
+        )
 
         return AsyncLastCdrAndChatMessageTimestampResource(self._client, self._guard)
 
@@ -1479,14 +1782,18 @@ class AsyncXapiResources:
     @functools.cached_property
     def microsoft365_integration(self) -> AsyncMicrosoft365IntegrationResource:
         """Microsoft365Integration: 11 operations."""
-        from py3cx.xapi._generated.resources.microsoft365_integration import AsyncMicrosoft365IntegrationResource
+        from py3cx.xapi._generated.resources.microsoft365_integration import (
+            AsyncMicrosoft365IntegrationResource,
+        )
 
         return AsyncMicrosoft365IntegrationResource(self._client, self._guard)
 
     @functools.cached_property
     def microsoft365_teams_integration(self) -> AsyncMicrosoft365TeamsIntegrationResource:
         """Microsoft365TeamsIntegration: 6 operations."""
-        from py3cx.xapi._generated.resources.microsoft365_teams_integration import AsyncMicrosoft365TeamsIntegrationResource
+        from py3cx.xapi._generated.resources.microsoft365_teams_integration import (
+            AsyncMicrosoft365TeamsIntegrationResource,
+        )
 
         return AsyncMicrosoft365TeamsIntegrationResource(self._client, self._guard)
 
@@ -1661,35 +1968,45 @@ class AsyncXapiResources:
     @functools.cached_property
     def remote_archiving_settings(self) -> AsyncRemoteArchivingSettingsResource:
         """RemoteArchivingSettings: 6 operations."""
-        from py3cx.xapi._generated.resources.remote_archiving_settings import AsyncRemoteArchivingSettingsResource
+        from py3cx.xapi._generated.resources.remote_archiving_settings import (
+            AsyncRemoteArchivingSettingsResource,
+        )
 
         return AsyncRemoteArchivingSettingsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_abandoned_chats_statistics(self) -> AsyncReportAbandonedChatsStatisticsResource:
         """ReportAbandonedChatsStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_abandoned_chats_statistics import AsyncReportAbandonedChatsStatisticsResource
+        from py3cx.xapi._generated.resources.report_abandoned_chats_statistics import (
+            AsyncReportAbandonedChatsStatisticsResource,
+        )
 
         return AsyncReportAbandonedChatsStatisticsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_abandoned_queue_calls(self) -> AsyncReportAbandonedQueueCallsResource:
         """ReportAbandonedQueueCalls: 2 operations."""
-        from py3cx.xapi._generated.resources.report_abandoned_queue_calls import AsyncReportAbandonedQueueCallsResource
+        from py3cx.xapi._generated.resources.report_abandoned_queue_calls import (
+            AsyncReportAbandonedQueueCallsResource,
+        )
 
         return AsyncReportAbandonedQueueCallsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_agent_login_history(self) -> AsyncReportAgentLoginHistoryResource:
         """ReportAgentLoginHistory: 2 operations."""
-        from py3cx.xapi._generated.resources.report_agent_login_history import AsyncReportAgentLoginHistoryResource
+        from py3cx.xapi._generated.resources.report_agent_login_history import (
+            AsyncReportAgentLoginHistoryResource,
+        )
 
         return AsyncReportAgentLoginHistoryResource(self._client, self._guard)
 
     @functools.cached_property
     def report_agents_in_queue_statistics(self) -> AsyncReportAgentsInQueueStatisticsResource:
         """ReportAgentsInQueueStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_agents_in_queue_statistics import AsyncReportAgentsInQueueStatisticsResource
+        from py3cx.xapi._generated.resources.report_agents_in_queue_statistics import (
+            AsyncReportAgentsInQueueStatisticsResource,
+        )
 
         return AsyncReportAgentsInQueueStatisticsResource(self._client, self._guard)
 
@@ -1703,7 +2020,9 @@ class AsyncXapiResources:
     @functools.cached_property
     def report_average_queue_waiting_time(self) -> AsyncReportAverageQueueWaitingTimeResource:
         """ReportAverageQueueWaitingTime: 2 operations."""
-        from py3cx.xapi._generated.resources.report_average_queue_waiting_time import AsyncReportAverageQueueWaitingTimeResource
+        from py3cx.xapi._generated.resources.report_average_queue_waiting_time import (
+            AsyncReportAverageQueueWaitingTimeResource,
+        )
 
         return AsyncReportAverageQueueWaitingTimeResource(self._client, self._guard)
 
@@ -1717,14 +2036,18 @@ class AsyncXapiResources:
     @functools.cached_property
     def report_call_cost_by_extension_group(self) -> AsyncReportCallCostByExtensionGroupResource:
         """ReportCallCostByExtensionGroup: 2 operations."""
-        from py3cx.xapi._generated.resources.report_call_cost_by_extension_group import AsyncReportCallCostByExtensionGroupResource
+        from py3cx.xapi._generated.resources.report_call_cost_by_extension_group import (
+            AsyncReportCallCostByExtensionGroupResource,
+        )
 
         return AsyncReportCallCostByExtensionGroupResource(self._client, self._guard)
 
     @functools.cached_property
     def report_call_distribution(self) -> AsyncReportCallDistributionResource:
         """ReportCallDistribution: 2 operations."""
-        from py3cx.xapi._generated.resources.report_call_distribution import AsyncReportCallDistributionResource
+        from py3cx.xapi._generated.resources.report_call_distribution import (
+            AsyncReportCallDistributionResource,
+        )
 
         return AsyncReportCallDistributionResource(self._client, self._guard)
 
@@ -1738,28 +2061,36 @@ class AsyncXapiResources:
     @functools.cached_property
     def report_detailed_queue_statistics(self) -> AsyncReportDetailedQueueStatisticsResource:
         """ReportDetailedQueueStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_detailed_queue_statistics import AsyncReportDetailedQueueStatisticsResource
+        from py3cx.xapi._generated.resources.report_detailed_queue_statistics import (
+            AsyncReportDetailedQueueStatisticsResource,
+        )
 
         return AsyncReportDetailedQueueStatisticsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_extensions_statistics_by_ring_groups(self) -> AsyncReportExtensionsStatisticsByRingGroupsResource:
         """ReportExtensionsStatisticsByRingGroups: 2 operations."""
-        from py3cx.xapi._generated.resources.report_extensions_statistics_by_ring_groups import AsyncReportExtensionsStatisticsByRingGroupsResource
+        from py3cx.xapi._generated.resources.report_extensions_statistics_by_ring_groups import (
+            AsyncReportExtensionsStatisticsByRingGroupsResource,
+        )
 
         return AsyncReportExtensionsStatisticsByRingGroupsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_extension_statistics_by_group(self) -> AsyncReportExtensionStatisticsByGroupResource:
         """ReportExtensionStatisticsByGroup: 2 operations."""
-        from py3cx.xapi._generated.resources.report_extension_statistics_by_group import AsyncReportExtensionStatisticsByGroupResource
+        from py3cx.xapi._generated.resources.report_extension_statistics_by_group import (
+            AsyncReportExtensionStatisticsByGroupResource,
+        )
 
         return AsyncReportExtensionStatisticsByGroupResource(self._client, self._guard)
 
     @functools.cached_property
     def report_extension_statistics(self) -> AsyncReportExtensionStatisticsResource:
         """ReportExtensionStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_extension_statistics import AsyncReportExtensionStatisticsResource
+        from py3cx.xapi._generated.resources.report_extension_statistics import (
+            AsyncReportExtensionStatisticsResource,
+        )
 
         return AsyncReportExtensionStatisticsResource(self._client, self._guard)
 
@@ -1773,21 +2104,27 @@ class AsyncXapiResources:
     @functools.cached_property
     def report_queue_agents_chat_statistics(self) -> AsyncReportQueueAgentsChatStatisticsResource:
         """ReportQueueAgentsChatStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics import AsyncReportQueueAgentsChatStatisticsResource
+        from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics import (
+            AsyncReportQueueAgentsChatStatisticsResource,
+        )
 
         return AsyncReportQueueAgentsChatStatisticsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_agents_chat_statistics_totals(self) -> AsyncReportQueueAgentsChatStatisticsTotalsResource:
         """ReportQueueAgentsChatStatisticsTotals: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics_totals import AsyncReportQueueAgentsChatStatisticsTotalsResource
+        from py3cx.xapi._generated.resources.report_queue_agents_chat_statistics_totals import (
+            AsyncReportQueueAgentsChatStatisticsTotalsResource,
+        )
 
         return AsyncReportQueueAgentsChatStatisticsTotalsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_answered_calls_by_wait_time(self) -> AsyncReportQueueAnsweredCallsByWaitTimeResource:
         """ReportQueueAnsweredCallsByWaitTime: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_answered_calls_by_wait_time import AsyncReportQueueAnsweredCallsByWaitTimeResource
+        from py3cx.xapi._generated.resources.report_queue_answered_calls_by_wait_time import (
+            AsyncReportQueueAnsweredCallsByWaitTimeResource,
+        )
 
         return AsyncReportQueueAnsweredCallsByWaitTimeResource(self._client, self._guard)
 
@@ -1808,35 +2145,45 @@ class AsyncXapiResources:
     @functools.cached_property
     def report_queue_chat_performance(self) -> AsyncReportQueueChatPerformanceResource:
         """ReportQueueChatPerformance: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_chat_performance import AsyncReportQueueChatPerformanceResource
+        from py3cx.xapi._generated.resources.report_queue_chat_performance import (
+            AsyncReportQueueChatPerformanceResource,
+        )
 
         return AsyncReportQueueChatPerformanceResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_failed_callbacks(self) -> AsyncReportQueueFailedCallbacksResource:
         """ReportQueueFailedCallbacks: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_failed_callbacks import AsyncReportQueueFailedCallbacksResource
+        from py3cx.xapi._generated.resources.report_queue_failed_callbacks import (
+            AsyncReportQueueFailedCallbacksResource,
+        )
 
         return AsyncReportQueueFailedCallbacksResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_performance_overview(self) -> AsyncReportQueuePerformanceOverviewResource:
         """ReportQueuePerformanceOverview: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_performance_overview import AsyncReportQueuePerformanceOverviewResource
+        from py3cx.xapi._generated.resources.report_queue_performance_overview import (
+            AsyncReportQueuePerformanceOverviewResource,
+        )
 
         return AsyncReportQueuePerformanceOverviewResource(self._client, self._guard)
 
     @functools.cached_property
     def report_queue_performance_totals(self) -> AsyncReportQueuePerformanceTotalsResource:
         """ReportQueuePerformanceTotals: 2 operations."""
-        from py3cx.xapi._generated.resources.report_queue_performance_totals import AsyncReportQueuePerformanceTotalsResource
+        from py3cx.xapi._generated.resources.report_queue_performance_totals import (
+            AsyncReportQueuePerformanceTotalsResource,
+        )
 
         return AsyncReportQueuePerformanceTotalsResource(self._client, self._guard)
 
     @functools.cached_property
     def report_ring_group_statistics(self) -> AsyncReportRingGroupStatisticsResource:
         """ReportRingGroupStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_ring_group_statistics import AsyncReportRingGroupStatisticsResource
+        from py3cx.xapi._generated.resources.report_ring_group_statistics import (
+            AsyncReportRingGroupStatisticsResource,
+        )
 
         return AsyncReportRingGroupStatisticsResource(self._client, self._guard)
 
@@ -1850,7 +2197,9 @@ class AsyncXapiResources:
     @functools.cached_property
     def report_team_queue_general_statistics(self) -> AsyncReportTeamQueueGeneralStatisticsResource:
         """ReportTeamQueueGeneralStatistics: 2 operations."""
-        from py3cx.xapi._generated.resources.report_team_queue_general_statistics import AsyncReportTeamQueueGeneralStatisticsResource
+        from py3cx.xapi._generated.resources.report_team_queue_general_statistics import (
+            AsyncReportTeamQueueGeneralStatisticsResource,
+        )
 
         return AsyncReportTeamQueueGeneralStatisticsResource(self._client, self._guard)
 

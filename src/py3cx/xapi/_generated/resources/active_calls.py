@@ -6,9 +6,9 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.active_call import ActiveCall
+from py3cx.xapi._generated.schemas.i_action_result import IActionResult
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -18,7 +18,7 @@ from py3cx.xapi._resource import (
     parse_optional_model,
 )
 
-__all__ = ["AsyncActiveCallsResource", "ActiveCallsResource"]
+__all__ = ["ActiveCallsResource", "AsyncActiveCallsResource"]
 
 
 class ActiveCallsResource(SyncResource):
@@ -35,7 +35,7 @@ class ActiveCallsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ActiveCall]:
+    ) -> Pager[ActiveCall]:
         """Get entities from ActiveCalls.
 
         ``GET /xapi/v1/ActiveCalls``
@@ -50,7 +50,7 @@ class ActiveCallsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ActiveCall,
+            ActiveCall,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -61,7 +61,7 @@ class ActiveCallsResource(SyncResource):
             skip=skip,
         )
 
-    def drop_call(self, id: int) -> m.IActionResult | None:
+    def drop_call(self, id: int) -> IActionResult | None:
         """Invoke action DropCall.
 
         ``POST /xapi/v1/ActiveCalls({Id})/Pbx.DropCall``
@@ -71,7 +71,7 @@ class ActiveCallsResource(SyncResource):
         Example: ``client.xapi.active_calls.drop_call(42)``
         """
         path = action_path(key_path("ActiveCalls", Typed(id, "Edm.Int32")), "Pbx.DropCall")
-        return parse_optional_model(m.IActionResult, self._client.post(path))
+        return parse_optional_model(IActionResult, self._client.post(path))
 
 
 class AsyncActiveCallsResource(AsyncResource):
@@ -88,7 +88,7 @@ class AsyncActiveCallsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ActiveCall]:
+    ) -> AsyncPager[ActiveCall]:
         """Get entities from ActiveCalls.
 
         ``GET /xapi/v1/ActiveCalls``
@@ -103,7 +103,7 @@ class AsyncActiveCallsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ActiveCall,
+            ActiveCall,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -114,7 +114,7 @@ class AsyncActiveCallsResource(AsyncResource):
             skip=skip,
         )
 
-    async def drop_call(self, id: int) -> m.IActionResult | None:
+    async def drop_call(self, id: int) -> IActionResult | None:
         """Invoke action DropCall.
 
         ``POST /xapi/v1/ActiveCalls({Id})/Pbx.DropCall``
@@ -124,4 +124,4 @@ class AsyncActiveCallsResource(AsyncResource):
         Example: ``await client.xapi.active_calls.drop_call(42)``
         """
         path = action_path(key_path("ActiveCalls", Typed(id, "Edm.Int32")), "Pbx.DropCall")
-        return parse_optional_model(m.IActionResult, await self._client.post(path))
+        return parse_optional_model(IActionResult, await self._client.post(path))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.activity_log_event import ActivityLogEvent
+from py3cx.xapi._generated.schemas.activity_logs_filter import ActivityLogsFilter
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -19,13 +20,13 @@ from py3cx.xapi._resource import (
     parse_model,
 )
 
-__all__ = ["AsyncActivityLogResource", "ActivityLogResource"]
+__all__ = ["ActivityLogResource", "AsyncActivityLogResource"]
 
 
 class ActivityLogResource(SyncResource):
     """ActivityLog: ``client.xapi.activity_log`` on a ``Client``."""
 
-    def get_filter(self) -> m.ActivityLogsFilter:
+    def get_filter(self) -> ActivityLogsFilter:
         """Invoke function GetFilter.
 
         ``GET /xapi/v1/ActivityLog/Pbx.GetFilter()``
@@ -35,7 +36,7 @@ class ActivityLogResource(SyncResource):
         Example: ``client.xapi.activity_log.get_filter()``
         """
         path = function_path("ActivityLog", "Pbx.GetFilter")
-        return parse_model(m.ActivityLogsFilter, self._client.get(path))
+        return parse_model(ActivityLogsFilter, self._client.get(path))
 
     def get_logs(
         self,
@@ -53,7 +54,7 @@ class ActivityLogResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ActivityLogEvent]:
+    ) -> Pager[ActivityLogEvent]:
         """Invoke function GetLogs.
 
         ``GET /xapi/v1/ActivityLog/Pbx.GetLogs(startDate,endDate,extension,call,severity)``
@@ -68,6 +69,7 @@ class ActivityLogResource(SyncResource):
         Example: ``for row in client.xapi.activity_log.get_logs(start_date=..., end_date=...,
         extension=..., call=..., severity=...): ...``
         """
+
         def path_now() -> str:
             if self._guard.legacy("GetLogs"):
                 path = function_path(
@@ -97,7 +99,7 @@ class ActivityLogResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.ActivityLogEvent,
+            ActivityLogEvent,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -124,7 +126,7 @@ class ActivityLogResource(SyncResource):
 class AsyncActivityLogResource(AsyncResource):
     """ActivityLog: ``client.xapi.activity_log`` on an ``AsyncClient``."""
 
-    async def get_filter(self) -> m.ActivityLogsFilter:
+    async def get_filter(self) -> ActivityLogsFilter:
         """Invoke function GetFilter.
 
         ``GET /xapi/v1/ActivityLog/Pbx.GetFilter()``
@@ -134,7 +136,7 @@ class AsyncActivityLogResource(AsyncResource):
         Example: ``await client.xapi.activity_log.get_filter()``
         """
         path = function_path("ActivityLog", "Pbx.GetFilter")
-        return parse_model(m.ActivityLogsFilter, await self._client.get(path))
+        return parse_model(ActivityLogsFilter, await self._client.get(path))
 
     def get_logs(
         self,
@@ -152,7 +154,7 @@ class AsyncActivityLogResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ActivityLogEvent]:
+    ) -> AsyncPager[ActivityLogEvent]:
         """Invoke function GetLogs.
 
         ``GET /xapi/v1/ActivityLog/Pbx.GetLogs(startDate,endDate,extension,call,severity)``
@@ -167,6 +169,7 @@ class AsyncActivityLogResource(AsyncResource):
         Example: ``async for row in client.xapi.activity_log.get_logs(start_date=..., end_date=...,
         extension=..., call=..., severity=...): ...``
         """
+
         async def path_now() -> str:
             if await self._guard.legacy("GetLogs"):
                 path = function_path(
@@ -196,7 +199,7 @@ class AsyncActivityLogResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.ActivityLogEvent,
+            ActivityLogEvent,
             page_size=page_size,
             filter=filter,
             select=select,

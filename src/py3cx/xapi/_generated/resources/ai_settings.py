@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.add_vector_store_files import AddVectorStoreFiles
+from py3cx.xapi._generated.schemas.ai_resources import AIResources
+from py3cx.xapi._generated.schemas.ai_settings import AISettings
+from py3cx.xapi._generated.schemas.remove_vector_store_files import RemoveVectorStoreFiles
+from py3cx.xapi._generated.schemas.vector_file_result import VectorFileResult
+from py3cx.xapi._generated.schemas.vector_store import VectorStore
+from py3cx.xapi._generated.schemas.vector_store_files import VectorStoreFiles
+from py3cx.xapi._generated.schemas.vector_stores import VectorStores
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -23,13 +30,13 @@ from py3cx.xapi._resource import (
     parse_value,
 )
 
-__all__ = ["AsyncAISettingsResource", "AISettingsResource"]
+__all__ = ["AISettingsResource", "AsyncAISettingsResource"]
 
 
 class AISettingsResource(SyncResource):
     """AISettings: ``client.xapi.ai_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.AISettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> AISettings:
         """Get AISettings.
 
         ``GET /xapi/v1/AISettings``
@@ -43,9 +50,9 @@ class AISettingsResource(SyncResource):
         """
         self._guard.require("GetAISettings")
         path = "AISettings"
-        return parse_model(m.AISettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(AISettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.AISettings | Mapping[str, Any]) -> None:
+    def update(self, body: AISettings | Mapping[str, Any]) -> None:
         """Update AISettings.
 
         ``PATCH /xapi/v1/AISettings``
@@ -62,7 +69,7 @@ class AISettingsResource(SyncResource):
         path = "AISettings"
         self._client.patch(path, json=to_wire(body))
 
-    def get_ai_resources(self, *, provider: str | None) -> m.AIResources:
+    def get_ai_resources(self, *, provider: str | None) -> AIResources:
         """Invoke function GetAIResources.
 
         ``GET /xapi/v1/AISettings/Pbx.GetAIResources(provider)``
@@ -76,9 +83,9 @@ class AISettingsResource(SyncResource):
         """
         self._guard.require("GetAIResources")
         path = function_path("AISettings", "Pbx.GetAIResources", provider=Typed(provider, "Edm.String"))
-        return parse_model(m.AIResources, self._client.get(path))
+        return parse_model(AIResources, self._client.get(path))
 
-    def get_current_ai_resources(self) -> m.AIResources:
+    def get_current_ai_resources(self) -> AIResources:
         """Invoke function GetCurrentAIResources.
 
         ``GET /xapi/v1/AISettings/Pbx.GetCurrentAIResources()``
@@ -92,7 +99,7 @@ class AISettingsResource(SyncResource):
         """
         self._guard.require("GetCurrentAIResources")
         path = function_path("AISettings", "Pbx.GetCurrentAIResources")
-        return parse_model(m.AIResources, self._client.get(path))
+        return parse_model(AIResources, self._client.get(path))
 
     def get_ai_template_contents(self, *, id: str | None) -> str:
         """Invoke function GetAITemplateContents.
@@ -110,7 +117,7 @@ class AISettingsResource(SyncResource):
         path = function_path("AISettings", "Pbx.GetAITemplateContents", id=Typed(id, "Edm.String"))
         return parse_value(str, self._client.get(path))
 
-    def get_vector_stores(self, *, limit: int, after: str) -> m.VectorStores | None:
+    def get_vector_stores(self, *, limit: int, after: str) -> VectorStores | None:
         """Invoke function GetVectorStores.
 
         ``GET /xapi/v1/AISettings/Pbx.GetVectorStores(limit,after)``
@@ -129,9 +136,9 @@ class AISettingsResource(SyncResource):
             limit=Typed(limit, "Edm.Int32"),
             after=Typed(after, "Edm.String"),
         )
-        return parse_optional_model(m.VectorStores, self._client.get(path))
+        return parse_optional_model(VectorStores, self._client.get(path))
 
-    def get_vector_store_files(self, *, id: str | None, limit: int, after: str) -> m.VectorStoreFiles | None:
+    def get_vector_store_files(self, *, id: str | None, limit: int, after: str) -> VectorStoreFiles | None:
         """Invoke function GetVectorStoreFiles.
 
         ``GET /xapi/v1/AISettings/Pbx.GetVectorStoreFiles(id,limit,after)``
@@ -151,9 +158,9 @@ class AISettingsResource(SyncResource):
             limit=Typed(limit, "Edm.Int32"),
             after=Typed(after, "Edm.String"),
         )
-        return parse_optional_model(m.VectorStoreFiles, self._client.get(path))
+        return parse_optional_model(VectorStoreFiles, self._client.get(path))
 
-    def get_vector_store(self, *, id: str | None) -> m.VectorStore | None:
+    def get_vector_store(self, *, id: str | None) -> VectorStore | None:
         """Invoke function GetVectorStore.
 
         ``GET /xapi/v1/AISettings/Pbx.GetVectorStore(id)``
@@ -167,9 +174,9 @@ class AISettingsResource(SyncResource):
         """
         self._guard.require("GetVectorStore")
         path = function_path("AISettings", "Pbx.GetVectorStore", id=Typed(id, "Edm.String"))
-        return parse_optional_model(m.VectorStore, self._client.get(path))
+        return parse_optional_model(VectorStore, self._client.get(path))
 
-    def create_vector_store(self, *, model: m.VectorStore) -> m.VectorStore | None:
+    def create_vector_store(self, *, model: VectorStore) -> VectorStore | None:
         """Invoke action CreateVectorStore.
 
         ``POST /xapi/v1/AISettings/Pbx.CreateVectorStore``
@@ -184,9 +191,9 @@ class AISettingsResource(SyncResource):
         self._guard.require("CreateVectorStore")
         path = action_path("AISettings", "Pbx.CreateVectorStore")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_optional_model(m.VectorStore, self._client.post(path, json=body))
+        return parse_optional_model(VectorStore, self._client.post(path, json=body))
 
-    def update_vector_store(self, *, model: m.VectorStore) -> m.VectorStore | None:
+    def update_vector_store(self, *, model: VectorStore) -> VectorStore | None:
         """Invoke action UpdateVectorStore.
 
         ``POST /xapi/v1/AISettings/Pbx.UpdateVectorStore``
@@ -201,7 +208,7 @@ class AISettingsResource(SyncResource):
         self._guard.require("UpdateVectorStore")
         path = action_path("AISettings", "Pbx.UpdateVectorStore")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_optional_model(m.VectorStore, self._client.post(path, json=body))
+        return parse_optional_model(VectorStore, self._client.post(path, json=body))
 
     def delete_vector_store(self, *, id: str | None = None) -> None:
         """Invoke action DeleteVectorStore.
@@ -262,7 +269,7 @@ class AISettingsResource(SyncResource):
             body["fileid"] = to_wire(fileid)
         self._client.post(path, json=body)
 
-    def add_vector_store_files(self, *, model: m.AddVectorStoreFiles) -> None:
+    def add_vector_store_files(self, *, model: AddVectorStoreFiles) -> None:
         """Invoke action AddVectorStoreFiles.
 
         ``POST /xapi/v1/AISettings/Pbx.AddVectorStoreFiles``
@@ -279,7 +286,7 @@ class AISettingsResource(SyncResource):
         body: dict[str, Any] = {"model": to_wire(model)}
         self._client.post(path, json=body)
 
-    def batch_delete_files(self, *, model: m.RemoveVectorStoreFiles) -> builtins.list[m.VectorFileResult]:
+    def batch_delete_files(self, *, model: RemoveVectorStoreFiles) -> builtins.list[VectorFileResult]:
         """Invoke action BatchDeleteFiles.
 
         ``POST /xapi/v1/AISettings/Pbx.BatchDeleteFiles``
@@ -294,13 +301,13 @@ class AISettingsResource(SyncResource):
         self._guard.require("BatchDeleteFiles")
         path = action_path("AISettings", "Pbx.BatchDeleteFiles")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_list(m.VectorFileResult, self._client.post(path, json=body))
+        return parse_list(VectorFileResult, self._client.post(path, json=body))
 
 
 class AsyncAISettingsResource(AsyncResource):
     """AISettings: ``client.xapi.ai_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.AISettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> AISettings:
         """Get AISettings.
 
         ``GET /xapi/v1/AISettings``
@@ -314,9 +321,9 @@ class AsyncAISettingsResource(AsyncResource):
         """
         await self._guard.require("GetAISettings")
         path = "AISettings"
-        return parse_model(m.AISettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(AISettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.AISettings | Mapping[str, Any]) -> None:
+    async def update(self, body: AISettings | Mapping[str, Any]) -> None:
         """Update AISettings.
 
         ``PATCH /xapi/v1/AISettings``
@@ -333,7 +340,7 @@ class AsyncAISettingsResource(AsyncResource):
         path = "AISettings"
         await self._client.patch(path, json=to_wire(body))
 
-    async def get_ai_resources(self, *, provider: str | None) -> m.AIResources:
+    async def get_ai_resources(self, *, provider: str | None) -> AIResources:
         """Invoke function GetAIResources.
 
         ``GET /xapi/v1/AISettings/Pbx.GetAIResources(provider)``
@@ -347,9 +354,9 @@ class AsyncAISettingsResource(AsyncResource):
         """
         await self._guard.require("GetAIResources")
         path = function_path("AISettings", "Pbx.GetAIResources", provider=Typed(provider, "Edm.String"))
-        return parse_model(m.AIResources, await self._client.get(path))
+        return parse_model(AIResources, await self._client.get(path))
 
-    async def get_current_ai_resources(self) -> m.AIResources:
+    async def get_current_ai_resources(self) -> AIResources:
         """Invoke function GetCurrentAIResources.
 
         ``GET /xapi/v1/AISettings/Pbx.GetCurrentAIResources()``
@@ -363,7 +370,7 @@ class AsyncAISettingsResource(AsyncResource):
         """
         await self._guard.require("GetCurrentAIResources")
         path = function_path("AISettings", "Pbx.GetCurrentAIResources")
-        return parse_model(m.AIResources, await self._client.get(path))
+        return parse_model(AIResources, await self._client.get(path))
 
     async def get_ai_template_contents(self, *, id: str | None) -> str:
         """Invoke function GetAITemplateContents.
@@ -381,7 +388,7 @@ class AsyncAISettingsResource(AsyncResource):
         path = function_path("AISettings", "Pbx.GetAITemplateContents", id=Typed(id, "Edm.String"))
         return parse_value(str, await self._client.get(path))
 
-    async def get_vector_stores(self, *, limit: int, after: str) -> m.VectorStores | None:
+    async def get_vector_stores(self, *, limit: int, after: str) -> VectorStores | None:
         """Invoke function GetVectorStores.
 
         ``GET /xapi/v1/AISettings/Pbx.GetVectorStores(limit,after)``
@@ -400,7 +407,7 @@ class AsyncAISettingsResource(AsyncResource):
             limit=Typed(limit, "Edm.Int32"),
             after=Typed(after, "Edm.String"),
         )
-        return parse_optional_model(m.VectorStores, await self._client.get(path))
+        return parse_optional_model(VectorStores, await self._client.get(path))
 
     async def get_vector_store_files(
         self,
@@ -408,7 +415,7 @@ class AsyncAISettingsResource(AsyncResource):
         id: str | None,
         limit: int,
         after: str,
-    ) -> m.VectorStoreFiles | None:
+    ) -> VectorStoreFiles | None:
         """Invoke function GetVectorStoreFiles.
 
         ``GET /xapi/v1/AISettings/Pbx.GetVectorStoreFiles(id,limit,after)``
@@ -428,9 +435,9 @@ class AsyncAISettingsResource(AsyncResource):
             limit=Typed(limit, "Edm.Int32"),
             after=Typed(after, "Edm.String"),
         )
-        return parse_optional_model(m.VectorStoreFiles, await self._client.get(path))
+        return parse_optional_model(VectorStoreFiles, await self._client.get(path))
 
-    async def get_vector_store(self, *, id: str | None) -> m.VectorStore | None:
+    async def get_vector_store(self, *, id: str | None) -> VectorStore | None:
         """Invoke function GetVectorStore.
 
         ``GET /xapi/v1/AISettings/Pbx.GetVectorStore(id)``
@@ -444,9 +451,9 @@ class AsyncAISettingsResource(AsyncResource):
         """
         await self._guard.require("GetVectorStore")
         path = function_path("AISettings", "Pbx.GetVectorStore", id=Typed(id, "Edm.String"))
-        return parse_optional_model(m.VectorStore, await self._client.get(path))
+        return parse_optional_model(VectorStore, await self._client.get(path))
 
-    async def create_vector_store(self, *, model: m.VectorStore) -> m.VectorStore | None:
+    async def create_vector_store(self, *, model: VectorStore) -> VectorStore | None:
         """Invoke action CreateVectorStore.
 
         ``POST /xapi/v1/AISettings/Pbx.CreateVectorStore``
@@ -461,9 +468,9 @@ class AsyncAISettingsResource(AsyncResource):
         await self._guard.require("CreateVectorStore")
         path = action_path("AISettings", "Pbx.CreateVectorStore")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_optional_model(m.VectorStore, await self._client.post(path, json=body))
+        return parse_optional_model(VectorStore, await self._client.post(path, json=body))
 
-    async def update_vector_store(self, *, model: m.VectorStore) -> m.VectorStore | None:
+    async def update_vector_store(self, *, model: VectorStore) -> VectorStore | None:
         """Invoke action UpdateVectorStore.
 
         ``POST /xapi/v1/AISettings/Pbx.UpdateVectorStore``
@@ -478,7 +485,7 @@ class AsyncAISettingsResource(AsyncResource):
         await self._guard.require("UpdateVectorStore")
         path = action_path("AISettings", "Pbx.UpdateVectorStore")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_optional_model(m.VectorStore, await self._client.post(path, json=body))
+        return parse_optional_model(VectorStore, await self._client.post(path, json=body))
 
     async def delete_vector_store(self, *, id: str | None = None) -> None:
         """Invoke action DeleteVectorStore.
@@ -544,7 +551,7 @@ class AsyncAISettingsResource(AsyncResource):
             body["fileid"] = to_wire(fileid)
         await self._client.post(path, json=body)
 
-    async def add_vector_store_files(self, *, model: m.AddVectorStoreFiles) -> None:
+    async def add_vector_store_files(self, *, model: AddVectorStoreFiles) -> None:
         """Invoke action AddVectorStoreFiles.
 
         ``POST /xapi/v1/AISettings/Pbx.AddVectorStoreFiles``
@@ -564,8 +571,8 @@ class AsyncAISettingsResource(AsyncResource):
     async def batch_delete_files(
         self,
         *,
-        model: m.RemoveVectorStoreFiles,
-    ) -> builtins.list[m.VectorFileResult]:
+        model: RemoveVectorStoreFiles,
+    ) -> builtins.list[VectorFileResult]:
         """Invoke action BatchDeleteFiles.
 
         ``POST /xapi/v1/AISettings/Pbx.BatchDeleteFiles``
@@ -580,4 +587,4 @@ class AsyncAISettingsResource(AsyncResource):
         await self._guard.require("BatchDeleteFiles")
         path = action_path("AISettings", "Pbx.BatchDeleteFiles")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_list(m.VectorFileResult, await self._client.post(path, json=body))
+        return parse_list(VectorFileResult, await self._client.post(path, json=body))

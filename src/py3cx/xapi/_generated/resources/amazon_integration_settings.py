@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.amazon_integration_settings import AmazonIntegrationSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -20,13 +20,13 @@ from py3cx.xapi._resource import (
     parse_model,
 )
 
-__all__ = ["AsyncAmazonIntegrationSettingsResource", "AmazonIntegrationSettingsResource"]
+__all__ = ["AmazonIntegrationSettingsResource", "AsyncAmazonIntegrationSettingsResource"]
 
 
 class AmazonIntegrationSettingsResource(SyncResource):
     """AmazonIntegrationSettings: ``client.xapi.amazon_integration_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.AmazonIntegrationSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> AmazonIntegrationSettings:
         """Get AmazonIntegrationSettings.
 
         ``GET /xapi/v1/AmazonIntegrationSettings``
@@ -40,9 +40,9 @@ class AmazonIntegrationSettingsResource(SyncResource):
         """
         self._guard.require("GetAmazonIntegrationSettings")
         path = "AmazonIntegrationSettings"
-        return parse_model(m.AmazonIntegrationSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(AmazonIntegrationSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.AmazonIntegrationSettings | Mapping[str, Any]) -> None:
+    def update(self, body: AmazonIntegrationSettings | Mapping[str, Any]) -> None:
         """Update AmazonIntegrationSettings.
 
         ``PATCH /xapi/v1/AmazonIntegrationSettings``
@@ -81,7 +81,7 @@ class AmazonIntegrationSettingsResource(SyncResource):
 class AsyncAmazonIntegrationSettingsResource(AsyncResource):
     """AmazonIntegrationSettings: ``client.xapi.amazon_integration_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.AmazonIntegrationSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> AmazonIntegrationSettings:
         """Get AmazonIntegrationSettings.
 
         ``GET /xapi/v1/AmazonIntegrationSettings``
@@ -96,11 +96,11 @@ class AsyncAmazonIntegrationSettingsResource(AsyncResource):
         await self._guard.require("GetAmazonIntegrationSettings")
         path = "AmazonIntegrationSettings"
         return parse_model(
-            m.AmazonIntegrationSettings,
+            AmazonIntegrationSettings,
             await self._client.get(path, select=select, expand=expand),
         )
 
-    async def update(self, body: m.AmazonIntegrationSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: AmazonIntegrationSettings | Mapping[str, Any]) -> None:
         """Update AmazonIntegrationSettings.
 
         ``PATCH /xapi/v1/AmazonIntegrationSettings``

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.anti_hacking_settings import AntiHackingSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -18,13 +18,13 @@ from py3cx.xapi._resource import (
     parse_model,
 )
 
-__all__ = ["AsyncAntiHackingSettingsResource", "AntiHackingSettingsResource"]
+__all__ = ["AntiHackingSettingsResource", "AsyncAntiHackingSettingsResource"]
 
 
 class AntiHackingSettingsResource(SyncResource):
     """AntiHackingSettings: ``client.xapi.anti_hacking_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.AntiHackingSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> AntiHackingSettings:
         """Get AntiHackingSettings.
 
         ``GET /xapi/v1/AntiHackingSettings``
@@ -34,9 +34,9 @@ class AntiHackingSettingsResource(SyncResource):
         Example: ``client.xapi.anti_hacking_settings.get()``
         """
         path = "AntiHackingSettings"
-        return parse_model(m.AntiHackingSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(AntiHackingSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.AntiHackingSettings | Mapping[str, Any]) -> None:
+    def update(self, body: AntiHackingSettings | Mapping[str, Any]) -> None:
         """Update AntiHackingSettings.
 
         ``PATCH /xapi/v1/AntiHackingSettings``
@@ -54,7 +54,7 @@ class AntiHackingSettingsResource(SyncResource):
 class AsyncAntiHackingSettingsResource(AsyncResource):
     """AntiHackingSettings: ``client.xapi.anti_hacking_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.AntiHackingSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> AntiHackingSettings:
         """Get AntiHackingSettings.
 
         ``GET /xapi/v1/AntiHackingSettings``
@@ -64,9 +64,9 @@ class AsyncAntiHackingSettingsResource(AsyncResource):
         Example: ``await client.xapi.anti_hacking_settings.get()``
         """
         path = "AntiHackingSettings"
-        return parse_model(m.AntiHackingSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(AntiHackingSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.AntiHackingSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: AntiHackingSettings | Mapping[str, Any]) -> None:
         """Update AntiHackingSettings.
 
         ``PATCH /xapi/v1/AntiHackingSettings``

@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.backup_extras import BackupExtras
+from py3cx.xapi._generated.schemas.backup_failover_settings import BackupFailoverSettings
+from py3cx.xapi._generated.schemas.backup_repository_settings import BackupRepositorySettings
+from py3cx.xapi._generated.schemas.backup_settings import BackupSettings
+from py3cx.xapi._generated.schemas.backups import Backups
+from py3cx.xapi._generated.schemas.create_backup import CreateBackup
+from py3cx.xapi._generated.schemas.failover_script_file import FailoverScriptFile
+from py3cx.xapi._generated.schemas.restore_settings import RestoreSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -39,7 +46,7 @@ class BackupsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Backups]:
+    ) -> Pager[Backups]:
         """Get entities from Backups.
 
         ``GET /xapi/v1/Backups``
@@ -54,7 +61,7 @@ class BackupsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Backups,
+            Backups,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -65,7 +72,7 @@ class BackupsResource(SyncResource):
             skip=skip,
         )
 
-    def get_backup_extras(self, file_name: str) -> m.BackupExtras:
+    def get_backup_extras(self, file_name: str) -> BackupExtras:
         """Invoke function GetBackupExtras.
 
         ``GET /xapi/v1/Backups({FileName})/Pbx.GetBackupExtras()``
@@ -75,7 +82,7 @@ class BackupsResource(SyncResource):
         Example: ``client.xapi.backups.get_backup_extras("100")``
         """
         path = function_path(key_path("Backups", Typed(file_name, "Edm.String")), "Pbx.GetBackupExtras")
-        return parse_model(m.BackupExtras, self._client.get(path))
+        return parse_model(BackupExtras, self._client.get(path))
 
     def delete(self, file_name: str, *, etag: str | None = None) -> None:
         """Delete entity from Backups.
@@ -102,7 +109,7 @@ class BackupsResource(SyncResource):
         body: dict[str, Any] = {"footprint": to_wire(footprint), "password": to_wire(password)}
         self._client.post(path, json=body)
 
-    def backup(self, *, description: m.CreateBackup) -> None:
+    def backup(self, *, description: CreateBackup) -> None:
         """Invoke action Backup.
 
         ``POST /xapi/v1/Backups/Pbx.Backup``
@@ -127,7 +134,7 @@ class BackupsResource(SyncResource):
         path = function_path("Backups", "Pbx.GetCanCreateBackup")
         return parse_value(bool, self._client.get(path))
 
-    def get_backup_settings(self) -> m.BackupSettings:
+    def get_backup_settings(self) -> BackupSettings:
         """Invoke function GetBackupSettings.
 
         ``GET /xapi/v1/Backups/Pbx.GetBackupSettings()``
@@ -137,9 +144,9 @@ class BackupsResource(SyncResource):
         Example: ``client.xapi.backups.get_backup_settings()``
         """
         path = function_path("Backups", "Pbx.GetBackupSettings")
-        return parse_model(m.BackupSettings, self._client.get(path))
+        return parse_model(BackupSettings, self._client.get(path))
 
-    def get_backup_failover_settings(self) -> m.BackupFailoverSettings:
+    def get_backup_failover_settings(self) -> BackupFailoverSettings:
         """Invoke function GetBackupFailoverSettings.
 
         ``GET /xapi/v1/Backups/Pbx.GetBackupFailoverSettings()``
@@ -149,9 +156,9 @@ class BackupsResource(SyncResource):
         Example: ``client.xapi.backups.get_backup_failover_settings()``
         """
         path = function_path("Backups", "Pbx.GetBackupFailoverSettings")
-        return parse_model(m.BackupFailoverSettings, self._client.get(path))
+        return parse_model(BackupFailoverSettings, self._client.get(path))
 
-    def set_backup_failover_settings(self, *, settings: m.BackupFailoverSettings) -> None:
+    def set_backup_failover_settings(self, *, settings: BackupFailoverSettings) -> None:
         """Invoke action SetBackupFailoverSettings.
 
         ``POST /xapi/v1/Backups/Pbx.SetBackupFailoverSettings``
@@ -172,7 +179,7 @@ class BackupsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.FailoverScriptFile]:
+    ) -> Pager[FailoverScriptFile]:
         """Invoke function GetFailoverScripts.
 
         ``GET /xapi/v1/Backups/Pbx.GetFailoverScripts()``
@@ -187,7 +194,7 @@ class BackupsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.FailoverScriptFile,
+            FailoverScriptFile,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -195,7 +202,7 @@ class BackupsResource(SyncResource):
             skip=skip,
         )
 
-    def set_backup_settings(self, *, settings: m.BackupSettings) -> None:
+    def set_backup_settings(self, *, settings: BackupSettings) -> None:
         """Invoke action SetBackupSettings.
 
         ``POST /xapi/v1/Backups/Pbx.SetBackupSettings``
@@ -208,7 +215,7 @@ class BackupsResource(SyncResource):
         body: dict[str, Any] = {"settings": to_wire(settings)}
         self._client.post(path, json=body)
 
-    def get_backup_repository_settings(self) -> m.BackupRepositorySettings:
+    def get_backup_repository_settings(self) -> BackupRepositorySettings:
         """Invoke function GetBackupRepositorySettings.
 
         ``GET /xapi/v1/Backups/Pbx.GetBackupRepositorySettings()``
@@ -218,9 +225,9 @@ class BackupsResource(SyncResource):
         Example: ``client.xapi.backups.get_backup_repository_settings()``
         """
         path = function_path("Backups", "Pbx.GetBackupRepositorySettings")
-        return parse_model(m.BackupRepositorySettings, self._client.get(path))
+        return parse_model(BackupRepositorySettings, self._client.get(path))
 
-    def set_backup_repository_settings(self, *, settings: m.BackupRepositorySettings) -> None:
+    def set_backup_repository_settings(self, *, settings: BackupRepositorySettings) -> None:
         """Invoke action SetBackupRepositorySettings.
 
         ``POST /xapi/v1/Backups/Pbx.SetBackupRepositorySettings``
@@ -250,7 +257,7 @@ class BackupsResource(SyncResource):
         body: dict[str, Any] = {"sftpPath": to_wire(sftp_path)}
         return parse_optional_value(str, self._client.post(path, json=body))
 
-    def get_restore_settings(self) -> m.RestoreSettings:
+    def get_restore_settings(self) -> RestoreSettings:
         """Invoke function GetRestoreSettings.
 
         ``GET /xapi/v1/Backups/Pbx.GetRestoreSettings()``
@@ -260,9 +267,9 @@ class BackupsResource(SyncResource):
         Example: ``client.xapi.backups.get_restore_settings()``
         """
         path = function_path("Backups", "Pbx.GetRestoreSettings")
-        return parse_model(m.RestoreSettings, self._client.get(path))
+        return parse_model(RestoreSettings, self._client.get(path))
 
-    def set_restore_settings(self, *, settings: m.RestoreSettings) -> None:
+    def set_restore_settings(self, *, settings: RestoreSettings) -> None:
         """Invoke action SetRestoreSettings.
 
         ``POST /xapi/v1/Backups/Pbx.SetRestoreSettings``
@@ -322,7 +329,7 @@ class AsyncBackupsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Backups]:
+    ) -> AsyncPager[Backups]:
         """Get entities from Backups.
 
         ``GET /xapi/v1/Backups``
@@ -337,7 +344,7 @@ class AsyncBackupsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Backups,
+            Backups,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -348,7 +355,7 @@ class AsyncBackupsResource(AsyncResource):
             skip=skip,
         )
 
-    async def get_backup_extras(self, file_name: str) -> m.BackupExtras:
+    async def get_backup_extras(self, file_name: str) -> BackupExtras:
         """Invoke function GetBackupExtras.
 
         ``GET /xapi/v1/Backups({FileName})/Pbx.GetBackupExtras()``
@@ -358,7 +365,7 @@ class AsyncBackupsResource(AsyncResource):
         Example: ``await client.xapi.backups.get_backup_extras("100")``
         """
         path = function_path(key_path("Backups", Typed(file_name, "Edm.String")), "Pbx.GetBackupExtras")
-        return parse_model(m.BackupExtras, await self._client.get(path))
+        return parse_model(BackupExtras, await self._client.get(path))
 
     async def delete(self, file_name: str, *, etag: str | None = None) -> None:
         """Delete entity from Backups.
@@ -385,7 +392,7 @@ class AsyncBackupsResource(AsyncResource):
         body: dict[str, Any] = {"footprint": to_wire(footprint), "password": to_wire(password)}
         await self._client.post(path, json=body)
 
-    async def backup(self, *, description: m.CreateBackup) -> None:
+    async def backup(self, *, description: CreateBackup) -> None:
         """Invoke action Backup.
 
         ``POST /xapi/v1/Backups/Pbx.Backup``
@@ -410,7 +417,7 @@ class AsyncBackupsResource(AsyncResource):
         path = function_path("Backups", "Pbx.GetCanCreateBackup")
         return parse_value(bool, await self._client.get(path))
 
-    async def get_backup_settings(self) -> m.BackupSettings:
+    async def get_backup_settings(self) -> BackupSettings:
         """Invoke function GetBackupSettings.
 
         ``GET /xapi/v1/Backups/Pbx.GetBackupSettings()``
@@ -420,9 +427,9 @@ class AsyncBackupsResource(AsyncResource):
         Example: ``await client.xapi.backups.get_backup_settings()``
         """
         path = function_path("Backups", "Pbx.GetBackupSettings")
-        return parse_model(m.BackupSettings, await self._client.get(path))
+        return parse_model(BackupSettings, await self._client.get(path))
 
-    async def get_backup_failover_settings(self) -> m.BackupFailoverSettings:
+    async def get_backup_failover_settings(self) -> BackupFailoverSettings:
         """Invoke function GetBackupFailoverSettings.
 
         ``GET /xapi/v1/Backups/Pbx.GetBackupFailoverSettings()``
@@ -432,9 +439,9 @@ class AsyncBackupsResource(AsyncResource):
         Example: ``await client.xapi.backups.get_backup_failover_settings()``
         """
         path = function_path("Backups", "Pbx.GetBackupFailoverSettings")
-        return parse_model(m.BackupFailoverSettings, await self._client.get(path))
+        return parse_model(BackupFailoverSettings, await self._client.get(path))
 
-    async def set_backup_failover_settings(self, *, settings: m.BackupFailoverSettings) -> None:
+    async def set_backup_failover_settings(self, *, settings: BackupFailoverSettings) -> None:
         """Invoke action SetBackupFailoverSettings.
 
         ``POST /xapi/v1/Backups/Pbx.SetBackupFailoverSettings``
@@ -455,7 +462,7 @@ class AsyncBackupsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.FailoverScriptFile]:
+    ) -> AsyncPager[FailoverScriptFile]:
         """Invoke function GetFailoverScripts.
 
         ``GET /xapi/v1/Backups/Pbx.GetFailoverScripts()``
@@ -470,7 +477,7 @@ class AsyncBackupsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.FailoverScriptFile,
+            FailoverScriptFile,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -478,7 +485,7 @@ class AsyncBackupsResource(AsyncResource):
             skip=skip,
         )
 
-    async def set_backup_settings(self, *, settings: m.BackupSettings) -> None:
+    async def set_backup_settings(self, *, settings: BackupSettings) -> None:
         """Invoke action SetBackupSettings.
 
         ``POST /xapi/v1/Backups/Pbx.SetBackupSettings``
@@ -491,7 +498,7 @@ class AsyncBackupsResource(AsyncResource):
         body: dict[str, Any] = {"settings": to_wire(settings)}
         await self._client.post(path, json=body)
 
-    async def get_backup_repository_settings(self) -> m.BackupRepositorySettings:
+    async def get_backup_repository_settings(self) -> BackupRepositorySettings:
         """Invoke function GetBackupRepositorySettings.
 
         ``GET /xapi/v1/Backups/Pbx.GetBackupRepositorySettings()``
@@ -501,9 +508,9 @@ class AsyncBackupsResource(AsyncResource):
         Example: ``await client.xapi.backups.get_backup_repository_settings()``
         """
         path = function_path("Backups", "Pbx.GetBackupRepositorySettings")
-        return parse_model(m.BackupRepositorySettings, await self._client.get(path))
+        return parse_model(BackupRepositorySettings, await self._client.get(path))
 
-    async def set_backup_repository_settings(self, *, settings: m.BackupRepositorySettings) -> None:
+    async def set_backup_repository_settings(self, *, settings: BackupRepositorySettings) -> None:
         """Invoke action SetBackupRepositorySettings.
 
         ``POST /xapi/v1/Backups/Pbx.SetBackupRepositorySettings``
@@ -533,7 +540,7 @@ class AsyncBackupsResource(AsyncResource):
         body: dict[str, Any] = {"sftpPath": to_wire(sftp_path)}
         return parse_optional_value(str, await self._client.post(path, json=body))
 
-    async def get_restore_settings(self) -> m.RestoreSettings:
+    async def get_restore_settings(self) -> RestoreSettings:
         """Invoke function GetRestoreSettings.
 
         ``GET /xapi/v1/Backups/Pbx.GetRestoreSettings()``
@@ -543,9 +550,9 @@ class AsyncBackupsResource(AsyncResource):
         Example: ``await client.xapi.backups.get_restore_settings()``
         """
         path = function_path("Backups", "Pbx.GetRestoreSettings")
-        return parse_model(m.RestoreSettings, await self._client.get(path))
+        return parse_model(RestoreSettings, await self._client.get(path))
 
-    async def set_restore_settings(self, *, settings: m.RestoreSettings) -> None:
+    async def set_restore_settings(self, *, settings: RestoreSettings) -> None:
         """Invoke action SetRestoreSettings.
 
         ``POST /xapi/v1/Backups/Pbx.SetRestoreSettings``

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.black_list_number import BlackListNumber
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class BlackListNumbersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.BlackListNumber]:
+    ) -> Pager[BlackListNumber]:
         """Get entities from BlackListNumbers.
 
         ``GET /xapi/v1/BlackListNumbers``
@@ -53,7 +53,7 @@ class BlackListNumbersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.BlackListNumber,
+            BlackListNumber,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class BlackListNumbersResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.BlackListNumber | Mapping[str, Any]) -> m.BlackListNumber:
+    def create(self, body: BlackListNumber | Mapping[str, Any]) -> BlackListNumber:
         """Add new entity to BlackListNumbers.
 
         ``POST /xapi/v1/BlackListNumbers``
@@ -74,9 +74,9 @@ class BlackListNumbersResource(SyncResource):
         Example: ``client.xapi.black_list_numbers.create(BlackListNumber(...))``
         """
         path = "BlackListNumbers"
-        return parse_model(m.BlackListNumber, self._client.post(path, json=to_wire(body)))
+        return parse_model(BlackListNumber, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.BlackListNumber:
+    def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> BlackListNumber:
         """Get entity from BlackListNumbers by key.
 
         ``GET /xapi/v1/BlackListNumbers({Id})``
@@ -86,9 +86,9 @@ class BlackListNumbersResource(SyncResource):
         Example: ``client.xapi.black_list_numbers.get("100")``
         """
         path = key_path("BlackListNumbers", Typed(id, "Edm.String"))
-        return parse_model(m.BlackListNumber, self._client.get(path, select=select, expand=expand))
+        return parse_model(BlackListNumber, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: str, body: m.BlackListNumber | Mapping[str, Any]) -> None:
+    def update(self, id: str, body: BlackListNumber | Mapping[str, Any]) -> None:
         """Update entity in BlackListNumbers.
 
         ``PATCH /xapi/v1/BlackListNumbers({Id})``
@@ -142,7 +142,7 @@ class AsyncBlackListNumbersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.BlackListNumber]:
+    ) -> AsyncPager[BlackListNumber]:
         """Get entities from BlackListNumbers.
 
         ``GET /xapi/v1/BlackListNumbers``
@@ -157,7 +157,7 @@ class AsyncBlackListNumbersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.BlackListNumber,
+            BlackListNumber,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -168,7 +168,7 @@ class AsyncBlackListNumbersResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.BlackListNumber | Mapping[str, Any]) -> m.BlackListNumber:
+    async def create(self, body: BlackListNumber | Mapping[str, Any]) -> BlackListNumber:
         """Add new entity to BlackListNumbers.
 
         ``POST /xapi/v1/BlackListNumbers``
@@ -178,9 +178,9 @@ class AsyncBlackListNumbersResource(AsyncResource):
         Example: ``await client.xapi.black_list_numbers.create(BlackListNumber(...))``
         """
         path = "BlackListNumbers"
-        return parse_model(m.BlackListNumber, await self._client.post(path, json=to_wire(body)))
+        return parse_model(BlackListNumber, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.BlackListNumber:
+    async def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> BlackListNumber:
         """Get entity from BlackListNumbers by key.
 
         ``GET /xapi/v1/BlackListNumbers({Id})``
@@ -190,9 +190,9 @@ class AsyncBlackListNumbersResource(AsyncResource):
         Example: ``await client.xapi.black_list_numbers.get("100")``
         """
         path = key_path("BlackListNumbers", Typed(id, "Edm.String"))
-        return parse_model(m.BlackListNumber, await self._client.get(path, select=select, expand=expand))
+        return parse_model(BlackListNumber, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: str, body: m.BlackListNumber | Mapping[str, Any]) -> None:
+    async def update(self, id: str, body: BlackListNumber | Mapping[str, Any]) -> None:
         """Update entity in BlackListNumbers.
 
         ``PATCH /xapi/v1/BlackListNumbers({Id})``

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.blocklist_addr import BlocklistAddr
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class BlocklistResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.BlocklistAddr]:
+    ) -> Pager[BlocklistAddr]:
         """Get entities from Blocklist.
 
         ``GET /xapi/v1/Blocklist``
@@ -53,7 +53,7 @@ class BlocklistResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.BlocklistAddr,
+            BlocklistAddr,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class BlocklistResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.BlocklistAddr | Mapping[str, Any]) -> m.BlocklistAddr:
+    def create(self, body: BlocklistAddr | Mapping[str, Any]) -> BlocklistAddr:
         """Add new entity to Blocklist.
 
         ``POST /xapi/v1/Blocklist``
@@ -74,9 +74,9 @@ class BlocklistResource(SyncResource):
         Example: ``client.xapi.blocklist.create(BlocklistAddr(...))``
         """
         path = "Blocklist"
-        return parse_model(m.BlocklistAddr, self._client.post(path, json=to_wire(body)))
+        return parse_model(BlocklistAddr, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.BlocklistAddr:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> BlocklistAddr:
         """Get entity from Blocklist by key.
 
         ``GET /xapi/v1/Blocklist({Id})``
@@ -86,9 +86,9 @@ class BlocklistResource(SyncResource):
         Example: ``client.xapi.blocklist.get(42)``
         """
         path = key_path("Blocklist", Typed(id, "Edm.Int32"))
-        return parse_model(m.BlocklistAddr, self._client.get(path, select=select, expand=expand))
+        return parse_model(BlocklistAddr, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.BlocklistAddr | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: BlocklistAddr | Mapping[str, Any]) -> None:
         """Update entity in Blocklist.
 
         ``PATCH /xapi/v1/Blocklist({Id})``
@@ -142,7 +142,7 @@ class AsyncBlocklistResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.BlocklistAddr]:
+    ) -> AsyncPager[BlocklistAddr]:
         """Get entities from Blocklist.
 
         ``GET /xapi/v1/Blocklist``
@@ -157,7 +157,7 @@ class AsyncBlocklistResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.BlocklistAddr,
+            BlocklistAddr,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -168,7 +168,7 @@ class AsyncBlocklistResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.BlocklistAddr | Mapping[str, Any]) -> m.BlocklistAddr:
+    async def create(self, body: BlocklistAddr | Mapping[str, Any]) -> BlocklistAddr:
         """Add new entity to Blocklist.
 
         ``POST /xapi/v1/Blocklist``
@@ -178,9 +178,9 @@ class AsyncBlocklistResource(AsyncResource):
         Example: ``await client.xapi.blocklist.create(BlocklistAddr(...))``
         """
         path = "Blocklist"
-        return parse_model(m.BlocklistAddr, await self._client.post(path, json=to_wire(body)))
+        return parse_model(BlocklistAddr, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.BlocklistAddr:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> BlocklistAddr:
         """Get entity from Blocklist by key.
 
         ``GET /xapi/v1/Blocklist({Id})``
@@ -190,9 +190,9 @@ class AsyncBlocklistResource(AsyncResource):
         Example: ``await client.xapi.blocklist.get(42)``
         """
         path = key_path("Blocklist", Typed(id, "Edm.Int32"))
-        return parse_model(m.BlocklistAddr, await self._client.get(path, select=select, expand=expand))
+        return parse_model(BlocklistAddr, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.BlocklistAddr | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: BlocklistAddr | Mapping[str, Any]) -> None:
         """Update entity in Blocklist.
 
         ``PATCH /xapi/v1/Blocklist({Id})``

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from py3cx.odata import action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_cost_settings import CallCostSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class CallCostSettingsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CallCostSettings]:
+    ) -> Pager[CallCostSettings]:
         """Get entities from CallCostSettings.
 
         ``GET /xapi/v1/CallCostSettings``
@@ -53,7 +53,7 @@ class CallCostSettingsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.CallCostSettings,
+            CallCostSettings,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class CallCostSettingsResource(SyncResource):
             skip=skip,
         )
 
-    def update_cost(self, *, costs: Sequence[m.CallCostSettings]) -> None:
+    def update_cost(self, *, costs: Sequence[CallCostSettings]) -> None:
         """Invoke action UpdateCost.
 
         ``POST /xapi/v1/CallCostSettings/Pbx.UpdateCost``
@@ -106,7 +106,7 @@ class AsyncCallCostSettingsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CallCostSettings]:
+    ) -> AsyncPager[CallCostSettings]:
         """Get entities from CallCostSettings.
 
         ``GET /xapi/v1/CallCostSettings``
@@ -121,7 +121,7 @@ class AsyncCallCostSettingsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.CallCostSettings,
+            CallCostSettings,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -132,7 +132,7 @@ class AsyncCallCostSettingsResource(AsyncResource):
             skip=skip,
         )
 
-    async def update_cost(self, *, costs: Sequence[m.CallCostSettings]) -> None:
+    async def update_cost(self, *, costs: Sequence[CallCostSettings]) -> None:
         """Invoke action UpdateCost.
 
         ``POST /xapi/v1/CallCostSettings/Pbx.UpdateCost``

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_flow_app import CallFlowApp
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +27,7 @@ __all__ = ["AsyncCallFlowAppsResource", "CallFlowAppsResource"]
 class CallFlowAppsResource(SyncResource):
     """CallFlowApps: ``client.xapi.call_flow_apps`` on a ``Client``."""
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CallFlowApp:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> CallFlowApp:
         """Get entity from CallFlowApps by key.
 
         ``GET /xapi/v1/CallFlowApps({Id})``
@@ -37,9 +37,9 @@ class CallFlowAppsResource(SyncResource):
         Example: ``client.xapi.call_flow_apps.get(42)``
         """
         path = key_path("CallFlowApps", Typed(id, "Edm.Int32"))
-        return parse_model(m.CallFlowApp, self._client.get(path, select=select, expand=expand))
+        return parse_model(CallFlowApp, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.CallFlowApp | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: CallFlowApp | Mapping[str, Any]) -> None:
         """Update entity in CallFlowApps.
 
         ``PATCH /xapi/v1/CallFlowApps({Id})``
@@ -76,7 +76,7 @@ class CallFlowAppsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CallFlowApp]:
+    ) -> Pager[CallFlowApp]:
         """Get entities from CallFlowApps.
 
         ``GET /xapi/v1/CallFlowApps``
@@ -91,7 +91,7 @@ class CallFlowAppsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.CallFlowApp,
+            CallFlowApp,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -102,7 +102,7 @@ class CallFlowAppsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.CallFlowApp | Mapping[str, Any]) -> m.CallFlowApp:
+    def create(self, body: CallFlowApp | Mapping[str, Any]) -> CallFlowApp:
         """Add new entity to CallFlowApps.
 
         ``POST /xapi/v1/CallFlowApps``
@@ -112,7 +112,7 @@ class CallFlowAppsResource(SyncResource):
         Example: ``client.xapi.call_flow_apps.create(CallFlowApp(...))``
         """
         path = "CallFlowApps"
-        return parse_model(m.CallFlowApp, self._client.post(path, json=to_wire(body)))
+        return parse_model(CallFlowApp, self._client.post(path, json=to_wire(body)))
 
     def get_files(
         self,
@@ -136,6 +136,7 @@ class CallFlowAppsResource(SyncResource):
 
         Example: ``for row in client.xapi.call_flow_apps.get_files(42): ...``
         """
+
         def path_now() -> str:
             self._guard.require("GetFiles")
             path = function_path(key_path("CallFlowApps", Typed(id, "Edm.Int32")), "Pbx.GetFiles")
@@ -173,7 +174,7 @@ class CallFlowAppsResource(SyncResource):
 class AsyncCallFlowAppsResource(AsyncResource):
     """CallFlowApps: ``client.xapi.call_flow_apps`` on an ``AsyncClient``."""
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CallFlowApp:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> CallFlowApp:
         """Get entity from CallFlowApps by key.
 
         ``GET /xapi/v1/CallFlowApps({Id})``
@@ -183,9 +184,9 @@ class AsyncCallFlowAppsResource(AsyncResource):
         Example: ``await client.xapi.call_flow_apps.get(42)``
         """
         path = key_path("CallFlowApps", Typed(id, "Edm.Int32"))
-        return parse_model(m.CallFlowApp, await self._client.get(path, select=select, expand=expand))
+        return parse_model(CallFlowApp, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.CallFlowApp | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: CallFlowApp | Mapping[str, Any]) -> None:
         """Update entity in CallFlowApps.
 
         ``PATCH /xapi/v1/CallFlowApps({Id})``
@@ -222,7 +223,7 @@ class AsyncCallFlowAppsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CallFlowApp]:
+    ) -> AsyncPager[CallFlowApp]:
         """Get entities from CallFlowApps.
 
         ``GET /xapi/v1/CallFlowApps``
@@ -237,7 +238,7 @@ class AsyncCallFlowAppsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.CallFlowApp,
+            CallFlowApp,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -248,7 +249,7 @@ class AsyncCallFlowAppsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.CallFlowApp | Mapping[str, Any]) -> m.CallFlowApp:
+    async def create(self, body: CallFlowApp | Mapping[str, Any]) -> CallFlowApp:
         """Add new entity to CallFlowApps.
 
         ``POST /xapi/v1/CallFlowApps``
@@ -258,7 +259,7 @@ class AsyncCallFlowAppsResource(AsyncResource):
         Example: ``await client.xapi.call_flow_apps.create(CallFlowApp(...))``
         """
         path = "CallFlowApps"
-        return parse_model(m.CallFlowApp, await self._client.post(path, json=to_wire(body)))
+        return parse_model(CallFlowApp, await self._client.post(path, json=to_wire(body)))
 
     def get_files(
         self,
@@ -282,6 +283,7 @@ class AsyncCallFlowAppsResource(AsyncResource):
 
         Example: ``async for row in client.xapi.call_flow_apps.get_files(42): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("GetFiles")
             path = function_path(key_path("CallFlowApps", Typed(id, "Edm.Int32")), "Pbx.GetFiles")

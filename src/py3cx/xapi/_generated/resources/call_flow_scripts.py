@@ -6,8 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_flow_script import CallFlowScript
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -33,7 +32,7 @@ class CallFlowScriptsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CallFlowScript]:
+    ) -> Pager[CallFlowScript]:
         """Get entities from CallFlowScripts.
 
         ``GET /xapi/v1/CallFlowScripts``
@@ -48,7 +47,7 @@ class CallFlowScriptsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.CallFlowScript,
+            CallFlowScript,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -74,7 +73,7 @@ class AsyncCallFlowScriptsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CallFlowScript]:
+    ) -> AsyncPager[CallFlowScript]:
         """Get entities from CallFlowScripts.
 
         ``GET /xapi/v1/CallFlowScripts``
@@ -89,7 +88,7 @@ class AsyncCallFlowScriptsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.CallFlowScript,
+            CallFlowScript,
             page_size=page_size,
             filter=filter,
             select=select,

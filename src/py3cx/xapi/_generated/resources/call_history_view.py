@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_history_view import CallHistoryView
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -49,7 +48,7 @@ class CallHistoryViewResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CallHistoryView]:
+    ) -> Pager[CallHistoryView]:
         """Get entities from CallHistoryView.
 
         ``GET /xapi/v1/CallHistoryView``
@@ -64,7 +63,7 @@ class CallHistoryViewResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.CallHistoryView,
+            CallHistoryView,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -104,7 +103,7 @@ class AsyncCallHistoryViewResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CallHistoryView]:
+    ) -> AsyncPager[CallHistoryView]:
         """Get entities from CallHistoryView.
 
         ``GET /xapi/v1/CallHistoryView``
@@ -119,7 +118,7 @@ class AsyncCallHistoryViewResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.CallHistoryView,
+            CallHistoryView,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_parking_settings import CallParkingSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncCallParkingSettingsResource", "CallParkingSettingsResource"]
 class CallParkingSettingsResource(SyncResource):
     """CallParkingSettings: ``client.xapi.call_parking_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CallParkingSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CallParkingSettings:
         """Get CallParkingSettings.
 
         ``GET /xapi/v1/CallParkingSettings``
@@ -34,9 +34,9 @@ class CallParkingSettingsResource(SyncResource):
         Example: ``client.xapi.call_parking_settings.get()``
         """
         path = "CallParkingSettings"
-        return parse_model(m.CallParkingSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(CallParkingSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.CallParkingSettings | Mapping[str, Any]) -> None:
+    def update(self, body: CallParkingSettings | Mapping[str, Any]) -> None:
         """Update CallParkingSettings.
 
         ``PATCH /xapi/v1/CallParkingSettings``
@@ -54,7 +54,7 @@ class CallParkingSettingsResource(SyncResource):
 class AsyncCallParkingSettingsResource(AsyncResource):
     """CallParkingSettings: ``client.xapi.call_parking_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CallParkingSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CallParkingSettings:
         """Get CallParkingSettings.
 
         ``GET /xapi/v1/CallParkingSettings``
@@ -64,9 +64,9 @@ class AsyncCallParkingSettingsResource(AsyncResource):
         Example: ``await client.xapi.call_parking_settings.get()``
         """
         path = "CallParkingSettings"
-        return parse_model(m.CallParkingSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(CallParkingSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.CallParkingSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: CallParkingSettings | Mapping[str, Any]) -> None:
         """Update CallParkingSettings.
 
         ``PATCH /xapi/v1/CallParkingSettings``

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_types_settings import CallTypesSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncCallTypesSettingsResource", "CallTypesSettingsResource"]
 class CallTypesSettingsResource(SyncResource):
     """CallTypesSettings: ``client.xapi.call_types_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CallTypesSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CallTypesSettings:
         """Get CallTypesSettings.
 
         ``GET /xapi/v1/CallTypesSettings``
@@ -34,9 +34,9 @@ class CallTypesSettingsResource(SyncResource):
         Example: ``client.xapi.call_types_settings.get()``
         """
         path = "CallTypesSettings"
-        return parse_model(m.CallTypesSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(CallTypesSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.CallTypesSettings | Mapping[str, Any]) -> None:
+    def update(self, body: CallTypesSettings | Mapping[str, Any]) -> None:
         """Update CallTypesSettings.
 
         ``PATCH /xapi/v1/CallTypesSettings``
@@ -54,7 +54,7 @@ class CallTypesSettingsResource(SyncResource):
 class AsyncCallTypesSettingsResource(AsyncResource):
     """CallTypesSettings: ``client.xapi.call_types_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CallTypesSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CallTypesSettings:
         """Get CallTypesSettings.
 
         ``GET /xapi/v1/CallTypesSettings``
@@ -64,9 +64,9 @@ class AsyncCallTypesSettingsResource(AsyncResource):
         Example: ``await client.xapi.call_types_settings.get()``
         """
         path = "CallTypesSettings"
-        return parse_model(m.CallTypesSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(CallTypesSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.CallTypesSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: CallTypesSettings | Mapping[str, Any]) -> None:
         """Update CallTypesSettings.
 
         ``PATCH /xapi/v1/CallTypesSettings``

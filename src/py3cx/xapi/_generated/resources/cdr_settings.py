@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.cdr_settings import CDRSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncCDRSettingsResource", "CDRSettingsResource"]
 class CDRSettingsResource(SyncResource):
     """CDRSettings: ``client.xapi.cdr_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CDRSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CDRSettings:
         """Get CDRSettings.
 
         ``GET /xapi/v1/CDRSettings``
@@ -34,9 +34,9 @@ class CDRSettingsResource(SyncResource):
         Example: ``client.xapi.cdr_settings.get()``
         """
         path = "CDRSettings"
-        return parse_model(m.CDRSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(CDRSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.CDRSettings | Mapping[str, Any]) -> None:
+    def update(self, body: CDRSettings | Mapping[str, Any]) -> None:
         """Update CDRSettings.
 
         ``PATCH /xapi/v1/CDRSettings``
@@ -54,7 +54,7 @@ class CDRSettingsResource(SyncResource):
 class AsyncCDRSettingsResource(AsyncResource):
     """CDRSettings: ``client.xapi.cdr_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CDRSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CDRSettings:
         """Get CDRSettings.
 
         ``GET /xapi/v1/CDRSettings``
@@ -64,9 +64,9 @@ class AsyncCDRSettingsResource(AsyncResource):
         Example: ``await client.xapi.cdr_settings.get()``
         """
         path = "CDRSettings"
-        return parse_model(m.CDRSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(CDRSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.CDRSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: CDRSettings | Mapping[str, Any]) -> None:
         """Update CDRSettings.
 
         ``PATCH /xapi/v1/CDRSettings``

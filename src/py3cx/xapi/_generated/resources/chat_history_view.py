@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.chat_history_view import ChatHistoryView
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -35,7 +34,7 @@ class ChatHistoryViewResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ChatHistoryView]:
+    ) -> Pager[ChatHistoryView]:
         """Get entities from ChatHistoryView.
 
         ``GET /xapi/v1/ChatHistoryView``
@@ -50,7 +49,7 @@ class ChatHistoryViewResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ChatHistoryView,
+            ChatHistoryView,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -95,7 +94,7 @@ class AsyncChatHistoryViewResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ChatHistoryView]:
+    ) -> AsyncPager[ChatHistoryView]:
         """Get entities from ChatHistoryView.
 
         ``GET /xapi/v1/ChatHistoryView``
@@ -110,7 +109,7 @@ class AsyncChatHistoryViewResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ChatHistoryView,
+            ChatHistoryView,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.chat_log_settings import ChatLogSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncChatLogSettingsResource", "ChatLogSettingsResource"]
 class ChatLogSettingsResource(SyncResource):
     """ChatLogSettings: ``client.xapi.chat_log_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ChatLogSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> ChatLogSettings:
         """Get ChatLogSettings.
 
         ``GET /xapi/v1/ChatLogSettings``
@@ -34,9 +34,9 @@ class ChatLogSettingsResource(SyncResource):
         Example: ``client.xapi.chat_log_settings.get()``
         """
         path = "ChatLogSettings"
-        return parse_model(m.ChatLogSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(ChatLogSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.ChatLogSettings | Mapping[str, Any]) -> None:
+    def update(self, body: ChatLogSettings | Mapping[str, Any]) -> None:
         """Update ChatLogSettings.
 
         ``PATCH /xapi/v1/ChatLogSettings``
@@ -54,7 +54,7 @@ class ChatLogSettingsResource(SyncResource):
 class AsyncChatLogSettingsResource(AsyncResource):
     """ChatLogSettings: ``client.xapi.chat_log_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ChatLogSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> ChatLogSettings:
         """Get ChatLogSettings.
 
         ``GET /xapi/v1/ChatLogSettings``
@@ -64,9 +64,9 @@ class AsyncChatLogSettingsResource(AsyncResource):
         Example: ``await client.xapi.chat_log_settings.get()``
         """
         path = "ChatLogSettings"
-        return parse_model(m.ChatLogSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(ChatLogSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.ChatLogSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: ChatLogSettings | Mapping[str, Any]) -> None:
         """Update ChatLogSettings.
 
         ``PATCH /xapi/v1/ChatLogSettings``

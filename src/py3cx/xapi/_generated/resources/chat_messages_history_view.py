@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.chat_messages_history_view import ChatMessagesHistoryView
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -35,7 +34,7 @@ class ChatMessagesHistoryViewResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ChatMessagesHistoryView]:
+    ) -> Pager[ChatMessagesHistoryView]:
         """Get entities from ChatMessagesHistoryView.
 
         ``GET /xapi/v1/ChatMessagesHistoryView``
@@ -50,7 +49,7 @@ class ChatMessagesHistoryViewResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ChatMessagesHistoryView,
+            ChatMessagesHistoryView,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -96,7 +95,7 @@ class AsyncChatMessagesHistoryViewResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ChatMessagesHistoryView]:
+    ) -> AsyncPager[ChatMessagesHistoryView]:
         """Get entities from ChatMessagesHistoryView.
 
         ``GET /xapi/v1/ChatMessagesHistoryView``
@@ -111,7 +110,7 @@ class AsyncChatMessagesHistoryViewResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ChatMessagesHistoryView,
+            ChatMessagesHistoryView,
             page_size=page_size,
             filter=filter,
             select=select,

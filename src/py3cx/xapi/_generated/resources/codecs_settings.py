@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.codecs_settings import CodecsSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncCodecsSettingsResource", "CodecsSettingsResource"]
 class CodecsSettingsResource(SyncResource):
     """CodecsSettings: ``client.xapi.codecs_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CodecsSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CodecsSettings:
         """Get CodecsSettings.
 
         ``GET /xapi/v1/CodecsSettings``
@@ -34,9 +34,9 @@ class CodecsSettingsResource(SyncResource):
         Example: ``client.xapi.codecs_settings.get()``
         """
         path = "CodecsSettings"
-        return parse_model(m.CodecsSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(CodecsSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.CodecsSettings | Mapping[str, Any]) -> None:
+    def update(self, body: CodecsSettings | Mapping[str, Any]) -> None:
         """Update CodecsSettings.
 
         ``PATCH /xapi/v1/CodecsSettings``
@@ -54,7 +54,7 @@ class CodecsSettingsResource(SyncResource):
 class AsyncCodecsSettingsResource(AsyncResource):
     """CodecsSettings: ``client.xapi.codecs_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CodecsSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CodecsSettings:
         """Get CodecsSettings.
 
         ``GET /xapi/v1/CodecsSettings``
@@ -64,9 +64,9 @@ class AsyncCodecsSettingsResource(AsyncResource):
         Example: ``await client.xapi.codecs_settings.get()``
         """
         path = "CodecsSettings"
-        return parse_model(m.CodecsSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(CodecsSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.CodecsSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: CodecsSettings | Mapping[str, Any]) -> None:
         """Update CodecsSettings.
 
         ``PATCH /xapi/v1/CodecsSettings``

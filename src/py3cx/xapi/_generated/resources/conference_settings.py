@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.conference_settings import ConferenceSettings
+from py3cx.xapi._generated.schemas.mcu_request_status import MCURequestStatus
+from py3cx.xapi._generated.schemas.on_board_mcu_data import OnBoardMcuData
+from py3cx.xapi._generated.schemas.on_board_mcu_row import OnBoardMcuRow
+from py3cx.xapi._generated.schemas.on_board_meeting import OnBoardMeeting
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -87,7 +91,7 @@ class ConferenceSettingsResource(SyncResource):
         path = action_path("ConferenceSettings", "Pbx.DeleteApiKey")
         self._client.post(path)
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ConferenceSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> ConferenceSettings:
         """Get ConferenceSettings.
 
         ``GET /xapi/v1/ConferenceSettings``
@@ -97,9 +101,9 @@ class ConferenceSettingsResource(SyncResource):
         Example: ``client.xapi.conference_settings.get()``
         """
         path = "ConferenceSettings"
-        return parse_model(m.ConferenceSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(ConferenceSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.ConferenceSettings | Mapping[str, Any]) -> None:
+    def update(self, body: ConferenceSettings | Mapping[str, Any]) -> None:
         """Update ConferenceSettings.
 
         ``PATCH /xapi/v1/ConferenceSettings``
@@ -113,7 +117,7 @@ class ConferenceSettingsResource(SyncResource):
         path = "ConferenceSettings"
         self._client.patch(path, json=to_wire(body))
 
-    def get_mcu_request_status(self) -> m.MCURequestStatus:
+    def get_mcu_request_status(self) -> MCURequestStatus:
         """Invoke function GetMCURequestStatus.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetMCURequestStatus()``
@@ -123,7 +127,7 @@ class ConferenceSettingsResource(SyncResource):
         Example: ``client.xapi.conference_settings.get_mcu_request_status()``
         """
         path = function_path("ConferenceSettings", "Pbx.GetMCURequestStatus")
-        return parse_model(m.MCURequestStatus, self._client.get(path))
+        return parse_model(MCURequestStatus, self._client.get(path))
 
     def get_onboard_mcu_data(
         self,
@@ -133,7 +137,7 @@ class ConferenceSettingsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.OnBoardMcuData]:
+    ) -> Pager[OnBoardMcuData]:
         """Invoke function GetOnboardMcuData.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetOnboardMcuData()``
@@ -148,7 +152,7 @@ class ConferenceSettingsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.OnBoardMcuData,
+            OnBoardMcuData,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -164,7 +168,7 @@ class ConferenceSettingsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.OnBoardMeeting]:
+    ) -> Pager[OnBoardMeeting]:
         """Invoke function GetOnboardMeetings.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetOnboardMeetings()``
@@ -179,7 +183,7 @@ class ConferenceSettingsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.OnBoardMeeting,
+            OnBoardMeeting,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -195,7 +199,7 @@ class ConferenceSettingsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.OnBoardMcuRow]:
+    ) -> Pager[OnBoardMcuRow]:
         """Invoke function GetMCURows.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetMCURows()``
@@ -210,7 +214,7 @@ class ConferenceSettingsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.OnBoardMcuRow,
+            OnBoardMcuRow,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -218,7 +222,7 @@ class ConferenceSettingsResource(SyncResource):
             skip=skip,
         )
 
-    def get_mcu_row(self, *, guid: str) -> m.OnBoardMcuRow:
+    def get_mcu_row(self, *, guid: str) -> OnBoardMcuRow:
         """Invoke function GetMCURow.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetMCURow(guid)``
@@ -228,9 +232,9 @@ class ConferenceSettingsResource(SyncResource):
         Example: ``client.xapi.conference_settings.get_mcu_row(guid=...)``
         """
         path = function_path("ConferenceSettings", "Pbx.GetMCURow", guid=Typed(guid, "Edm.String"))
-        return parse_model(m.OnBoardMcuRow, self._client.get(path))
+        return parse_model(OnBoardMcuRow, self._client.get(path))
 
-    def update_mcu_request_status(self, *, request: m.MCURequestStatus) -> None:
+    def update_mcu_request_status(self, *, request: MCURequestStatus) -> None:
         """Invoke action UpdateMCURequestStatus.
 
         ``POST /xapi/v1/ConferenceSettings/Pbx.UpdateMCURequestStatus``
@@ -306,7 +310,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         path = action_path("ConferenceSettings", "Pbx.DeleteApiKey")
         await self._client.post(path)
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ConferenceSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> ConferenceSettings:
         """Get ConferenceSettings.
 
         ``GET /xapi/v1/ConferenceSettings``
@@ -316,9 +320,9 @@ class AsyncConferenceSettingsResource(AsyncResource):
         Example: ``await client.xapi.conference_settings.get()``
         """
         path = "ConferenceSettings"
-        return parse_model(m.ConferenceSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(ConferenceSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.ConferenceSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: ConferenceSettings | Mapping[str, Any]) -> None:
         """Update ConferenceSettings.
 
         ``PATCH /xapi/v1/ConferenceSettings``
@@ -332,7 +336,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         path = "ConferenceSettings"
         await self._client.patch(path, json=to_wire(body))
 
-    async def get_mcu_request_status(self) -> m.MCURequestStatus:
+    async def get_mcu_request_status(self) -> MCURequestStatus:
         """Invoke function GetMCURequestStatus.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetMCURequestStatus()``
@@ -342,7 +346,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         Example: ``await client.xapi.conference_settings.get_mcu_request_status()``
         """
         path = function_path("ConferenceSettings", "Pbx.GetMCURequestStatus")
-        return parse_model(m.MCURequestStatus, await self._client.get(path))
+        return parse_model(MCURequestStatus, await self._client.get(path))
 
     def get_onboard_mcu_data(
         self,
@@ -352,7 +356,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.OnBoardMcuData]:
+    ) -> AsyncPager[OnBoardMcuData]:
         """Invoke function GetOnboardMcuData.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetOnboardMcuData()``
@@ -367,7 +371,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.OnBoardMcuData,
+            OnBoardMcuData,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -383,7 +387,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.OnBoardMeeting]:
+    ) -> AsyncPager[OnBoardMeeting]:
         """Invoke function GetOnboardMeetings.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetOnboardMeetings()``
@@ -398,7 +402,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.OnBoardMeeting,
+            OnBoardMeeting,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -414,7 +418,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.OnBoardMcuRow]:
+    ) -> AsyncPager[OnBoardMcuRow]:
         """Invoke function GetMCURows.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetMCURows()``
@@ -429,7 +433,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.OnBoardMcuRow,
+            OnBoardMcuRow,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -437,7 +441,7 @@ class AsyncConferenceSettingsResource(AsyncResource):
             skip=skip,
         )
 
-    async def get_mcu_row(self, *, guid: str) -> m.OnBoardMcuRow:
+    async def get_mcu_row(self, *, guid: str) -> OnBoardMcuRow:
         """Invoke function GetMCURow.
 
         ``GET /xapi/v1/ConferenceSettings/Pbx.GetMCURow(guid)``
@@ -447,9 +451,9 @@ class AsyncConferenceSettingsResource(AsyncResource):
         Example: ``await client.xapi.conference_settings.get_mcu_row(guid=...)``
         """
         path = function_path("ConferenceSettings", "Pbx.GetMCURow", guid=Typed(guid, "Edm.String"))
-        return parse_model(m.OnBoardMcuRow, await self._client.get(path))
+        return parse_model(OnBoardMcuRow, await self._client.get(path))
 
-    async def update_mcu_request_status(self, *, request: m.MCURequestStatus) -> None:
+    async def update_mcu_request_status(self, *, request: MCURequestStatus) -> None:
         """Invoke action UpdateMCURequestStatus.
 
         ``POST /xapi/v1/ConferenceSettings/Pbx.UpdateMCURequestStatus``

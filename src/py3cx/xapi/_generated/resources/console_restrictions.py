@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.console_restrictions import ConsoleRestrictions
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncConsoleRestrictionsResource", "ConsoleRestrictionsResource"]
 class ConsoleRestrictionsResource(SyncResource):
     """ConsoleRestrictions: ``client.xapi.console_restrictions`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ConsoleRestrictions:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> ConsoleRestrictions:
         """Get ConsoleRestrictions.
 
         ``GET /xapi/v1/ConsoleRestrictions``
@@ -34,9 +34,9 @@ class ConsoleRestrictionsResource(SyncResource):
         Example: ``client.xapi.console_restrictions.get()``
         """
         path = "ConsoleRestrictions"
-        return parse_model(m.ConsoleRestrictions, self._client.get(path, select=select, expand=expand))
+        return parse_model(ConsoleRestrictions, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.ConsoleRestrictions | Mapping[str, Any]) -> None:
+    def update(self, body: ConsoleRestrictions | Mapping[str, Any]) -> None:
         """Update ConsoleRestrictions.
 
         ``PATCH /xapi/v1/ConsoleRestrictions``
@@ -54,7 +54,7 @@ class ConsoleRestrictionsResource(SyncResource):
 class AsyncConsoleRestrictionsResource(AsyncResource):
     """ConsoleRestrictions: ``client.xapi.console_restrictions`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ConsoleRestrictions:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> ConsoleRestrictions:
         """Get ConsoleRestrictions.
 
         ``GET /xapi/v1/ConsoleRestrictions``
@@ -64,9 +64,9 @@ class AsyncConsoleRestrictionsResource(AsyncResource):
         Example: ``await client.xapi.console_restrictions.get()``
         """
         path = "ConsoleRestrictions"
-        return parse_model(m.ConsoleRestrictions, await self._client.get(path, select=select, expand=expand))
+        return parse_model(ConsoleRestrictions, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.ConsoleRestrictions | Mapping[str, Any]) -> None:
+    async def update(self, body: ConsoleRestrictions | Mapping[str, Any]) -> None:
         """Update ConsoleRestrictions.
 
         ``PATCH /xapi/v1/ConsoleRestrictions``

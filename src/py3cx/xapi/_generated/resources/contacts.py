@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.contact import Contact
+from py3cx.xapi._generated.schemas.contacts_dir_search_settings import ContactsDirSearchSettings
+from py3cx.xapi._generated.schemas.enums import ContactSource
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -40,7 +42,7 @@ class ContactsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Contact]:
+    ) -> Pager[Contact]:
         """Invoke function GetContactsByNumber.
 
         ``GET /xapi/v1/Contacts/Pbx.GetContactsByNumber(number)``
@@ -53,6 +55,7 @@ class ContactsResource(SyncResource):
 
         Example: ``for row in client.xapi.contacts.get_contacts_by_number(number=...): ...``
         """
+
         def path_now() -> str:
             self._guard.require("GetContactsByNumber")
             path = function_path("Contacts", "Pbx.GetContactsByNumber", number=Typed(number, "Edm.String"))
@@ -61,7 +64,7 @@ class ContactsResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.Contact,
+            Contact,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -72,7 +75,7 @@ class ContactsResource(SyncResource):
             skip=skip,
         )
 
-    def create_contact_by_number(self, *, contact: m.Contact, number: str) -> m.Contact | None:
+    def create_contact_by_number(self, *, contact: Contact, number: str) -> Contact | None:
         """Invoke action CreateContactByNumber.
 
         ``POST /xapi/v1/Contacts/Pbx.CreateContactByNumber``
@@ -87,7 +90,7 @@ class ContactsResource(SyncResource):
         self._guard.require("CreateContactByNumber")
         path = action_path("Contacts", "Pbx.CreateContactByNumber")
         body: dict[str, Any] = {"contact": to_wire(contact), "number": to_wire(number)}
-        return parse_optional_model(m.Contact, self._client.post(path, json=body))
+        return parse_optional_model(Contact, self._client.post(path, json=body))
 
     def list(
         self,
@@ -100,7 +103,7 @@ class ContactsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Contact]:
+    ) -> Pager[Contact]:
         """Get entities from Contacts.
 
         ``GET /xapi/v1/Contacts``
@@ -115,7 +118,7 @@ class ContactsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Contact,
+            Contact,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -126,7 +129,7 @@ class ContactsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Contact | Mapping[str, Any]) -> m.Contact:
+    def create(self, body: Contact | Mapping[str, Any]) -> Contact:
         """Add new entity to Contacts.
 
         ``POST /xapi/v1/Contacts``
@@ -136,9 +139,9 @@ class ContactsResource(SyncResource):
         Example: ``client.xapi.contacts.create(Contact(...))``
         """
         path = "Contacts"
-        return parse_model(m.Contact, self._client.post(path, json=to_wire(body)))
+        return parse_model(Contact, self._client.post(path, json=to_wire(body)))
 
-    def set_dir_search_settings(self, *, dir_search_settings: m.ContactsDirSearchSettings) -> None:
+    def set_dir_search_settings(self, *, dir_search_settings: ContactsDirSearchSettings) -> None:
         """Invoke action SetDirSearchSettings.
 
         ``POST /xapi/v1/Contacts/Pbx.SetDirSearchSettings``
@@ -151,7 +154,7 @@ class ContactsResource(SyncResource):
         body: dict[str, Any] = {"dirSearchSettings": to_wire(dir_search_settings)}
         self._client.post(path, json=body)
 
-    def get_dir_search_settings(self) -> m.ContactsDirSearchSettings:
+    def get_dir_search_settings(self) -> ContactsDirSearchSettings:
         """Invoke function GetDirSearchSettings.
 
         ``GET /xapi/v1/Contacts/Pbx.GetDirSearchSettings()``
@@ -161,7 +164,7 @@ class ContactsResource(SyncResource):
         Example: ``client.xapi.contacts.get_dir_search_settings()``
         """
         path = function_path("Contacts", "Pbx.GetDirSearchSettings")
-        return parse_model(m.ContactsDirSearchSettings, self._client.get(path))
+        return parse_model(ContactsDirSearchSettings, self._client.get(path))
 
     def delete_contacts_by_id(self, *, ids: Sequence[int]) -> None:
         """Invoke action DeleteContactsById.
@@ -180,7 +183,7 @@ class ContactsResource(SyncResource):
         body: dict[str, Any] = {"ids": to_wire(ids)}
         self._client.post(path, json=body)
 
-    def delete_department_contacts_by_type(self, *, contact_source: m.ContactSource) -> None:
+    def delete_department_contacts_by_type(self, *, contact_source: ContactSource) -> None:
         """Invoke action DeleteDepartmentContactsByType.
 
         ``POST /xapi/v1/Contacts/Pbx.DeleteDepartmentContactsByType``
@@ -197,7 +200,7 @@ class ContactsResource(SyncResource):
         body: dict[str, Any] = {"contactSource": to_wire(contact_source)}
         self._client.post(path, json=body)
 
-    def delete_personal_contacts_by_type(self, *, contact_source: m.ContactSource) -> None:
+    def delete_personal_contacts_by_type(self, *, contact_source: ContactSource) -> None:
         """Invoke action DeletePersonalContactsByType.
 
         ``POST /xapi/v1/Contacts/Pbx.DeletePersonalContactsByType``
@@ -214,7 +217,7 @@ class ContactsResource(SyncResource):
         body: dict[str, Any] = {"contactSource": to_wire(contact_source)}
         self._client.post(path, json=body)
 
-    def delete_contacts_by_type(self, *, contact_source: m.ContactSource, number: str | None = None) -> None:
+    def delete_contacts_by_type(self, *, contact_source: ContactSource, number: str | None = None) -> None:
         """Invoke action DeleteContactsByType.
 
         ``POST /xapi/v1/Contacts/Pbx.DeleteContactsByType``
@@ -233,7 +236,7 @@ class ContactsResource(SyncResource):
             body["number"] = to_wire(number)
         self._client.post(path, json=body)
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Contact:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Contact:
         """Get entity from Contacts by key.
 
         ``GET /xapi/v1/Contacts({Id})``
@@ -243,9 +246,9 @@ class ContactsResource(SyncResource):
         Example: ``client.xapi.contacts.get(42)``
         """
         path = key_path("Contacts", Typed(id, "Edm.Int32"))
-        return parse_model(m.Contact, self._client.get(path, select=select, expand=expand))
+        return parse_model(Contact, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Contact | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Contact | Mapping[str, Any]) -> None:
         """Update entity in Contacts.
 
         ``PATCH /xapi/v1/Contacts({Id})``
@@ -287,7 +290,7 @@ class AsyncContactsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Contact]:
+    ) -> AsyncPager[Contact]:
         """Invoke function GetContactsByNumber.
 
         ``GET /xapi/v1/Contacts/Pbx.GetContactsByNumber(number)``
@@ -300,6 +303,7 @@ class AsyncContactsResource(AsyncResource):
 
         Example: ``async for row in client.xapi.contacts.get_contacts_by_number(number=...): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("GetContactsByNumber")
             path = function_path("Contacts", "Pbx.GetContactsByNumber", number=Typed(number, "Edm.String"))
@@ -308,7 +312,7 @@ class AsyncContactsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.Contact,
+            Contact,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -319,7 +323,7 @@ class AsyncContactsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create_contact_by_number(self, *, contact: m.Contact, number: str) -> m.Contact | None:
+    async def create_contact_by_number(self, *, contact: Contact, number: str) -> Contact | None:
         """Invoke action CreateContactByNumber.
 
         ``POST /xapi/v1/Contacts/Pbx.CreateContactByNumber``
@@ -334,7 +338,7 @@ class AsyncContactsResource(AsyncResource):
         await self._guard.require("CreateContactByNumber")
         path = action_path("Contacts", "Pbx.CreateContactByNumber")
         body: dict[str, Any] = {"contact": to_wire(contact), "number": to_wire(number)}
-        return parse_optional_model(m.Contact, await self._client.post(path, json=body))
+        return parse_optional_model(Contact, await self._client.post(path, json=body))
 
     def list(
         self,
@@ -347,7 +351,7 @@ class AsyncContactsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Contact]:
+    ) -> AsyncPager[Contact]:
         """Get entities from Contacts.
 
         ``GET /xapi/v1/Contacts``
@@ -362,7 +366,7 @@ class AsyncContactsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Contact,
+            Contact,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -373,7 +377,7 @@ class AsyncContactsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Contact | Mapping[str, Any]) -> m.Contact:
+    async def create(self, body: Contact | Mapping[str, Any]) -> Contact:
         """Add new entity to Contacts.
 
         ``POST /xapi/v1/Contacts``
@@ -383,9 +387,9 @@ class AsyncContactsResource(AsyncResource):
         Example: ``await client.xapi.contacts.create(Contact(...))``
         """
         path = "Contacts"
-        return parse_model(m.Contact, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Contact, await self._client.post(path, json=to_wire(body)))
 
-    async def set_dir_search_settings(self, *, dir_search_settings: m.ContactsDirSearchSettings) -> None:
+    async def set_dir_search_settings(self, *, dir_search_settings: ContactsDirSearchSettings) -> None:
         """Invoke action SetDirSearchSettings.
 
         ``POST /xapi/v1/Contacts/Pbx.SetDirSearchSettings``
@@ -398,7 +402,7 @@ class AsyncContactsResource(AsyncResource):
         body: dict[str, Any] = {"dirSearchSettings": to_wire(dir_search_settings)}
         await self._client.post(path, json=body)
 
-    async def get_dir_search_settings(self) -> m.ContactsDirSearchSettings:
+    async def get_dir_search_settings(self) -> ContactsDirSearchSettings:
         """Invoke function GetDirSearchSettings.
 
         ``GET /xapi/v1/Contacts/Pbx.GetDirSearchSettings()``
@@ -408,7 +412,7 @@ class AsyncContactsResource(AsyncResource):
         Example: ``await client.xapi.contacts.get_dir_search_settings()``
         """
         path = function_path("Contacts", "Pbx.GetDirSearchSettings")
-        return parse_model(m.ContactsDirSearchSettings, await self._client.get(path))
+        return parse_model(ContactsDirSearchSettings, await self._client.get(path))
 
     async def delete_contacts_by_id(self, *, ids: Sequence[int]) -> None:
         """Invoke action DeleteContactsById.
@@ -427,7 +431,7 @@ class AsyncContactsResource(AsyncResource):
         body: dict[str, Any] = {"ids": to_wire(ids)}
         await self._client.post(path, json=body)
 
-    async def delete_department_contacts_by_type(self, *, contact_source: m.ContactSource) -> None:
+    async def delete_department_contacts_by_type(self, *, contact_source: ContactSource) -> None:
         """Invoke action DeleteDepartmentContactsByType.
 
         ``POST /xapi/v1/Contacts/Pbx.DeleteDepartmentContactsByType``
@@ -444,7 +448,7 @@ class AsyncContactsResource(AsyncResource):
         body: dict[str, Any] = {"contactSource": to_wire(contact_source)}
         await self._client.post(path, json=body)
 
-    async def delete_personal_contacts_by_type(self, *, contact_source: m.ContactSource) -> None:
+    async def delete_personal_contacts_by_type(self, *, contact_source: ContactSource) -> None:
         """Invoke action DeletePersonalContactsByType.
 
         ``POST /xapi/v1/Contacts/Pbx.DeletePersonalContactsByType``
@@ -464,7 +468,7 @@ class AsyncContactsResource(AsyncResource):
     async def delete_contacts_by_type(
         self,
         *,
-        contact_source: m.ContactSource,
+        contact_source: ContactSource,
         number: str | None = None,
     ) -> None:
         """Invoke action DeleteContactsByType.
@@ -485,7 +489,7 @@ class AsyncContactsResource(AsyncResource):
             body["number"] = to_wire(number)
         await self._client.post(path, json=body)
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Contact:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Contact:
         """Get entity from Contacts by key.
 
         ``GET /xapi/v1/Contacts({Id})``
@@ -495,9 +499,9 @@ class AsyncContactsResource(AsyncResource):
         Example: ``await client.xapi.contacts.get(42)``
         """
         path = key_path("Contacts", Typed(id, "Edm.Int32"))
-        return parse_model(m.Contact, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Contact, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Contact | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Contact | Mapping[str, Any]) -> None:
         """Update entity in Contacts.
 
         ``PATCH /xapi/v1/Contacts({Id})``

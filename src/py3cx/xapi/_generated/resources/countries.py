@@ -6,8 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.country import Country
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -33,7 +32,7 @@ class CountriesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Country]:
+    ) -> Pager[Country]:
         """Get entities from Countries.
 
         ``GET /xapi/v1/Countries``
@@ -48,7 +47,7 @@ class CountriesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Country,
+            Country,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -74,7 +73,7 @@ class AsyncCountriesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Country]:
+    ) -> AsyncPager[Country]:
         """Get entities from Countries.
 
         ``GET /xapi/v1/Countries``
@@ -89,7 +88,7 @@ class AsyncCountriesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Country,
+            Country,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.country_codes import CountryCodes
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncCountryCodesResource", "CountryCodesResource"]
 class CountryCodesResource(SyncResource):
     """CountryCodes: ``client.xapi.country_codes`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CountryCodes:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CountryCodes:
         """Get CountryCodes.
 
         ``GET /xapi/v1/CountryCodes``
@@ -34,9 +34,9 @@ class CountryCodesResource(SyncResource):
         Example: ``client.xapi.country_codes.get()``
         """
         path = "CountryCodes"
-        return parse_model(m.CountryCodes, self._client.get(path, select=select, expand=expand))
+        return parse_model(CountryCodes, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.CountryCodes | Mapping[str, Any]) -> None:
+    def update(self, body: CountryCodes | Mapping[str, Any]) -> None:
         """Update CountryCodes.
 
         ``PATCH /xapi/v1/CountryCodes``
@@ -54,7 +54,7 @@ class CountryCodesResource(SyncResource):
 class AsyncCountryCodesResource(AsyncResource):
     """CountryCodes: ``client.xapi.country_codes`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CountryCodes:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CountryCodes:
         """Get CountryCodes.
 
         ``GET /xapi/v1/CountryCodes``
@@ -64,9 +64,9 @@ class AsyncCountryCodesResource(AsyncResource):
         Example: ``await client.xapi.country_codes.get()``
         """
         path = "CountryCodes"
-        return parse_model(m.CountryCodes, await self._client.get(path, select=select, expand=expand))
+        return parse_model(CountryCodes, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.CountryCodes | Mapping[str, Any]) -> None:
+    async def update(self, body: CountryCodes | Mapping[str, Any]) -> None:
         """Update CountryCodes.
 
         ``PATCH /xapi/v1/CountryCodes``

@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.crm_choice import CrmChoice
+from py3cx.xapi._generated.schemas.crm_integration import CrmIntegration
+from py3cx.xapi._generated.schemas.crm_template_source import CrmTemplateSource
+from py3cx.xapi._generated.schemas.crm_test_result import CrmTestResult
+from py3cx.xapi._generated.schemas.enums import CrmTestMode
+from py3cx.xapi._generated.schemas.oauth_state import OauthState
+from py3cx.xapi._generated.schemas.oauth_state_param import OauthStateParam
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -26,7 +32,7 @@ __all__ = ["AsyncCrmIntegrationResource", "CrmIntegrationResource"]
 class CrmIntegrationResource(SyncResource):
     """CrmIntegration: ``client.xapi.crm_integration`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CrmIntegration:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CrmIntegration:
         """Get CrmIntegration.
 
         ``GET /xapi/v1/CrmIntegration``
@@ -36,9 +42,9 @@ class CrmIntegrationResource(SyncResource):
         Example: ``client.xapi.crm_integration.get()``
         """
         path = "CrmIntegration"
-        return parse_model(m.CrmIntegration, self._client.get(path, select=select, expand=expand))
+        return parse_model(CrmIntegration, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.CrmIntegration | Mapping[str, Any]) -> None:
+    def update(self, body: CrmIntegration | Mapping[str, Any]) -> None:
         """Update CrmIntegration.
 
         ``PATCH /xapi/v1/CrmIntegration``
@@ -52,7 +58,7 @@ class CrmIntegrationResource(SyncResource):
         path = "CrmIntegration"
         self._client.patch(path, json=to_wire(body))
 
-    def test(self, *, mode: m.CrmTestMode, query: str) -> m.CrmTestResult | None:
+    def test(self, *, mode: CrmTestMode, query: str) -> CrmTestResult | None:
         """Invoke action Test.
 
         ``POST /xapi/v1/CrmIntegration/Pbx.Test``
@@ -67,7 +73,7 @@ class CrmIntegrationResource(SyncResource):
         path = action_path("CrmIntegration", "Pbx.Test")
         body: dict[str, Any] = {"mode": to_wire(mode), "query": to_wire(query)}
         self._guard.check_body("Test", body)
-        return parse_optional_model(m.CrmTestResult, self._client.post(path, json=body))
+        return parse_optional_model(CrmTestResult, self._client.post(path, json=body))
 
     def delete_crm_contacts(self) -> None:
         """Invoke action DeleteCrmContacts.
@@ -81,7 +87,7 @@ class CrmIntegrationResource(SyncResource):
         path = action_path("CrmIntegration", "Pbx.DeleteCrmContacts")
         self._client.post(path)
 
-    def set_oauth_state(self, *, state: m.OauthStateParam) -> m.OauthState | None:
+    def set_oauth_state(self, *, state: OauthStateParam) -> OauthState | None:
         """Invoke action SetOAuthState.
 
         ``POST /xapi/v1/CrmIntegration/Pbx.SetOAuthState``
@@ -92,9 +98,9 @@ class CrmIntegrationResource(SyncResource):
         """
         path = action_path("CrmIntegration", "Pbx.SetOAuthState")
         body: dict[str, Any] = {"state": to_wire(state)}
-        return parse_optional_model(m.OauthState, self._client.post(path, json=body))
+        return parse_optional_model(OauthState, self._client.post(path, json=body))
 
-    def get_oauth(self, *, variable: str) -> m.CrmChoice | None:
+    def get_oauth(self, *, variable: str) -> CrmChoice | None:
         """Invoke function GetOAuth.
 
         ``GET /xapi/v1/CrmIntegration/Pbx.GetOAuth(variable)``
@@ -104,9 +110,9 @@ class CrmIntegrationResource(SyncResource):
         Example: ``client.xapi.crm_integration.get_oauth(variable=...)``
         """
         path = function_path("CrmIntegration", "Pbx.GetOAuth", variable=Typed(variable, "Edm.String"))
-        return parse_optional_model(m.CrmChoice, self._client.get(path))
+        return parse_optional_model(CrmChoice, self._client.get(path))
 
-    def get_crm_template_source(self, *, name: str) -> m.CrmTemplateSource | None:
+    def get_crm_template_source(self, *, name: str) -> CrmTemplateSource | None:
         """Invoke function GetCrmTemplateSource.
 
         ``GET /xapi/v1/CrmIntegration/Pbx.GetCrmTemplateSource(name)``
@@ -116,13 +122,13 @@ class CrmIntegrationResource(SyncResource):
         Example: ``client.xapi.crm_integration.get_crm_template_source(name=...)``
         """
         path = function_path("CrmIntegration", "Pbx.GetCrmTemplateSource", name=Typed(name, "Edm.String"))
-        return parse_optional_model(m.CrmTemplateSource, self._client.get(path))
+        return parse_optional_model(CrmTemplateSource, self._client.get(path))
 
 
 class AsyncCrmIntegrationResource(AsyncResource):
     """CrmIntegration: ``client.xapi.crm_integration`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CrmIntegration:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> CrmIntegration:
         """Get CrmIntegration.
 
         ``GET /xapi/v1/CrmIntegration``
@@ -132,9 +138,9 @@ class AsyncCrmIntegrationResource(AsyncResource):
         Example: ``await client.xapi.crm_integration.get()``
         """
         path = "CrmIntegration"
-        return parse_model(m.CrmIntegration, await self._client.get(path, select=select, expand=expand))
+        return parse_model(CrmIntegration, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.CrmIntegration | Mapping[str, Any]) -> None:
+    async def update(self, body: CrmIntegration | Mapping[str, Any]) -> None:
         """Update CrmIntegration.
 
         ``PATCH /xapi/v1/CrmIntegration``
@@ -148,7 +154,7 @@ class AsyncCrmIntegrationResource(AsyncResource):
         path = "CrmIntegration"
         await self._client.patch(path, json=to_wire(body))
 
-    async def test(self, *, mode: m.CrmTestMode, query: str) -> m.CrmTestResult | None:
+    async def test(self, *, mode: CrmTestMode, query: str) -> CrmTestResult | None:
         """Invoke action Test.
 
         ``POST /xapi/v1/CrmIntegration/Pbx.Test``
@@ -163,7 +169,7 @@ class AsyncCrmIntegrationResource(AsyncResource):
         path = action_path("CrmIntegration", "Pbx.Test")
         body: dict[str, Any] = {"mode": to_wire(mode), "query": to_wire(query)}
         await self._guard.check_body("Test", body)
-        return parse_optional_model(m.CrmTestResult, await self._client.post(path, json=body))
+        return parse_optional_model(CrmTestResult, await self._client.post(path, json=body))
 
     async def delete_crm_contacts(self) -> None:
         """Invoke action DeleteCrmContacts.
@@ -177,7 +183,7 @@ class AsyncCrmIntegrationResource(AsyncResource):
         path = action_path("CrmIntegration", "Pbx.DeleteCrmContacts")
         await self._client.post(path)
 
-    async def set_oauth_state(self, *, state: m.OauthStateParam) -> m.OauthState | None:
+    async def set_oauth_state(self, *, state: OauthStateParam) -> OauthState | None:
         """Invoke action SetOAuthState.
 
         ``POST /xapi/v1/CrmIntegration/Pbx.SetOAuthState``
@@ -188,9 +194,9 @@ class AsyncCrmIntegrationResource(AsyncResource):
         """
         path = action_path("CrmIntegration", "Pbx.SetOAuthState")
         body: dict[str, Any] = {"state": to_wire(state)}
-        return parse_optional_model(m.OauthState, await self._client.post(path, json=body))
+        return parse_optional_model(OauthState, await self._client.post(path, json=body))
 
-    async def get_oauth(self, *, variable: str) -> m.CrmChoice | None:
+    async def get_oauth(self, *, variable: str) -> CrmChoice | None:
         """Invoke function GetOAuth.
 
         ``GET /xapi/v1/CrmIntegration/Pbx.GetOAuth(variable)``
@@ -200,9 +206,9 @@ class AsyncCrmIntegrationResource(AsyncResource):
         Example: ``await client.xapi.crm_integration.get_oauth(variable=...)``
         """
         path = function_path("CrmIntegration", "Pbx.GetOAuth", variable=Typed(variable, "Edm.String"))
-        return parse_optional_model(m.CrmChoice, await self._client.get(path))
+        return parse_optional_model(CrmChoice, await self._client.get(path))
 
-    async def get_crm_template_source(self, *, name: str) -> m.CrmTemplateSource | None:
+    async def get_crm_template_source(self, *, name: str) -> CrmTemplateSource | None:
         """Invoke function GetCrmTemplateSource.
 
         ``GET /xapi/v1/CrmIntegration/Pbx.GetCrmTemplateSource(name)``
@@ -212,4 +218,4 @@ class AsyncCrmIntegrationResource(AsyncResource):
         Example: ``await client.xapi.crm_integration.get_crm_template_source(name=...)``
         """
         path = function_path("CrmIntegration", "Pbx.GetCrmTemplateSource", name=Typed(name, "Edm.String"))
-        return parse_optional_model(m.CrmTemplateSource, await self._client.get(path))
+        return parse_optional_model(CrmTemplateSource, await self._client.get(path))

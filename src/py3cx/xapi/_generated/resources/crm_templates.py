@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import Typed, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.crm_template import CrmTemplate
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -35,7 +34,7 @@ class CrmTemplatesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CrmTemplate]:
+    ) -> Pager[CrmTemplate]:
         """Invoke function GeCrmtTemplates.
 
         ``GET /xapi/v1/CrmTemplates/Pbx.GeCrmtTemplates()``
@@ -50,7 +49,7 @@ class CrmTemplatesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.CrmTemplate,
+            CrmTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -61,7 +60,7 @@ class CrmTemplatesResource(SyncResource):
             skip=skip,
         )
 
-    def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CrmTemplate:
+    def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> CrmTemplate:
         """Get entity from CrmTemplates by key.
 
         ``GET /xapi/v1/CrmTemplates({Name})``
@@ -71,7 +70,7 @@ class CrmTemplatesResource(SyncResource):
         Example: ``client.xapi.crm_templates.get("100")``
         """
         path = key_path("CrmTemplates", Typed(name, "Edm.String"))
-        return parse_model(m.CrmTemplate, self._client.get(path, select=select, expand=expand))
+        return parse_model(CrmTemplate, self._client.get(path, select=select, expand=expand))
 
     def delete(self, name: str, *, etag: str | None = None) -> None:
         """Delete entity from CrmTemplates.
@@ -100,7 +99,7 @@ class AsyncCrmTemplatesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CrmTemplate]:
+    ) -> AsyncPager[CrmTemplate]:
         """Invoke function GeCrmtTemplates.
 
         ``GET /xapi/v1/CrmTemplates/Pbx.GeCrmtTemplates()``
@@ -115,7 +114,7 @@ class AsyncCrmTemplatesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.CrmTemplate,
+            CrmTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -126,7 +125,7 @@ class AsyncCrmTemplatesResource(AsyncResource):
             skip=skip,
         )
 
-    async def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.CrmTemplate:
+    async def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> CrmTemplate:
         """Get entity from CrmTemplates by key.
 
         ``GET /xapi/v1/CrmTemplates({Name})``
@@ -136,7 +135,7 @@ class AsyncCrmTemplatesResource(AsyncResource):
         Example: ``await client.xapi.crm_templates.get("100")``
         """
         path = key_path("CrmTemplates", Typed(name, "Edm.String"))
-        return parse_model(m.CrmTemplate, await self._client.get(path, select=select, expand=expand))
+        return parse_model(CrmTemplate, await self._client.get(path, select=select, expand=expand))
 
     async def delete(self, name: str, *, etag: str | None = None) -> None:
         """Delete entity from CrmTemplates.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.custom_prompt import CustomPrompt
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -36,7 +36,7 @@ class CustomPromptsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CustomPrompt]:
+    ) -> Pager[CustomPrompt]:
         """Get entities from CustomPrompts.
 
         ``GET /xapi/v1/CustomPrompts``
@@ -51,7 +51,7 @@ class CustomPromptsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.CustomPrompt,
+            CustomPrompt,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -102,7 +102,7 @@ class AsyncCustomPromptsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CustomPrompt]:
+    ) -> AsyncPager[CustomPrompt]:
         """Get entities from CustomPrompts.
 
         ``GET /xapi/v1/CustomPrompts``
@@ -117,7 +117,7 @@ class AsyncCustomPromptsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.CustomPrompt,
+            CustomPrompt,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.data_connector_settings import DataConnectorSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -25,7 +25,7 @@ __all__ = ["AsyncDataConnectorSettingsResource", "DataConnectorSettingsResource"
 class DataConnectorSettingsResource(SyncResource):
     """DataConnectorSettings: ``client.xapi.data_connector_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.DataConnectorSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> DataConnectorSettings:
         """Get DataConnectorSettings.
 
         ``GET /xapi/v1/DataConnectorSettings``
@@ -39,9 +39,9 @@ class DataConnectorSettingsResource(SyncResource):
         """
         self._guard.require("GetDataConnectorSettings")
         path = "DataConnectorSettings"
-        return parse_model(m.DataConnectorSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(DataConnectorSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.DataConnectorSettings | Mapping[str, Any]) -> None:
+    def update(self, body: DataConnectorSettings | Mapping[str, Any]) -> None:
         """Update DataConnectorSettings.
 
         ``PATCH /xapi/v1/DataConnectorSettings``
@@ -94,7 +94,7 @@ class DataConnectorSettingsResource(SyncResource):
 class AsyncDataConnectorSettingsResource(AsyncResource):
     """DataConnectorSettings: ``client.xapi.data_connector_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.DataConnectorSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> DataConnectorSettings:
         """Get DataConnectorSettings.
 
         ``GET /xapi/v1/DataConnectorSettings``
@@ -109,11 +109,11 @@ class AsyncDataConnectorSettingsResource(AsyncResource):
         await self._guard.require("GetDataConnectorSettings")
         path = "DataConnectorSettings"
         return parse_model(
-            m.DataConnectorSettings,
+            DataConnectorSettings,
             await self._client.get(path, select=select, expand=expand),
         )
 
-    async def update(self, body: m.DataConnectorSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: DataConnectorSettings | Mapping[str, Any]) -> None:
         """Update DataConnectorSettings.
 
         ``PATCH /xapi/v1/DataConnectorSettings``

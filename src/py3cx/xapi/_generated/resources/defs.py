@@ -11,7 +11,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from py3cx.odata import action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.codec import Codec
+from py3cx.xapi._generated.schemas.defs import Defs
+from py3cx.xapi._generated.schemas.gateway_parameter import GatewayParameter
+from py3cx.xapi._generated.schemas.gateway_parameter_value import GatewayParameterValue
+from py3cx.xapi._generated.schemas.license import License
+from py3cx.xapi._generated.schemas.report_log_event import ReportLogEvent
+from py3cx.xapi._generated.schemas.send_email import SendEmail
+from py3cx.xapi._generated.schemas.set_route_request import SetRouteRequest
+from py3cx.xapi._generated.schemas.system_parameters import SystemParameters
+from py3cx.xapi._generated.schemas.time_zone import TimeZone
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -30,7 +39,7 @@ __all__ = ["AsyncDefsResource", "DefsResource"]
 class DefsResource(SyncResource):
     """Defs: ``client.xapi.defs`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Defs:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> Defs:
         """Get Defs.
 
         ``GET /xapi/v1/Defs``
@@ -40,7 +49,7 @@ class DefsResource(SyncResource):
         Example: ``client.xapi.defs.get()``
         """
         path = "Defs"
-        return parse_model(m.Defs, self._client.get(path, select=select, expand=expand))
+        return parse_model(Defs, self._client.get(path, select=select, expand=expand))
 
     def list_codecs(
         self,
@@ -53,7 +62,7 @@ class DefsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Codec]:
+    ) -> Pager[Codec]:
         """Get Codecs from Defs.
 
         ``GET /xapi/v1/Defs/Codecs``
@@ -68,7 +77,7 @@ class DefsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Codec,
+            Codec,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -90,7 +99,7 @@ class DefsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.GatewayParameter]:
+    ) -> Pager[GatewayParameter]:
         """Get GatewayParameters from Defs.
 
         ``GET /xapi/v1/Defs/GatewayParameters``
@@ -105,7 +114,7 @@ class DefsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.GatewayParameter,
+            GatewayParameter,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -127,7 +136,7 @@ class DefsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.GatewayParameterValue]:
+    ) -> Pager[GatewayParameterValue]:
         """Get GatewayParameterValues from Defs.
 
         ``GET /xapi/v1/Defs/GatewayParameterValues``
@@ -142,7 +151,7 @@ class DefsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.GatewayParameterValue,
+            GatewayParameterValue,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -164,7 +173,7 @@ class DefsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.TimeZone]:
+    ) -> Pager[TimeZone]:
         """Get TimeZones from Defs.
 
         ``GET /xapi/v1/Defs/TimeZones``
@@ -179,7 +188,7 @@ class DefsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.TimeZone,
+            TimeZone,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -190,7 +199,7 @@ class DefsResource(SyncResource):
             skip=skip,
         )
 
-    def get_system_parameters(self) -> m.SystemParameters:
+    def get_system_parameters(self) -> SystemParameters:
         """Invoke function GetSystemParameters.
 
         ``GET /xapi/v1/Defs/Pbx.GetSystemParameters()``
@@ -200,9 +209,9 @@ class DefsResource(SyncResource):
         Example: ``client.xapi.defs.get_system_parameters()``
         """
         path = function_path("Defs", "Pbx.GetSystemParameters")
-        return parse_model(m.SystemParameters, self._client.get(path))
+        return parse_model(SystemParameters, self._client.get(path))
 
-    def get_license_parameters(self) -> m.License:
+    def get_license_parameters(self) -> License:
         """Invoke function GetLicenseParameters.
 
         ``GET /xapi/v1/Defs/Pbx.GetLicenseParameters()``
@@ -216,7 +225,7 @@ class DefsResource(SyncResource):
         """
         self._guard.require("GetLicenseParameters")
         path = function_path("Defs", "Pbx.GetLicenseParameters")
-        return parse_model(m.License, self._client.get(path))
+        return parse_model(License, self._client.get(path))
 
     def has_system_owner(self) -> bool:
         """Invoke function HasSystemOwner.
@@ -230,7 +239,7 @@ class DefsResource(SyncResource):
         path = function_path("Defs", "Pbx.HasSystemOwner")
         return parse_value(bool, self._client.get(path))
 
-    def get_routes(self, *, ids: Sequence[int]) -> builtins.list[m.SetRouteRequest]:
+    def get_routes(self, *, ids: Sequence[int]) -> builtins.list[SetRouteRequest]:
         """Invoke action GetRoutes.
 
         ``POST /xapi/v1/Defs/Pbx.GetRoutes``
@@ -241,9 +250,9 @@ class DefsResource(SyncResource):
         """
         path = action_path("Defs", "Pbx.GetRoutes")
         body: dict[str, Any] = {"ids": to_wire(ids)}
-        return parse_list(m.SetRouteRequest, self._client.post(path, json=body))
+        return parse_list(SetRouteRequest, self._client.post(path, json=body))
 
-    def report_log_event(self, *, request: m.ReportLogEvent) -> None:
+    def report_log_event(self, *, request: ReportLogEvent) -> None:
         """Invoke action ReportLogEvent.
 
         ``POST /xapi/v1/Defs/Pbx.ReportLogEvent``
@@ -260,7 +269,7 @@ class DefsResource(SyncResource):
         body: dict[str, Any] = {"request": to_wire(request)}
         self._client.post(path, json=body)
 
-    def send_email(self, *, send_email: m.SendEmail) -> None:
+    def send_email(self, *, send_email: SendEmail) -> None:
         """Invoke action SendEmail.
 
         ``POST /xapi/v1/Defs/Pbx.SendEmail``
@@ -281,7 +290,7 @@ class DefsResource(SyncResource):
 class AsyncDefsResource(AsyncResource):
     """Defs: ``client.xapi.defs`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Defs:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> Defs:
         """Get Defs.
 
         ``GET /xapi/v1/Defs``
@@ -291,7 +300,7 @@ class AsyncDefsResource(AsyncResource):
         Example: ``await client.xapi.defs.get()``
         """
         path = "Defs"
-        return parse_model(m.Defs, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Defs, await self._client.get(path, select=select, expand=expand))
 
     def list_codecs(
         self,
@@ -304,7 +313,7 @@ class AsyncDefsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Codec]:
+    ) -> AsyncPager[Codec]:
         """Get Codecs from Defs.
 
         ``GET /xapi/v1/Defs/Codecs``
@@ -319,7 +328,7 @@ class AsyncDefsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Codec,
+            Codec,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -341,7 +350,7 @@ class AsyncDefsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.GatewayParameter]:
+    ) -> AsyncPager[GatewayParameter]:
         """Get GatewayParameters from Defs.
 
         ``GET /xapi/v1/Defs/GatewayParameters``
@@ -356,7 +365,7 @@ class AsyncDefsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.GatewayParameter,
+            GatewayParameter,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -378,7 +387,7 @@ class AsyncDefsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.GatewayParameterValue]:
+    ) -> AsyncPager[GatewayParameterValue]:
         """Get GatewayParameterValues from Defs.
 
         ``GET /xapi/v1/Defs/GatewayParameterValues``
@@ -393,7 +402,7 @@ class AsyncDefsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.GatewayParameterValue,
+            GatewayParameterValue,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -415,7 +424,7 @@ class AsyncDefsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.TimeZone]:
+    ) -> AsyncPager[TimeZone]:
         """Get TimeZones from Defs.
 
         ``GET /xapi/v1/Defs/TimeZones``
@@ -430,7 +439,7 @@ class AsyncDefsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.TimeZone,
+            TimeZone,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -441,7 +450,7 @@ class AsyncDefsResource(AsyncResource):
             skip=skip,
         )
 
-    async def get_system_parameters(self) -> m.SystemParameters:
+    async def get_system_parameters(self) -> SystemParameters:
         """Invoke function GetSystemParameters.
 
         ``GET /xapi/v1/Defs/Pbx.GetSystemParameters()``
@@ -451,9 +460,9 @@ class AsyncDefsResource(AsyncResource):
         Example: ``await client.xapi.defs.get_system_parameters()``
         """
         path = function_path("Defs", "Pbx.GetSystemParameters")
-        return parse_model(m.SystemParameters, await self._client.get(path))
+        return parse_model(SystemParameters, await self._client.get(path))
 
-    async def get_license_parameters(self) -> m.License:
+    async def get_license_parameters(self) -> License:
         """Invoke function GetLicenseParameters.
 
         ``GET /xapi/v1/Defs/Pbx.GetLicenseParameters()``
@@ -467,7 +476,7 @@ class AsyncDefsResource(AsyncResource):
         """
         await self._guard.require("GetLicenseParameters")
         path = function_path("Defs", "Pbx.GetLicenseParameters")
-        return parse_model(m.License, await self._client.get(path))
+        return parse_model(License, await self._client.get(path))
 
     async def has_system_owner(self) -> bool:
         """Invoke function HasSystemOwner.
@@ -481,7 +490,7 @@ class AsyncDefsResource(AsyncResource):
         path = function_path("Defs", "Pbx.HasSystemOwner")
         return parse_value(bool, await self._client.get(path))
 
-    async def get_routes(self, *, ids: Sequence[int]) -> builtins.list[m.SetRouteRequest]:
+    async def get_routes(self, *, ids: Sequence[int]) -> builtins.list[SetRouteRequest]:
         """Invoke action GetRoutes.
 
         ``POST /xapi/v1/Defs/Pbx.GetRoutes``
@@ -492,9 +501,9 @@ class AsyncDefsResource(AsyncResource):
         """
         path = action_path("Defs", "Pbx.GetRoutes")
         body: dict[str, Any] = {"ids": to_wire(ids)}
-        return parse_list(m.SetRouteRequest, await self._client.post(path, json=body))
+        return parse_list(SetRouteRequest, await self._client.post(path, json=body))
 
-    async def report_log_event(self, *, request: m.ReportLogEvent) -> None:
+    async def report_log_event(self, *, request: ReportLogEvent) -> None:
         """Invoke action ReportLogEvent.
 
         ``POST /xapi/v1/Defs/Pbx.ReportLogEvent``
@@ -511,7 +520,7 @@ class AsyncDefsResource(AsyncResource):
         body: dict[str, Any] = {"request": to_wire(request)}
         await self._client.post(path, json=body)
 
-    async def send_email(self, *, send_email: m.SendEmail) -> None:
+    async def send_email(self, *, send_email: SendEmail) -> None:
         """Invoke action SendEmail.
 
         ``POST /xapi/v1/Defs/Pbx.SendEmail``

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.device_info import DeviceInfo
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -37,7 +37,7 @@ class DeviceInfosResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.DeviceInfo]:
+    ) -> Pager[DeviceInfo]:
         """Get entities from DeviceInfos.
 
         ``GET /xapi/v1/DeviceInfos``
@@ -52,7 +52,7 @@ class DeviceInfosResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.DeviceInfo,
+            DeviceInfo,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -63,7 +63,7 @@ class DeviceInfosResource(SyncResource):
             skip=skip,
         )
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.DeviceInfo:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> DeviceInfo:
         """Get entity from DeviceInfos by key.
 
         ``GET /xapi/v1/DeviceInfos({Id})``
@@ -73,7 +73,7 @@ class DeviceInfosResource(SyncResource):
         Example: ``client.xapi.device_infos.get(42)``
         """
         path = key_path("DeviceInfos", Typed(id, "Edm.Int32"))
-        return parse_model(m.DeviceInfo, self._client.get(path, select=select, expand=expand))
+        return parse_model(DeviceInfo, self._client.get(path, select=select, expand=expand))
 
     def delete(self, id: int, *, etag: str | None = None) -> None:
         """Delete entity from DeviceInfos.
@@ -117,7 +117,7 @@ class AsyncDeviceInfosResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.DeviceInfo]:
+    ) -> AsyncPager[DeviceInfo]:
         """Get entities from DeviceInfos.
 
         ``GET /xapi/v1/DeviceInfos``
@@ -132,7 +132,7 @@ class AsyncDeviceInfosResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.DeviceInfo,
+            DeviceInfo,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -143,7 +143,7 @@ class AsyncDeviceInfosResource(AsyncResource):
             skip=skip,
         )
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.DeviceInfo:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> DeviceInfo:
         """Get entity from DeviceInfos by key.
 
         ``GET /xapi/v1/DeviceInfos({Id})``
@@ -153,7 +153,7 @@ class AsyncDeviceInfosResource(AsyncResource):
         Example: ``await client.xapi.device_infos.get(42)``
         """
         path = key_path("DeviceInfos", Typed(id, "Edm.Int32"))
-        return parse_model(m.DeviceInfo, await self._client.get(path, select=select, expand=expand))
+        return parse_model(DeviceInfo, await self._client.get(path, select=select, expand=expand))
 
     async def delete(self, id: int, *, etag: str | None = None) -> None:
         """Delete entity from DeviceInfos.

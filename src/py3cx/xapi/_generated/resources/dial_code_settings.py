@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.dial_code_settings import DialCodeSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncDialCodeSettingsResource", "DialCodeSettingsResource"]
 class DialCodeSettingsResource(SyncResource):
     """DialCodeSettings: ``client.xapi.dial_code_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.DialCodeSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> DialCodeSettings:
         """Get DialCodeSettings.
 
         ``GET /xapi/v1/DialCodeSettings``
@@ -34,9 +34,9 @@ class DialCodeSettingsResource(SyncResource):
         Example: ``client.xapi.dial_code_settings.get()``
         """
         path = "DialCodeSettings"
-        return parse_model(m.DialCodeSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(DialCodeSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.DialCodeSettings | Mapping[str, Any]) -> None:
+    def update(self, body: DialCodeSettings | Mapping[str, Any]) -> None:
         """Update DialCodeSettings.
 
         ``PATCH /xapi/v1/DialCodeSettings``
@@ -54,7 +54,7 @@ class DialCodeSettingsResource(SyncResource):
 class AsyncDialCodeSettingsResource(AsyncResource):
     """DialCodeSettings: ``client.xapi.dial_code_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.DialCodeSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> DialCodeSettings:
         """Get DialCodeSettings.
 
         ``GET /xapi/v1/DialCodeSettings``
@@ -64,9 +64,9 @@ class AsyncDialCodeSettingsResource(AsyncResource):
         Example: ``await client.xapi.dial_code_settings.get()``
         """
         path = "DialCodeSettings"
-        return parse_model(m.DialCodeSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(DialCodeSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.DialCodeSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: DialCodeSettings | Mapping[str, Any]) -> None:
         """Update DialCodeSettings.
 
         ``PATCH /xapi/v1/DialCodeSettings``

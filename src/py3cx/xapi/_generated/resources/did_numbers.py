@@ -6,8 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.did_number import DidNumber
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -33,7 +32,7 @@ class DidNumbersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.DidNumber]:
+    ) -> Pager[DidNumber]:
         """Get entities from DidNumbers.
 
         ``GET /xapi/v1/DidNumbers``
@@ -48,7 +47,7 @@ class DidNumbersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.DidNumber,
+            DidNumber,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -74,7 +73,7 @@ class AsyncDidNumbersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.DidNumber]:
+    ) -> AsyncPager[DidNumber]:
         """Get entities from DidNumbers.
 
         ``GET /xapi/v1/DidNumbers``
@@ -89,7 +88,7 @@ class AsyncDidNumbersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.DidNumber,
+            DidNumber,
             page_size=page_size,
             filter=filter,
             select=select,

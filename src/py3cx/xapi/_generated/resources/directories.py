@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.directory_parameters import DirectoryParameters
+from py3cx.xapi._generated.schemas.system_directory import SystemDirectory
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -23,7 +24,7 @@ __all__ = ["AsyncDirectoriesResource", "DirectoriesResource"]
 class DirectoriesResource(SyncResource):
     """Directories: ``client.xapi.directories`` on a ``Client``."""
 
-    def get_directory_info(self, *, parameters: m.DirectoryParameters) -> m.SystemDirectory | None:
+    def get_directory_info(self, *, parameters: DirectoryParameters) -> SystemDirectory | None:
         """Invoke actionImport GetDirectoryInfo.
 
         ``POST /xapi/v1/GetDirectoryInfo``
@@ -34,13 +35,13 @@ class DirectoriesResource(SyncResource):
         """
         path = action_path(None, "GetDirectoryInfo")
         body: dict[str, Any] = {"parameters": to_wire(parameters)}
-        return parse_optional_model(m.SystemDirectory, self._client.post(path, json=body))
+        return parse_optional_model(SystemDirectory, self._client.post(path, json=body))
 
 
 class AsyncDirectoriesResource(AsyncResource):
     """Directories: ``client.xapi.directories`` on an ``AsyncClient``."""
 
-    async def get_directory_info(self, *, parameters: m.DirectoryParameters) -> m.SystemDirectory | None:
+    async def get_directory_info(self, *, parameters: DirectoryParameters) -> SystemDirectory | None:
         """Invoke actionImport GetDirectoryInfo.
 
         ``POST /xapi/v1/GetDirectoryInfo``
@@ -51,4 +52,4 @@ class AsyncDirectoriesResource(AsyncResource):
         """
         path = action_path(None, "GetDirectoryInfo")
         body: dict[str, Any] = {"parameters": to_wire(parameters)}
-        return parse_optional_model(m.SystemDirectory, await self._client.post(path, json=body))
+        return parse_optional_model(SystemDirectory, await self._client.post(path, json=body))

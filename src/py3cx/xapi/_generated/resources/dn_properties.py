@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.dn_property import DNProperty
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class DNPropertiesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.DNProperty]:
+    ) -> Pager[DNProperty]:
         """Invoke function GetPropertiesByDn.
 
         ``GET /xapi/v1/DNProperties/Pbx.GetPropertiesByDn(dnNumber)``
@@ -53,7 +53,7 @@ class DNPropertiesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.DNProperty,
+            DNProperty,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class DNPropertiesResource(SyncResource):
             skip=skip,
         )
 
-    def create_dn_property(self, *, dn_number: str, property: m.DNProperty) -> None:
+    def create_dn_property(self, *, dn_number: str, property: DNProperty) -> None:
         """Invoke action CreateDNProperty.
 
         ``POST /xapi/v1/DNProperties/Pbx.CreateDNProperty``
@@ -77,7 +77,7 @@ class DNPropertiesResource(SyncResource):
         body: dict[str, Any] = {"dnNumber": to_wire(dn_number), "property": to_wire(property)}
         self._client.post(path, json=body)
 
-    def update_dn_property(self, *, dn_number: str, property: m.DNProperty) -> None:
+    def update_dn_property(self, *, dn_number: str, property: DNProperty) -> None:
         """Invoke action UpdateDNProperty.
 
         ``POST /xapi/v1/DNProperties/Pbx.UpdateDNProperty``
@@ -103,7 +103,7 @@ class DNPropertiesResource(SyncResource):
         body: dict[str, Any] = {"dnNumber": to_wire(dn_number), "propertyName": to_wire(property_name)}
         self._client.post(path, json=body)
 
-    def get_dn_property_by_name(self, *, dn_number: str, name: str) -> m.DNProperty:
+    def get_dn_property_by_name(self, *, dn_number: str, name: str) -> DNProperty:
         """Invoke function GetDNPropertyByName.
 
         ``GET /xapi/v1/DNProperties/Pbx.GetDNPropertyByName(dnNumber,name)``
@@ -118,7 +118,7 @@ class DNPropertiesResource(SyncResource):
             dnNumber=Typed(dn_number, "Edm.String"),
             name=Typed(name, "Edm.String"),
         )
-        return parse_model(m.DNProperty, self._client.get(path))
+        return parse_model(DNProperty, self._client.get(path))
 
 
 class AsyncDNPropertiesResource(AsyncResource):
@@ -136,7 +136,7 @@ class AsyncDNPropertiesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.DNProperty]:
+    ) -> AsyncPager[DNProperty]:
         """Invoke function GetPropertiesByDn.
 
         ``GET /xapi/v1/DNProperties/Pbx.GetPropertiesByDn(dnNumber)``
@@ -151,7 +151,7 @@ class AsyncDNPropertiesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.DNProperty,
+            DNProperty,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -162,7 +162,7 @@ class AsyncDNPropertiesResource(AsyncResource):
             skip=skip,
         )
 
-    async def create_dn_property(self, *, dn_number: str, property: m.DNProperty) -> None:
+    async def create_dn_property(self, *, dn_number: str, property: DNProperty) -> None:
         """Invoke action CreateDNProperty.
 
         ``POST /xapi/v1/DNProperties/Pbx.CreateDNProperty``
@@ -175,7 +175,7 @@ class AsyncDNPropertiesResource(AsyncResource):
         body: dict[str, Any] = {"dnNumber": to_wire(dn_number), "property": to_wire(property)}
         await self._client.post(path, json=body)
 
-    async def update_dn_property(self, *, dn_number: str, property: m.DNProperty) -> None:
+    async def update_dn_property(self, *, dn_number: str, property: DNProperty) -> None:
         """Invoke action UpdateDNProperty.
 
         ``POST /xapi/v1/DNProperties/Pbx.UpdateDNProperty``
@@ -202,7 +202,7 @@ class AsyncDNPropertiesResource(AsyncResource):
         body: dict[str, Any] = {"dnNumber": to_wire(dn_number), "propertyName": to_wire(property_name)}
         await self._client.post(path, json=body)
 
-    async def get_dn_property_by_name(self, *, dn_number: str, name: str) -> m.DNProperty:
+    async def get_dn_property_by_name(self, *, dn_number: str, name: str) -> DNProperty:
         """Invoke function GetDNPropertyByName.
 
         ``GET /xapi/v1/DNProperties/Pbx.GetDNPropertyByName(dnNumber,name)``
@@ -217,4 +217,4 @@ class AsyncDNPropertiesResource(AsyncResource):
             dnNumber=Typed(dn_number, "Edm.String"),
             name=Typed(name, "Edm.String"),
         )
-        return parse_model(m.DNProperty, await self._client.get(path))
+        return parse_model(DNProperty, await self._client.get(path))

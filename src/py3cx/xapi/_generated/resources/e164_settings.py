@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.e164_settings import E164Settings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncE164SettingsResource", "E164SettingsResource"]
 class E164SettingsResource(SyncResource):
     """E164Settings: ``client.xapi.e164_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.E164Settings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> E164Settings:
         """Get E164Settings.
 
         ``GET /xapi/v1/E164Settings``
@@ -34,9 +34,9 @@ class E164SettingsResource(SyncResource):
         Example: ``client.xapi.e164_settings.get()``
         """
         path = "E164Settings"
-        return parse_model(m.E164Settings, self._client.get(path, select=select, expand=expand))
+        return parse_model(E164Settings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.E164Settings | Mapping[str, Any]) -> None:
+    def update(self, body: E164Settings | Mapping[str, Any]) -> None:
         """Update E164Settings.
 
         ``PATCH /xapi/v1/E164Settings``
@@ -54,7 +54,7 @@ class E164SettingsResource(SyncResource):
 class AsyncE164SettingsResource(AsyncResource):
     """E164Settings: ``client.xapi.e164_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.E164Settings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> E164Settings:
         """Get E164Settings.
 
         ``GET /xapi/v1/E164Settings``
@@ -64,9 +64,9 @@ class AsyncE164SettingsResource(AsyncResource):
         Example: ``await client.xapi.e164_settings.get()``
         """
         path = "E164Settings"
-        return parse_model(m.E164Settings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(E164Settings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.E164Settings | Mapping[str, Any]) -> None:
+    async def update(self, body: E164Settings | Mapping[str, Any]) -> None:
         """Update E164Settings.
 
         ``PATCH /xapi/v1/E164Settings``

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.email_template import EmailTemplate
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class EmailTemplateResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.EmailTemplate]:
+    ) -> Pager[EmailTemplate]:
         """Get entities from EmailTemplate.
 
         ``GET /xapi/v1/EmailTemplate``
@@ -53,7 +53,7 @@ class EmailTemplateResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.EmailTemplate,
+            EmailTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -70,7 +70,7 @@ class EmailTemplateResource(SyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.EmailTemplate:
+    ) -> EmailTemplate:
         """Get entity from EmailTemplate by key.
 
         ``GET /xapi/v1/EmailTemplate({TemplatePath})``
@@ -80,9 +80,9 @@ class EmailTemplateResource(SyncResource):
         Example: ``client.xapi.email_template.get("100")``
         """
         path = key_path("EmailTemplate", Typed(template_path, "Edm.String"))
-        return parse_model(m.EmailTemplate, self._client.get(path, select=select, expand=expand))
+        return parse_model(EmailTemplate, self._client.get(path, select=select, expand=expand))
 
-    def update(self, template_path: str, body: m.EmailTemplate | Mapping[str, Any]) -> None:
+    def update(self, template_path: str, body: EmailTemplate | Mapping[str, Any]) -> None:
         """Update entity in EmailTemplate.
 
         ``PATCH /xapi/v1/EmailTemplate({TemplatePath})``
@@ -123,7 +123,7 @@ class AsyncEmailTemplateResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.EmailTemplate]:
+    ) -> AsyncPager[EmailTemplate]:
         """Get entities from EmailTemplate.
 
         ``GET /xapi/v1/EmailTemplate``
@@ -138,7 +138,7 @@ class AsyncEmailTemplateResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.EmailTemplate,
+            EmailTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -155,7 +155,7 @@ class AsyncEmailTemplateResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.EmailTemplate:
+    ) -> EmailTemplate:
         """Get entity from EmailTemplate by key.
 
         ``GET /xapi/v1/EmailTemplate({TemplatePath})``
@@ -165,9 +165,9 @@ class AsyncEmailTemplateResource(AsyncResource):
         Example: ``await client.xapi.email_template.get("100")``
         """
         path = key_path("EmailTemplate", Typed(template_path, "Edm.String"))
-        return parse_model(m.EmailTemplate, await self._client.get(path, select=select, expand=expand))
+        return parse_model(EmailTemplate, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, template_path: str, body: m.EmailTemplate | Mapping[str, Any]) -> None:
+    async def update(self, template_path: str, body: EmailTemplate | Mapping[str, Any]) -> None:
         """Update entity in EmailTemplate.
 
         ``PATCH /xapi/v1/EmailTemplate({TemplatePath})``

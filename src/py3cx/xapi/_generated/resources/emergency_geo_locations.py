@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.emergency_geo_location import EmergencyGeoLocation
+from py3cx.xapi._generated.schemas.i_action_result import IActionResult
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +39,7 @@ class EmergencyGeoLocationsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.EmergencyGeoLocation]:
+    ) -> Pager[EmergencyGeoLocation]:
         """Get entities from EmergencyGeoLocations.
 
         ``GET /xapi/v1/EmergencyGeoLocations``
@@ -53,7 +54,7 @@ class EmergencyGeoLocationsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.EmergencyGeoLocation,
+            EmergencyGeoLocation,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +65,7 @@ class EmergencyGeoLocationsResource(SyncResource):
             skip=skip,
         )
 
-    def update(self, *, locations: Sequence[m.EmergencyGeoLocation]) -> m.IActionResult | None:
+    def update(self, *, locations: Sequence[EmergencyGeoLocation]) -> IActionResult | None:
         """Invoke action Update.
 
         ``POST /xapi/v1/EmergencyGeoLocations/Pbx.Update``
@@ -75,7 +76,7 @@ class EmergencyGeoLocationsResource(SyncResource):
         """
         path = action_path("EmergencyGeoLocations", "Pbx.Update")
         body: dict[str, Any] = {"locations": to_wire(locations)}
-        return parse_optional_model(m.IActionResult, self._client.post(path, json=body))
+        return parse_optional_model(IActionResult, self._client.post(path, json=body))
 
 
 class AsyncEmergencyGeoLocationsResource(AsyncResource):
@@ -92,7 +93,7 @@ class AsyncEmergencyGeoLocationsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.EmergencyGeoLocation]:
+    ) -> AsyncPager[EmergencyGeoLocation]:
         """Get entities from EmergencyGeoLocations.
 
         ``GET /xapi/v1/EmergencyGeoLocations``
@@ -107,7 +108,7 @@ class AsyncEmergencyGeoLocationsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.EmergencyGeoLocation,
+            EmergencyGeoLocation,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -118,7 +119,7 @@ class AsyncEmergencyGeoLocationsResource(AsyncResource):
             skip=skip,
         )
 
-    async def update(self, *, locations: Sequence[m.EmergencyGeoLocation]) -> m.IActionResult | None:
+    async def update(self, *, locations: Sequence[EmergencyGeoLocation]) -> IActionResult | None:
         """Invoke action Update.
 
         ``POST /xapi/v1/EmergencyGeoLocations/Pbx.Update``
@@ -129,4 +130,4 @@ class AsyncEmergencyGeoLocationsResource(AsyncResource):
         """
         path = action_path("EmergencyGeoLocations", "Pbx.Update")
         body: dict[str, Any] = {"locations": to_wire(locations)}
-        return parse_optional_model(m.IActionResult, await self._client.post(path, json=body))
+        return parse_optional_model(IActionResult, await self._client.post(path, json=body))

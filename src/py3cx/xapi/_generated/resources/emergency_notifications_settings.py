@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.emergency_notifications_settings import EmergencyNotificationsSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncEmergencyNotificationsSettingsResource", "EmergencyNotification
 class EmergencyNotificationsSettingsResource(SyncResource):
     """EmergencyNotificationsSettings: ``client.xapi.emergency_notifications_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.EmergencyNotificationsSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> EmergencyNotificationsSettings:
         """Get EmergencyNotificationsSettings.
 
         ``GET /xapi/v1/EmergencyNotificationsSettings``
@@ -35,11 +35,11 @@ class EmergencyNotificationsSettingsResource(SyncResource):
         """
         path = "EmergencyNotificationsSettings"
         return parse_model(
-            m.EmergencyNotificationsSettings,
+            EmergencyNotificationsSettings,
             self._client.get(path, select=select, expand=expand),
         )
 
-    def update(self, body: m.EmergencyNotificationsSettings | Mapping[str, Any]) -> None:
+    def update(self, body: EmergencyNotificationsSettings | Mapping[str, Any]) -> None:
         """Update EmergencyNotificationsSettings.
 
         ``PATCH /xapi/v1/EmergencyNotificationsSettings``
@@ -65,7 +65,7 @@ class AsyncEmergencyNotificationsSettingsResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.EmergencyNotificationsSettings:
+    ) -> EmergencyNotificationsSettings:
         """Get EmergencyNotificationsSettings.
 
         ``GET /xapi/v1/EmergencyNotificationsSettings``
@@ -76,11 +76,11 @@ class AsyncEmergencyNotificationsSettingsResource(AsyncResource):
         """
         path = "EmergencyNotificationsSettings"
         return parse_model(
-            m.EmergencyNotificationsSettings,
+            EmergencyNotificationsSettings,
             await self._client.get(path, select=select, expand=expand),
         )
 
-    async def update(self, body: m.EmergencyNotificationsSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: EmergencyNotificationsSettings | Mapping[str, Any]) -> None:
         """Update EmergencyNotificationsSettings.
 
         ``PATCH /xapi/v1/EmergencyNotificationsSettings``

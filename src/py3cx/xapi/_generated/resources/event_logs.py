@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.event_log import EventLog
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -35,7 +34,7 @@ class EventLogsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.EventLog]:
+    ) -> Pager[EventLog]:
         """Get entities from EventLogs.
 
         ``GET /xapi/v1/EventLogs``
@@ -50,7 +49,7 @@ class EventLogsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.EventLog,
+            EventLog,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -102,7 +101,7 @@ class AsyncEventLogsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.EventLog]:
+    ) -> AsyncPager[EventLog]:
         """Get entities from EventLogs.
 
         ``GET /xapi/v1/EventLogs``
@@ -117,7 +116,7 @@ class AsyncEventLogsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.EventLog,
+            EventLog,
             page_size=page_size,
             filter=filter,
             select=select,

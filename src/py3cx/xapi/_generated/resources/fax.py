@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.fax import Fax
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +27,7 @@ __all__ = ["AsyncFaxResource", "FaxResource"]
 class FaxResource(SyncResource):
     """Fax: ``client.xapi.fax`` on a ``Client``."""
 
-    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Fax:
+    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Fax:
         """Get entity from Fax by key (Number).
 
         ``GET /xapi/v1/Fax(Number)``
@@ -43,9 +43,9 @@ class FaxResource(SyncResource):
             path = function_path("Fax", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Fax", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Fax, self._client.get(path, select=select, expand=expand))
+        return parse_model(Fax, self._client.get(path, select=select, expand=expand))
 
-    def init_fax(self) -> m.Fax:
+    def init_fax(self) -> Fax:
         """Invoke function InitFax.
 
         ``GET /xapi/v1/Fax/Pbx.InitFax()``
@@ -55,7 +55,7 @@ class FaxResource(SyncResource):
         Example: ``client.xapi.fax.init_fax()``
         """
         path = function_path("Fax", "Pbx.InitFax")
-        return parse_model(m.Fax, self._client.get(path))
+        return parse_model(Fax, self._client.get(path))
 
     def list(
         self,
@@ -68,7 +68,7 @@ class FaxResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Fax]:
+    ) -> Pager[Fax]:
         """Get entities from Fax.
 
         ``GET /xapi/v1/Fax``
@@ -83,7 +83,7 @@ class FaxResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Fax,
+            Fax,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -94,7 +94,7 @@ class FaxResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Fax | Mapping[str, Any]) -> m.Fax:
+    def create(self, body: Fax | Mapping[str, Any]) -> Fax:
         """Add new entity to Fax.
 
         ``POST /xapi/v1/Fax``
@@ -104,9 +104,9 @@ class FaxResource(SyncResource):
         Example: ``client.xapi.fax.create(Fax(...))``
         """
         path = "Fax"
-        return parse_model(m.Fax, self._client.post(path, json=to_wire(body)))
+        return parse_model(Fax, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Fax:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Fax:
         """Get entity from Fax by key.
 
         ``GET /xapi/v1/Fax({Id})``
@@ -116,9 +116,9 @@ class FaxResource(SyncResource):
         Example: ``client.xapi.fax.get(42)``
         """
         path = key_path("Fax", Typed(id, "Edm.Int32"))
-        return parse_model(m.Fax, self._client.get(path, select=select, expand=expand))
+        return parse_model(Fax, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Fax | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Fax | Mapping[str, Any]) -> None:
         """Update entity in Fax.
 
         ``PATCH /xapi/v1/Fax({Id})``
@@ -167,7 +167,7 @@ class AsyncFaxResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.Fax:
+    ) -> Fax:
         """Get entity from Fax by key (Number).
 
         ``GET /xapi/v1/Fax(Number)``
@@ -183,9 +183,9 @@ class AsyncFaxResource(AsyncResource):
             path = function_path("Fax", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Fax", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Fax, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Fax, await self._client.get(path, select=select, expand=expand))
 
-    async def init_fax(self) -> m.Fax:
+    async def init_fax(self) -> Fax:
         """Invoke function InitFax.
 
         ``GET /xapi/v1/Fax/Pbx.InitFax()``
@@ -195,7 +195,7 @@ class AsyncFaxResource(AsyncResource):
         Example: ``await client.xapi.fax.init_fax()``
         """
         path = function_path("Fax", "Pbx.InitFax")
-        return parse_model(m.Fax, await self._client.get(path))
+        return parse_model(Fax, await self._client.get(path))
 
     def list(
         self,
@@ -208,7 +208,7 @@ class AsyncFaxResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Fax]:
+    ) -> AsyncPager[Fax]:
         """Get entities from Fax.
 
         ``GET /xapi/v1/Fax``
@@ -223,7 +223,7 @@ class AsyncFaxResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Fax,
+            Fax,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -234,7 +234,7 @@ class AsyncFaxResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Fax | Mapping[str, Any]) -> m.Fax:
+    async def create(self, body: Fax | Mapping[str, Any]) -> Fax:
         """Add new entity to Fax.
 
         ``POST /xapi/v1/Fax``
@@ -244,9 +244,9 @@ class AsyncFaxResource(AsyncResource):
         Example: ``await client.xapi.fax.create(Fax(...))``
         """
         path = "Fax"
-        return parse_model(m.Fax, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Fax, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Fax:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Fax:
         """Get entity from Fax by key.
 
         ``GET /xapi/v1/Fax({Id})``
@@ -256,9 +256,9 @@ class AsyncFaxResource(AsyncResource):
         Example: ``await client.xapi.fax.get(42)``
         """
         path = key_path("Fax", Typed(id, "Edm.Int32"))
-        return parse_model(m.Fax, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Fax, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Fax | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Fax | Mapping[str, Any]) -> None:
         """Update entity in Fax.
 
         ``PATCH /xapi/v1/Fax({Id})``

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.fax_server_settings import FaxServerSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -26,7 +26,7 @@ __all__ = ["AsyncFaxServerSettingsResource", "FaxServerSettingsResource"]
 class FaxServerSettingsResource(SyncResource):
     """FaxServerSettings: ``client.xapi.fax_server_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.FaxServerSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> FaxServerSettings:
         """Get FaxServerSettings.
 
         ``GET /xapi/v1/FaxServerSettings``
@@ -36,9 +36,9 @@ class FaxServerSettingsResource(SyncResource):
         Example: ``client.xapi.fax_server_settings.get()``
         """
         path = "FaxServerSettings"
-        return parse_model(m.FaxServerSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(FaxServerSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.FaxServerSettings | Mapping[str, Any]) -> None:
+    def update(self, body: FaxServerSettings | Mapping[str, Any]) -> None:
         """Update FaxServerSettings.
 
         ``PATCH /xapi/v1/FaxServerSettings``
@@ -80,7 +80,7 @@ class FaxServerSettingsResource(SyncResource):
 class AsyncFaxServerSettingsResource(AsyncResource):
     """FaxServerSettings: ``client.xapi.fax_server_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.FaxServerSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> FaxServerSettings:
         """Get FaxServerSettings.
 
         ``GET /xapi/v1/FaxServerSettings``
@@ -90,9 +90,9 @@ class AsyncFaxServerSettingsResource(AsyncResource):
         Example: ``await client.xapi.fax_server_settings.get()``
         """
         path = "FaxServerSettings"
-        return parse_model(m.FaxServerSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(FaxServerSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.FaxServerSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: FaxServerSettings | Mapping[str, Any]) -> None:
         """Update FaxServerSettings.
 
         ``PATCH /xapi/v1/FaxServerSettings``

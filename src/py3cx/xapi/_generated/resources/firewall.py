@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.firewall_state import FirewallState
 from py3cx.xapi._resource import (
     AsyncResource,
     FieldsArg,
@@ -23,7 +22,7 @@ __all__ = ["AsyncFirewallResource", "FirewallResource"]
 class FirewallResource(SyncResource):
     """Firewall: ``client.xapi.firewall`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.FirewallState:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> FirewallState:
         """Get Firewall.
 
         ``GET /xapi/v1/Firewall``
@@ -33,7 +32,7 @@ class FirewallResource(SyncResource):
         Example: ``client.xapi.firewall.get()``
         """
         path = "Firewall"
-        return parse_model(m.FirewallState, self._client.get(path, select=select, expand=expand))
+        return parse_model(FirewallState, self._client.get(path, select=select, expand=expand))
 
     def get_last_result(self) -> bool:
         """Invoke function GetLastResult.
@@ -75,7 +74,7 @@ class FirewallResource(SyncResource):
 class AsyncFirewallResource(AsyncResource):
     """Firewall: ``client.xapi.firewall`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.FirewallState:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> FirewallState:
         """Get Firewall.
 
         ``GET /xapi/v1/Firewall``
@@ -85,7 +84,7 @@ class AsyncFirewallResource(AsyncResource):
         Example: ``await client.xapi.firewall.get()``
         """
         path = "Firewall"
-        return parse_model(m.FirewallState, await self._client.get(path, select=select, expand=expand))
+        return parse_model(FirewallState, await self._client.get(path, select=select, expand=expand))
 
     async def get_last_result(self) -> bool:
         """Invoke function GetLastResult.

@@ -6,9 +6,10 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.firmware import Firmware
+from py3cx.xapi._generated.schemas.firmware_state import FirmwareState
+from py3cx.xapi._generated.schemas.i_action_result import IActionResult
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -36,7 +37,7 @@ class FirmwaresResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Firmware]:
+    ) -> Pager[Firmware]:
         """Get entities from Firmwares.
 
         ``GET /xapi/v1/Firmwares``
@@ -51,7 +52,7 @@ class FirmwaresResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Firmware,
+            Firmware,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -86,7 +87,7 @@ class FirmwaresResource(SyncResource):
         path = action_path(key_path("Firmwares", Typed(id, "Edm.String")), "Pbx.PushFirmwareForPhones")
         self._client.post(path)
 
-    def get_firmware_state(self) -> m.FirmwareState:
+    def get_firmware_state(self) -> FirmwareState:
         """Invoke function GetFirmwareState.
 
         ``GET /xapi/v1/Firmwares/Pbx.GetFirmwareState()``
@@ -96,9 +97,9 @@ class FirmwaresResource(SyncResource):
         Example: ``client.xapi.firmwares.get_firmware_state()``
         """
         path = function_path("Firmwares", "Pbx.GetFirmwareState")
-        return parse_model(m.FirmwareState, self._client.get(path))
+        return parse_model(FirmwareState, self._client.get(path))
 
-    def clean_up(self) -> m.IActionResult | None:
+    def clean_up(self) -> IActionResult | None:
         """Invoke action CleanUp.
 
         ``POST /xapi/v1/Firmwares/Pbx.CleanUp``
@@ -108,7 +109,7 @@ class FirmwaresResource(SyncResource):
         Example: ``client.xapi.firmwares.clean_up()``
         """
         path = action_path("Firmwares", "Pbx.CleanUp")
-        return parse_optional_model(m.IActionResult, self._client.post(path))
+        return parse_optional_model(IActionResult, self._client.post(path))
 
 
 class AsyncFirmwaresResource(AsyncResource):
@@ -125,7 +126,7 @@ class AsyncFirmwaresResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Firmware]:
+    ) -> AsyncPager[Firmware]:
         """Get entities from Firmwares.
 
         ``GET /xapi/v1/Firmwares``
@@ -140,7 +141,7 @@ class AsyncFirmwaresResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Firmware,
+            Firmware,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -175,7 +176,7 @@ class AsyncFirmwaresResource(AsyncResource):
         path = action_path(key_path("Firmwares", Typed(id, "Edm.String")), "Pbx.PushFirmwareForPhones")
         await self._client.post(path)
 
-    async def get_firmware_state(self) -> m.FirmwareState:
+    async def get_firmware_state(self) -> FirmwareState:
         """Invoke function GetFirmwareState.
 
         ``GET /xapi/v1/Firmwares/Pbx.GetFirmwareState()``
@@ -185,9 +186,9 @@ class AsyncFirmwaresResource(AsyncResource):
         Example: ``await client.xapi.firmwares.get_firmware_state()``
         """
         path = function_path("Firmwares", "Pbx.GetFirmwareState")
-        return parse_model(m.FirmwareState, await self._client.get(path))
+        return parse_model(FirmwareState, await self._client.get(path))
 
-    async def clean_up(self) -> m.IActionResult | None:
+    async def clean_up(self) -> IActionResult | None:
         """Invoke action CleanUp.
 
         ``POST /xapi/v1/Firmwares/Pbx.CleanUp``
@@ -197,4 +198,4 @@ class AsyncFirmwaresResource(AsyncResource):
         Example: ``await client.xapi.firmwares.clean_up()``
         """
         path = action_path("Firmwares", "Pbx.CleanUp")
-        return parse_optional_model(m.IActionResult, await self._client.post(path))
+        return parse_optional_model(IActionResult, await self._client.post(path))

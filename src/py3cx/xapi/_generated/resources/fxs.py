@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.fxs import Fxs
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -39,7 +39,7 @@ class FxsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Fxs]:
+    ) -> Pager[Fxs]:
         """Get entities from Fxs.
 
         ``GET /xapi/v1/Fxs``
@@ -54,7 +54,7 @@ class FxsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Fxs,
+            Fxs,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -65,7 +65,7 @@ class FxsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Fxs | Mapping[str, Any]) -> m.Fxs:
+    def create(self, body: Fxs | Mapping[str, Any]) -> Fxs:
         """Add new entity to Fxs.
 
         ``POST /xapi/v1/Fxs``
@@ -75,9 +75,9 @@ class FxsResource(SyncResource):
         Example: ``client.xapi.fxs.create(Fxs(...))``
         """
         path = "Fxs"
-        return parse_model(m.Fxs, self._client.post(path, json=to_wire(body)))
+        return parse_model(Fxs, self._client.post(path, json=to_wire(body)))
 
-    def get(self, mac_address: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Fxs:
+    def get(self, mac_address: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Fxs:
         """Get entity from Fxs by key.
 
         ``GET /xapi/v1/Fxs({MacAddress})``
@@ -87,9 +87,9 @@ class FxsResource(SyncResource):
         Example: ``client.xapi.fxs.get("100")``
         """
         path = key_path("Fxs", Typed(mac_address, "Edm.String"))
-        return parse_model(m.Fxs, self._client.get(path, select=select, expand=expand))
+        return parse_model(Fxs, self._client.get(path, select=select, expand=expand))
 
-    def update(self, mac_address: str, body: m.Fxs | Mapping[str, Any]) -> None:
+    def update(self, mac_address: str, body: Fxs | Mapping[str, Any]) -> None:
         """Update entity in Fxs.
 
         ``PATCH /xapi/v1/Fxs({MacAddress})``
@@ -115,7 +115,7 @@ class FxsResource(SyncResource):
         path = key_path("Fxs", Typed(mac_address, "Edm.String"))
         self._client.delete(path, etag=etag)
 
-    def regenerate_web_credentials(self, mac_address: str) -> m.Fxs | None:
+    def regenerate_web_credentials(self, mac_address: str) -> Fxs | None:
         """Invoke action RegenerateWebCredentials.
 
         ``POST /xapi/v1/Fxs({MacAddress})/Pbx.RegenerateWebCredentials``
@@ -125,7 +125,7 @@ class FxsResource(SyncResource):
         Example: ``client.xapi.fxs.regenerate_web_credentials("100")``
         """
         path = action_path(key_path("Fxs", Typed(mac_address, "Edm.String")), "Pbx.RegenerateWebCredentials")
-        return parse_optional_model(m.Fxs, self._client.post(path))
+        return parse_optional_model(Fxs, self._client.post(path))
 
 
 class AsyncFxsResource(AsyncResource):
@@ -142,7 +142,7 @@ class AsyncFxsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Fxs]:
+    ) -> AsyncPager[Fxs]:
         """Get entities from Fxs.
 
         ``GET /xapi/v1/Fxs``
@@ -157,7 +157,7 @@ class AsyncFxsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Fxs,
+            Fxs,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -168,7 +168,7 @@ class AsyncFxsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Fxs | Mapping[str, Any]) -> m.Fxs:
+    async def create(self, body: Fxs | Mapping[str, Any]) -> Fxs:
         """Add new entity to Fxs.
 
         ``POST /xapi/v1/Fxs``
@@ -178,9 +178,9 @@ class AsyncFxsResource(AsyncResource):
         Example: ``await client.xapi.fxs.create(Fxs(...))``
         """
         path = "Fxs"
-        return parse_model(m.Fxs, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Fxs, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, mac_address: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Fxs:
+    async def get(self, mac_address: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Fxs:
         """Get entity from Fxs by key.
 
         ``GET /xapi/v1/Fxs({MacAddress})``
@@ -190,9 +190,9 @@ class AsyncFxsResource(AsyncResource):
         Example: ``await client.xapi.fxs.get("100")``
         """
         path = key_path("Fxs", Typed(mac_address, "Edm.String"))
-        return parse_model(m.Fxs, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Fxs, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, mac_address: str, body: m.Fxs | Mapping[str, Any]) -> None:
+    async def update(self, mac_address: str, body: Fxs | Mapping[str, Any]) -> None:
         """Update entity in Fxs.
 
         ``PATCH /xapi/v1/Fxs({MacAddress})``
@@ -218,7 +218,7 @@ class AsyncFxsResource(AsyncResource):
         path = key_path("Fxs", Typed(mac_address, "Edm.String"))
         await self._client.delete(path, etag=etag)
 
-    async def regenerate_web_credentials(self, mac_address: str) -> m.Fxs | None:
+    async def regenerate_web_credentials(self, mac_address: str) -> Fxs | None:
         """Invoke action RegenerateWebCredentials.
 
         ``POST /xapi/v1/Fxs({MacAddress})/Pbx.RegenerateWebCredentials``
@@ -228,4 +228,4 @@ class AsyncFxsResource(AsyncResource):
         Example: ``await client.xapi.fxs.regenerate_web_credentials("100")``
         """
         path = action_path(key_path("Fxs", Typed(mac_address, "Edm.String")), "Pbx.RegenerateWebCredentials")
-        return parse_optional_model(m.Fxs, await self._client.post(path))
+        return parse_optional_model(Fxs, await self._client.post(path))

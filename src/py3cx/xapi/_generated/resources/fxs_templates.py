@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.fxs_template import FxsTemplate
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class FxsTemplatesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.FxsTemplate]:
+    ) -> Pager[FxsTemplate]:
         """Get entities from FxsTemplates.
 
         ``GET /xapi/v1/FxsTemplates``
@@ -53,7 +53,7 @@ class FxsTemplatesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.FxsTemplate,
+            FxsTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class FxsTemplatesResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.FxsTemplate | Mapping[str, Any]) -> m.FxsTemplate:
+    def create(self, body: FxsTemplate | Mapping[str, Any]) -> FxsTemplate:
         """Add new entity to FxsTemplates.
 
         ``POST /xapi/v1/FxsTemplates``
@@ -74,9 +74,9 @@ class FxsTemplatesResource(SyncResource):
         Example: ``client.xapi.fxs_templates.create(FxsTemplate(...))``
         """
         path = "FxsTemplates"
-        return parse_model(m.FxsTemplate, self._client.post(path, json=to_wire(body)))
+        return parse_model(FxsTemplate, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.FxsTemplate:
+    def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> FxsTemplate:
         """Get entity from FxsTemplates by key.
 
         ``GET /xapi/v1/FxsTemplates({Id})``
@@ -86,9 +86,9 @@ class FxsTemplatesResource(SyncResource):
         Example: ``client.xapi.fxs_templates.get("100")``
         """
         path = key_path("FxsTemplates", Typed(id, "Edm.String"))
-        return parse_model(m.FxsTemplate, self._client.get(path, select=select, expand=expand))
+        return parse_model(FxsTemplate, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: str, body: m.FxsTemplate | Mapping[str, Any]) -> None:
+    def update(self, id: str, body: FxsTemplate | Mapping[str, Any]) -> None:
         """Update entity in FxsTemplates.
 
         ``PATCH /xapi/v1/FxsTemplates({Id})``
@@ -129,7 +129,7 @@ class AsyncFxsTemplatesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.FxsTemplate]:
+    ) -> AsyncPager[FxsTemplate]:
         """Get entities from FxsTemplates.
 
         ``GET /xapi/v1/FxsTemplates``
@@ -144,7 +144,7 @@ class AsyncFxsTemplatesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.FxsTemplate,
+            FxsTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -155,7 +155,7 @@ class AsyncFxsTemplatesResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.FxsTemplate | Mapping[str, Any]) -> m.FxsTemplate:
+    async def create(self, body: FxsTemplate | Mapping[str, Any]) -> FxsTemplate:
         """Add new entity to FxsTemplates.
 
         ``POST /xapi/v1/FxsTemplates``
@@ -165,9 +165,9 @@ class AsyncFxsTemplatesResource(AsyncResource):
         Example: ``await client.xapi.fxs_templates.create(FxsTemplate(...))``
         """
         path = "FxsTemplates"
-        return parse_model(m.FxsTemplate, await self._client.post(path, json=to_wire(body)))
+        return parse_model(FxsTemplate, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.FxsTemplate:
+    async def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> FxsTemplate:
         """Get entity from FxsTemplates by key.
 
         ``GET /xapi/v1/FxsTemplates({Id})``
@@ -177,9 +177,9 @@ class AsyncFxsTemplatesResource(AsyncResource):
         Example: ``await client.xapi.fxs_templates.get("100")``
         """
         path = key_path("FxsTemplates", Typed(id, "Edm.String"))
-        return parse_model(m.FxsTemplate, await self._client.get(path, select=select, expand=expand))
+        return parse_model(FxsTemplate, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: str, body: m.FxsTemplate | Mapping[str, Any]) -> None:
+    async def update(self, id: str, body: FxsTemplate | Mapping[str, Any]) -> None:
         """Update entity in FxsTemplates.
 
         ``PATCH /xapi/v1/FxsTemplates({Id})``

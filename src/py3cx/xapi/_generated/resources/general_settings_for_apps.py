@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.general_settings_for_apps import GeneralSettingsForApps
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncGeneralSettingsForAppsResource", "GeneralSettingsForAppsResourc
 class GeneralSettingsForAppsResource(SyncResource):
     """GeneralSettingsForApps: ``client.xapi.general_settings_for_apps`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.GeneralSettingsForApps:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> GeneralSettingsForApps:
         """Get GeneralSettingsForApps.
 
         ``GET /xapi/v1/GeneralSettingsForApps``
@@ -34,9 +34,9 @@ class GeneralSettingsForAppsResource(SyncResource):
         Example: ``client.xapi.general_settings_for_apps.get()``
         """
         path = "GeneralSettingsForApps"
-        return parse_model(m.GeneralSettingsForApps, self._client.get(path, select=select, expand=expand))
+        return parse_model(GeneralSettingsForApps, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.GeneralSettingsForApps | Mapping[str, Any]) -> None:
+    def update(self, body: GeneralSettingsForApps | Mapping[str, Any]) -> None:
         """Update GeneralSettingsForApps.
 
         ``PATCH /xapi/v1/GeneralSettingsForApps``
@@ -54,7 +54,7 @@ class GeneralSettingsForAppsResource(SyncResource):
 class AsyncGeneralSettingsForAppsResource(AsyncResource):
     """GeneralSettingsForApps: ``client.xapi.general_settings_for_apps`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.GeneralSettingsForApps:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> GeneralSettingsForApps:
         """Get GeneralSettingsForApps.
 
         ``GET /xapi/v1/GeneralSettingsForApps``
@@ -65,11 +65,11 @@ class AsyncGeneralSettingsForAppsResource(AsyncResource):
         """
         path = "GeneralSettingsForApps"
         return parse_model(
-            m.GeneralSettingsForApps,
+            GeneralSettingsForApps,
             await self._client.get(path, select=select, expand=expand),
         )
 
-    async def update(self, body: m.GeneralSettingsForApps | Mapping[str, Any]) -> None:
+    async def update(self, body: GeneralSettingsForApps | Mapping[str, Any]) -> None:
         """Update GeneralSettingsForApps.
 
         ``PATCH /xapi/v1/GeneralSettingsForApps``

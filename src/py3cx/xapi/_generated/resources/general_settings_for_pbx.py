@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.general_settings_for_pbx import GeneralSettingsForPbx
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncGeneralSettingsForPbxResource", "GeneralSettingsForPbxResource"
 class GeneralSettingsForPbxResource(SyncResource):
     """GeneralSettingsForPbx: ``client.xapi.general_settings_for_pbx`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.GeneralSettingsForPbx:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> GeneralSettingsForPbx:
         """Get GeneralSettingsForPbx.
 
         ``GET /xapi/v1/GeneralSettingsForPbx``
@@ -34,9 +34,9 @@ class GeneralSettingsForPbxResource(SyncResource):
         Example: ``client.xapi.general_settings_for_pbx.get()``
         """
         path = "GeneralSettingsForPbx"
-        return parse_model(m.GeneralSettingsForPbx, self._client.get(path, select=select, expand=expand))
+        return parse_model(GeneralSettingsForPbx, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.GeneralSettingsForPbx | Mapping[str, Any]) -> None:
+    def update(self, body: GeneralSettingsForPbx | Mapping[str, Any]) -> None:
         """Update GeneralSettingsForPbx.
 
         ``PATCH /xapi/v1/GeneralSettingsForPbx``
@@ -54,7 +54,7 @@ class GeneralSettingsForPbxResource(SyncResource):
 class AsyncGeneralSettingsForPbxResource(AsyncResource):
     """GeneralSettingsForPbx: ``client.xapi.general_settings_for_pbx`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.GeneralSettingsForPbx:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> GeneralSettingsForPbx:
         """Get GeneralSettingsForPbx.
 
         ``GET /xapi/v1/GeneralSettingsForPbx``
@@ -65,11 +65,11 @@ class AsyncGeneralSettingsForPbxResource(AsyncResource):
         """
         path = "GeneralSettingsForPbx"
         return parse_model(
-            m.GeneralSettingsForPbx,
+            GeneralSettingsForPbx,
             await self._client.get(path, select=select, expand=expand),
         )
 
-    async def update(self, body: m.GeneralSettingsForPbx | Mapping[str, Any]) -> None:
+    async def update(self, body: GeneralSettingsForPbx | Mapping[str, Any]) -> None:
         """Update GeneralSettingsForPbx.
 
         ``PATCH /xapi/v1/GeneralSettingsForPbx``

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.external_accounts_page import ExternalAccountsPage
+from py3cx.xapi._generated.schemas.google_settings import GoogleSettings
+from py3cx.xapi._generated.schemas.users_request_options import UsersRequestOptions
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -26,7 +28,7 @@ __all__ = ["AsyncGoogleSettingsResource", "GoogleSettingsResource"]
 class GoogleSettingsResource(SyncResource):
     """GoogleSettings: ``client.xapi.google_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.GoogleSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> GoogleSettings:
         """Get GoogleSettings.
 
         ``GET /xapi/v1/GoogleSettings``
@@ -36,9 +38,9 @@ class GoogleSettingsResource(SyncResource):
         Example: ``client.xapi.google_settings.get()``
         """
         path = "GoogleSettings"
-        return parse_model(m.GoogleSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(GoogleSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.GoogleSettings | Mapping[str, Any]) -> None:
+    def update(self, body: GoogleSettings | Mapping[str, Any]) -> None:
         """Update GoogleSettings.
 
         ``PATCH /xapi/v1/GoogleSettings``
@@ -55,8 +57,8 @@ class GoogleSettingsResource(SyncResource):
     def get_google_users(
         self,
         *,
-        options: m.UsersRequestOptions | None = None,
-    ) -> m.ExternalAccountsPage | None:
+        options: UsersRequestOptions | None = None,
+    ) -> ExternalAccountsPage | None:
         """Invoke action GetGoogleUsers.
 
         ``POST /xapi/v1/GoogleSettings/Pbx.GetGoogleUsers``
@@ -73,13 +75,13 @@ class GoogleSettingsResource(SyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_optional_model(m.ExternalAccountsPage, self._client.post(path, json=body))
+        return parse_optional_model(ExternalAccountsPage, self._client.post(path, json=body))
 
 
 class AsyncGoogleSettingsResource(AsyncResource):
     """GoogleSettings: ``client.xapi.google_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.GoogleSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> GoogleSettings:
         """Get GoogleSettings.
 
         ``GET /xapi/v1/GoogleSettings``
@@ -89,9 +91,9 @@ class AsyncGoogleSettingsResource(AsyncResource):
         Example: ``await client.xapi.google_settings.get()``
         """
         path = "GoogleSettings"
-        return parse_model(m.GoogleSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(GoogleSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.GoogleSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: GoogleSettings | Mapping[str, Any]) -> None:
         """Update GoogleSettings.
 
         ``PATCH /xapi/v1/GoogleSettings``
@@ -108,8 +110,8 @@ class AsyncGoogleSettingsResource(AsyncResource):
     async def get_google_users(
         self,
         *,
-        options: m.UsersRequestOptions | None = None,
-    ) -> m.ExternalAccountsPage | None:
+        options: UsersRequestOptions | None = None,
+    ) -> ExternalAccountsPage | None:
         """Invoke action GetGoogleUsers.
 
         ``POST /xapi/v1/GoogleSettings/Pbx.GetGoogleUsers``
@@ -126,4 +128,4 @@ class AsyncGoogleSettingsResource(AsyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_optional_model(m.ExternalAccountsPage, await self._client.post(path, json=body))
+        return parse_optional_model(ExternalAccountsPage, await self._client.post(path, json=body))

@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.group import Group
+from py3cx.xapi._generated.schemas.restrictions import Restrictions
+from py3cx.xapi._generated.schemas.rights import Rights
+from py3cx.xapi._generated.schemas.user_group import UserGroup
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +30,7 @@ __all__ = ["AsyncGroupsResource", "GroupsResource"]
 class GroupsResource(SyncResource):
     """Groups: ``client.xapi.groups`` on a ``Client``."""
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Group:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Group:
         """Get entity from Groups by key.
 
         ``GET /xapi/v1/Groups({Id})``
@@ -37,9 +40,9 @@ class GroupsResource(SyncResource):
         Example: ``client.xapi.groups.get(42)``
         """
         path = key_path("Groups", Typed(id, "Edm.Int32"))
-        return parse_model(m.Group, self._client.get(path, select=select, expand=expand))
+        return parse_model(Group, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Group | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Group | Mapping[str, Any]) -> None:
         """Update entity in Groups.
 
         ``PATCH /xapi/v1/Groups({Id})``
@@ -76,7 +79,7 @@ class GroupsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Group]:
+    ) -> Pager[Group]:
         """Get entities from Groups.
 
         ``GET /xapi/v1/Groups``
@@ -91,7 +94,7 @@ class GroupsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Group,
+            Group,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -102,7 +105,7 @@ class GroupsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Group | Mapping[str, Any]) -> m.Group:
+    def create(self, body: Group | Mapping[str, Any]) -> Group:
         """Add new entity to Groups.
 
         ``POST /xapi/v1/Groups``
@@ -112,9 +115,9 @@ class GroupsResource(SyncResource):
         Example: ``client.xapi.groups.create(Group(...))``
         """
         path = "Groups"
-        return parse_model(m.Group, self._client.post(path, json=to_wire(body)))
+        return parse_model(Group, self._client.post(path, json=to_wire(body)))
 
-    def get_restrictions(self, id: int) -> m.Restrictions:
+    def get_restrictions(self, id: int) -> Restrictions:
         """Invoke function GetRestrictions.
 
         ``GET /xapi/v1/Groups({Id})/Pbx.GetRestrictions()``
@@ -124,7 +127,7 @@ class GroupsResource(SyncResource):
         Example: ``client.xapi.groups.get_restrictions(42)``
         """
         path = function_path(key_path("Groups", Typed(id, "Edm.Int32")), "Pbx.GetRestrictions")
-        return parse_model(m.Restrictions, self._client.get(path))
+        return parse_model(Restrictions, self._client.get(path))
 
     def delete_company_by_number(self, *, number: str) -> None:
         """Invoke action DeleteCompanyByNumber.
@@ -164,7 +167,7 @@ class GroupsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.UserGroup]:
+    ) -> Pager[UserGroup]:
         """Get Members from Groups.
 
         ``GET /xapi/v1/Groups({Id})/Members``
@@ -179,7 +182,7 @@ class GroupsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -202,7 +205,7 @@ class GroupsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Rights]:
+    ) -> Pager[Rights]:
         """Get Rights from Groups.
 
         ``GET /xapi/v1/Groups({Id})/Rights``
@@ -217,7 +220,7 @@ class GroupsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Rights,
+            Rights,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -270,7 +273,7 @@ class GroupsResource(SyncResource):
 class AsyncGroupsResource(AsyncResource):
     """Groups: ``client.xapi.groups`` on an ``AsyncClient``."""
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Group:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Group:
         """Get entity from Groups by key.
 
         ``GET /xapi/v1/Groups({Id})``
@@ -280,9 +283,9 @@ class AsyncGroupsResource(AsyncResource):
         Example: ``await client.xapi.groups.get(42)``
         """
         path = key_path("Groups", Typed(id, "Edm.Int32"))
-        return parse_model(m.Group, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Group, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Group | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Group | Mapping[str, Any]) -> None:
         """Update entity in Groups.
 
         ``PATCH /xapi/v1/Groups({Id})``
@@ -319,7 +322,7 @@ class AsyncGroupsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Group]:
+    ) -> AsyncPager[Group]:
         """Get entities from Groups.
 
         ``GET /xapi/v1/Groups``
@@ -334,7 +337,7 @@ class AsyncGroupsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Group,
+            Group,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -345,7 +348,7 @@ class AsyncGroupsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Group | Mapping[str, Any]) -> m.Group:
+    async def create(self, body: Group | Mapping[str, Any]) -> Group:
         """Add new entity to Groups.
 
         ``POST /xapi/v1/Groups``
@@ -355,9 +358,9 @@ class AsyncGroupsResource(AsyncResource):
         Example: ``await client.xapi.groups.create(Group(...))``
         """
         path = "Groups"
-        return parse_model(m.Group, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Group, await self._client.post(path, json=to_wire(body)))
 
-    async def get_restrictions(self, id: int) -> m.Restrictions:
+    async def get_restrictions(self, id: int) -> Restrictions:
         """Invoke function GetRestrictions.
 
         ``GET /xapi/v1/Groups({Id})/Pbx.GetRestrictions()``
@@ -367,7 +370,7 @@ class AsyncGroupsResource(AsyncResource):
         Example: ``await client.xapi.groups.get_restrictions(42)``
         """
         path = function_path(key_path("Groups", Typed(id, "Edm.Int32")), "Pbx.GetRestrictions")
-        return parse_model(m.Restrictions, await self._client.get(path))
+        return parse_model(Restrictions, await self._client.get(path))
 
     async def delete_company_by_number(self, *, number: str) -> None:
         """Invoke action DeleteCompanyByNumber.
@@ -407,7 +410,7 @@ class AsyncGroupsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.UserGroup]:
+    ) -> AsyncPager[UserGroup]:
         """Get Members from Groups.
 
         ``GET /xapi/v1/Groups({Id})/Members``
@@ -422,7 +425,7 @@ class AsyncGroupsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -445,7 +448,7 @@ class AsyncGroupsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Rights]:
+    ) -> AsyncPager[Rights]:
         """Get Rights from Groups.
 
         ``GET /xapi/v1/Groups({Id})/Rights``
@@ -460,7 +463,7 @@ class AsyncGroupsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Rights,
+            Rights,
             page_size=page_size,
             filter=filter,
             select=select,

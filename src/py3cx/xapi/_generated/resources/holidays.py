@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.holiday import Holiday
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class HolidaysResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Holiday]:
+    ) -> Pager[Holiday]:
         """Get entities from Holidays.
 
         ``GET /xapi/v1/Holidays``
@@ -51,6 +51,7 @@ class HolidaysResource(SyncResource):
 
         Example: ``for row in client.xapi.holidays.list(): ...``
         """
+
         def path_now() -> str:
             self._guard.require("ListHoliday")
             path = "Holidays"
@@ -59,7 +60,7 @@ class HolidaysResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.Holiday,
+            Holiday,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -70,7 +71,7 @@ class HolidaysResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Holiday | Mapping[str, Any]) -> m.Holiday:
+    def create(self, body: Holiday | Mapping[str, Any]) -> Holiday:
         """Add new entity to Holidays.
 
         ``POST /xapi/v1/Holidays``
@@ -84,9 +85,9 @@ class HolidaysResource(SyncResource):
         """
         self._guard.require("CreateHoliday")
         path = "Holidays"
-        return parse_model(m.Holiday, self._client.post(path, json=to_wire(body)))
+        return parse_model(Holiday, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Holiday:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Holiday:
         """Get entity from Holidays by key.
 
         ``GET /xapi/v1/Holidays({Id})``
@@ -100,9 +101,9 @@ class HolidaysResource(SyncResource):
         """
         self._guard.require("GetHoliday")
         path = key_path("Holidays", Typed(id, "Edm.Int32"))
-        return parse_model(m.Holiday, self._client.get(path, select=select, expand=expand))
+        return parse_model(Holiday, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Holiday | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Holiday | Mapping[str, Any]) -> None:
         """Update entity in Holidays.
 
         ``PATCH /xapi/v1/Holidays({Id})``
@@ -150,7 +151,7 @@ class AsyncHolidaysResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Holiday]:
+    ) -> AsyncPager[Holiday]:
         """Get entities from Holidays.
 
         ``GET /xapi/v1/Holidays``
@@ -163,6 +164,7 @@ class AsyncHolidaysResource(AsyncResource):
 
         Example: ``async for row in client.xapi.holidays.list(): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("ListHoliday")
             path = "Holidays"
@@ -171,7 +173,7 @@ class AsyncHolidaysResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.Holiday,
+            Holiday,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -182,7 +184,7 @@ class AsyncHolidaysResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Holiday | Mapping[str, Any]) -> m.Holiday:
+    async def create(self, body: Holiday | Mapping[str, Any]) -> Holiday:
         """Add new entity to Holidays.
 
         ``POST /xapi/v1/Holidays``
@@ -196,9 +198,9 @@ class AsyncHolidaysResource(AsyncResource):
         """
         await self._guard.require("CreateHoliday")
         path = "Holidays"
-        return parse_model(m.Holiday, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Holiday, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Holiday:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Holiday:
         """Get entity from Holidays by key.
 
         ``GET /xapi/v1/Holidays({Id})``
@@ -212,9 +214,9 @@ class AsyncHolidaysResource(AsyncResource):
         """
         await self._guard.require("GetHoliday")
         path = key_path("Holidays", Typed(id, "Edm.Int32"))
-        return parse_model(m.Holiday, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Holiday, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Holiday | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Holiday | Mapping[str, Any]) -> None:
         """Update entity in Holidays.
 
         ``PATCH /xapi/v1/Holidays({Id})``

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.hotel_services import HotelServices
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncHotelServicesResource", "HotelServicesResource"]
 class HotelServicesResource(SyncResource):
     """HotelServices: ``client.xapi.hotel_services`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.HotelServices:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> HotelServices:
         """Get HotelServices.
 
         ``GET /xapi/v1/HotelServices``
@@ -34,9 +34,9 @@ class HotelServicesResource(SyncResource):
         Example: ``client.xapi.hotel_services.get()``
         """
         path = "HotelServices"
-        return parse_model(m.HotelServices, self._client.get(path, select=select, expand=expand))
+        return parse_model(HotelServices, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.HotelServices | Mapping[str, Any]) -> None:
+    def update(self, body: HotelServices | Mapping[str, Any]) -> None:
         """Update HotelServices.
 
         ``PATCH /xapi/v1/HotelServices``
@@ -54,7 +54,7 @@ class HotelServicesResource(SyncResource):
 class AsyncHotelServicesResource(AsyncResource):
     """HotelServices: ``client.xapi.hotel_services`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.HotelServices:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> HotelServices:
         """Get HotelServices.
 
         ``GET /xapi/v1/HotelServices``
@@ -64,9 +64,9 @@ class AsyncHotelServicesResource(AsyncResource):
         Example: ``await client.xapi.hotel_services.get()``
         """
         path = "HotelServices"
-        return parse_model(m.HotelServices, await self._client.get(path, select=select, expand=expand))
+        return parse_model(HotelServices, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.HotelServices | Mapping[str, Any]) -> None:
+    async def update(self, body: HotelServices | Mapping[str, Any]) -> None:
         """Update HotelServices.
 
         ``PATCH /xapi/v1/HotelServices``

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.inbound_rule import InboundRule
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -39,7 +39,7 @@ class InboundRulesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.InboundRule]:
+    ) -> Pager[InboundRule]:
         """Get entities from InboundRules.
 
         ``GET /xapi/v1/InboundRules``
@@ -54,7 +54,7 @@ class InboundRulesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.InboundRule,
+            InboundRule,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -65,7 +65,7 @@ class InboundRulesResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.InboundRule | Mapping[str, Any]) -> m.InboundRule:
+    def create(self, body: InboundRule | Mapping[str, Any]) -> InboundRule:
         """Add new entity to InboundRules.
 
         ``POST /xapi/v1/InboundRules``
@@ -75,9 +75,9 @@ class InboundRulesResource(SyncResource):
         Example: ``client.xapi.inbound_rules.create(InboundRule(...))``
         """
         path = "InboundRules"
-        return parse_model(m.InboundRule, self._client.post(path, json=to_wire(body)))
+        return parse_model(InboundRule, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.InboundRule:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> InboundRule:
         """Get entity from InboundRules by key.
 
         ``GET /xapi/v1/InboundRules({Id})``
@@ -87,9 +87,9 @@ class InboundRulesResource(SyncResource):
         Example: ``client.xapi.inbound_rules.get(42)``
         """
         path = key_path("InboundRules", Typed(id, "Edm.Int32"))
-        return parse_model(m.InboundRule, self._client.get(path, select=select, expand=expand))
+        return parse_model(InboundRule, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.InboundRule | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: InboundRule | Mapping[str, Any]) -> None:
         """Update entity in InboundRules.
 
         ``PATCH /xapi/v1/InboundRules({Id})``
@@ -160,7 +160,7 @@ class AsyncInboundRulesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.InboundRule]:
+    ) -> AsyncPager[InboundRule]:
         """Get entities from InboundRules.
 
         ``GET /xapi/v1/InboundRules``
@@ -175,7 +175,7 @@ class AsyncInboundRulesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.InboundRule,
+            InboundRule,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -186,7 +186,7 @@ class AsyncInboundRulesResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.InboundRule | Mapping[str, Any]) -> m.InboundRule:
+    async def create(self, body: InboundRule | Mapping[str, Any]) -> InboundRule:
         """Add new entity to InboundRules.
 
         ``POST /xapi/v1/InboundRules``
@@ -196,9 +196,9 @@ class AsyncInboundRulesResource(AsyncResource):
         Example: ``await client.xapi.inbound_rules.create(InboundRule(...))``
         """
         path = "InboundRules"
-        return parse_model(m.InboundRule, await self._client.post(path, json=to_wire(body)))
+        return parse_model(InboundRule, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.InboundRule:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> InboundRule:
         """Get entity from InboundRules by key.
 
         ``GET /xapi/v1/InboundRules({Id})``
@@ -208,9 +208,9 @@ class AsyncInboundRulesResource(AsyncResource):
         Example: ``await client.xapi.inbound_rules.get(42)``
         """
         path = key_path("InboundRules", Typed(id, "Edm.Int32"))
-        return parse_model(m.InboundRule, await self._client.get(path, select=select, expand=expand))
+        return parse_model(InboundRule, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.InboundRule | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: InboundRule | Mapping[str, Any]) -> None:
         """Update entity in InboundRules.
 
         ``PATCH /xapi/v1/InboundRules({Id})``

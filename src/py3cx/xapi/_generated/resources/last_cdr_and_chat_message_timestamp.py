@@ -6,8 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.last_cdr_and_chat_message_timestamp import LastCdrAndChatMessageTimestamp
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -33,7 +32,7 @@ class LastCdrAndChatMessageTimestampResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.LastCdrAndChatMessageTimestamp]:
+    ) -> Pager[LastCdrAndChatMessageTimestamp]:
         """Get entities from LastCdrAndChatMessageTimestamp.
 
         ``GET /xapi/v1/LastCdrAndChatMessageTimestamp``
@@ -46,6 +45,7 @@ class LastCdrAndChatMessageTimestampResource(SyncResource):
 
         Example: ``for row in client.xapi.last_cdr_and_chat_message_timestamp.list(): ...``
         """
+
         def path_now() -> str:
             self._guard.require("ListLastCdrAndChatMessageTimestamp")
             path = "LastCdrAndChatMessageTimestamp"
@@ -54,7 +54,7 @@ class LastCdrAndChatMessageTimestampResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.LastCdrAndChatMessageTimestamp,
+            LastCdrAndChatMessageTimestamp,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -82,7 +82,7 @@ class AsyncLastCdrAndChatMessageTimestampResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.LastCdrAndChatMessageTimestamp]:
+    ) -> AsyncPager[LastCdrAndChatMessageTimestamp]:
         """Get entities from LastCdrAndChatMessageTimestamp.
 
         ``GET /xapi/v1/LastCdrAndChatMessageTimestamp``
@@ -95,6 +95,7 @@ class AsyncLastCdrAndChatMessageTimestampResource(AsyncResource):
 
         Example: ``async for row in client.xapi.last_cdr_and_chat_message_timestamp.list(): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("ListLastCdrAndChatMessageTimestamp")
             path = "LastCdrAndChatMessageTimestamp"
@@ -103,7 +104,7 @@ class AsyncLastCdrAndChatMessageTimestampResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.LastCdrAndChatMessageTimestamp,
+            LastCdrAndChatMessageTimestamp,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.license_status import LicenseStatus
+from py3cx.xapi._generated.schemas.reseller_info import ResellerInfo
+from py3cx.xapi._generated.schemas.x_license_params import XLicenseParams
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -36,7 +38,7 @@ class LicenseStatusResource(SyncResource):
         path = action_path("LicenseStatus", "Pbx.RefreshLicenseStatus")
         self._client.post(path)
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.LicenseStatus:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> LicenseStatus:
         """Get LicenseStatus.
 
         ``GET /xapi/v1/LicenseStatus``
@@ -46,7 +48,7 @@ class LicenseStatusResource(SyncResource):
         Example: ``client.xapi.license_status.get()``
         """
         path = "LicenseStatus"
-        return parse_model(m.LicenseStatus, self._client.get(path, select=select, expand=expand))
+        return parse_model(LicenseStatus, self._client.get(path, select=select, expand=expand))
 
     def unlink_partner(self) -> None:
         """Invoke action UnlinkPartner.
@@ -73,7 +75,7 @@ class LicenseStatusResource(SyncResource):
         body: dict[str, Any] = {"resellerId": to_wire(reseller_id)}
         self._client.post(path, json=body)
 
-    def partner_info(self, *, reseller_id: str) -> m.ResellerInfo:
+    def partner_info(self, *, reseller_id: str) -> ResellerInfo:
         """Invoke function PartnerInfo.
 
         ``GET /xapi/v1/LicenseStatus/Pbx.PartnerInfo(resellerId)``
@@ -83,7 +85,7 @@ class LicenseStatusResource(SyncResource):
         Example: ``client.xapi.license_status.partner_info(reseller_id=...)``
         """
         path = function_path("LicenseStatus", "Pbx.PartnerInfo", resellerId=Typed(reseller_id, "Edm.String"))
-        return parse_model(m.ResellerInfo, self._client.get(path))
+        return parse_model(ResellerInfo, self._client.get(path))
 
     def replace_license_key(self, *, license_key: str) -> None:
         """Invoke action ReplaceLicenseKey.
@@ -98,7 +100,7 @@ class LicenseStatusResource(SyncResource):
         body: dict[str, Any] = {"licenseKey": to_wire(license_key)}
         self._client.post(path, json=body)
 
-    def edit_license_info(self, *, license_params: m.XLicenseParams) -> None:
+    def edit_license_info(self, *, license_params: XLicenseParams) -> None:
         """Invoke action EditLicenseInfo.
 
         ``POST /xapi/v1/LicenseStatus/Pbx.EditLicenseInfo``
@@ -127,7 +129,7 @@ class AsyncLicenseStatusResource(AsyncResource):
         path = action_path("LicenseStatus", "Pbx.RefreshLicenseStatus")
         await self._client.post(path)
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.LicenseStatus:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> LicenseStatus:
         """Get LicenseStatus.
 
         ``GET /xapi/v1/LicenseStatus``
@@ -137,7 +139,7 @@ class AsyncLicenseStatusResource(AsyncResource):
         Example: ``await client.xapi.license_status.get()``
         """
         path = "LicenseStatus"
-        return parse_model(m.LicenseStatus, await self._client.get(path, select=select, expand=expand))
+        return parse_model(LicenseStatus, await self._client.get(path, select=select, expand=expand))
 
     async def unlink_partner(self) -> None:
         """Invoke action UnlinkPartner.
@@ -164,7 +166,7 @@ class AsyncLicenseStatusResource(AsyncResource):
         body: dict[str, Any] = {"resellerId": to_wire(reseller_id)}
         await self._client.post(path, json=body)
 
-    async def partner_info(self, *, reseller_id: str) -> m.ResellerInfo:
+    async def partner_info(self, *, reseller_id: str) -> ResellerInfo:
         """Invoke function PartnerInfo.
 
         ``GET /xapi/v1/LicenseStatus/Pbx.PartnerInfo(resellerId)``
@@ -174,7 +176,7 @@ class AsyncLicenseStatusResource(AsyncResource):
         Example: ``await client.xapi.license_status.partner_info(reseller_id=...)``
         """
         path = function_path("LicenseStatus", "Pbx.PartnerInfo", resellerId=Typed(reseller_id, "Edm.String"))
-        return parse_model(m.ResellerInfo, await self._client.get(path))
+        return parse_model(ResellerInfo, await self._client.get(path))
 
     async def replace_license_key(self, *, license_key: str) -> None:
         """Invoke action ReplaceLicenseKey.
@@ -189,7 +191,7 @@ class AsyncLicenseStatusResource(AsyncResource):
         body: dict[str, Any] = {"licenseKey": to_wire(license_key)}
         await self._client.post(path, json=body)
 
-    async def edit_license_info(self, *, license_params: m.XLicenseParams) -> None:
+    async def edit_license_info(self, *, license_params: XLicenseParams) -> None:
         """Invoke action EditLicenseInfo.
 
         ``POST /xapi/v1/LicenseStatus/Pbx.EditLicenseInfo``

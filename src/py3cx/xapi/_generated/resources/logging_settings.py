@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.logging_settings import LoggingSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncLoggingSettingsResource", "LoggingSettingsResource"]
 class LoggingSettingsResource(SyncResource):
     """LoggingSettings: ``client.xapi.logging_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.LoggingSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> LoggingSettings:
         """Get LoggingSettings.
 
         ``GET /xapi/v1/LoggingSettings``
@@ -34,9 +34,9 @@ class LoggingSettingsResource(SyncResource):
         Example: ``client.xapi.logging_settings.get()``
         """
         path = "LoggingSettings"
-        return parse_model(m.LoggingSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(LoggingSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.LoggingSettings | Mapping[str, Any]) -> None:
+    def update(self, body: LoggingSettings | Mapping[str, Any]) -> None:
         """Update LoggingSettings.
 
         ``PATCH /xapi/v1/LoggingSettings``
@@ -54,7 +54,7 @@ class LoggingSettingsResource(SyncResource):
 class AsyncLoggingSettingsResource(AsyncResource):
     """LoggingSettings: ``client.xapi.logging_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.LoggingSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> LoggingSettings:
         """Get LoggingSettings.
 
         ``GET /xapi/v1/LoggingSettings``
@@ -64,9 +64,9 @@ class AsyncLoggingSettingsResource(AsyncResource):
         Example: ``await client.xapi.logging_settings.get()``
         """
         path = "LoggingSettings"
-        return parse_model(m.LoggingSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(LoggingSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.LoggingSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: LoggingSettings | Mapping[str, Any]) -> None:
         """Update LoggingSettings.
 
         ``PATCH /xapi/v1/LoggingSettings``

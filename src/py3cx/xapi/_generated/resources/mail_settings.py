@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.mail_settings import MailSettings
+from py3cx.xapi._generated.schemas.test_result import TestResult
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -26,7 +27,7 @@ __all__ = ["AsyncMailSettingsResource", "MailSettingsResource"]
 class MailSettingsResource(SyncResource):
     """MailSettings: ``client.xapi.mail_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.MailSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> MailSettings:
         """Get MailSettings.
 
         ``GET /xapi/v1/MailSettings``
@@ -40,9 +41,9 @@ class MailSettingsResource(SyncResource):
         """
         self._guard.require("GetMailSettings")
         path = "MailSettings"
-        return parse_model(m.MailSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(MailSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.MailSettings | Mapping[str, Any]) -> None:
+    def update(self, body: MailSettings | Mapping[str, Any]) -> None:
         """Update MailSettings.
 
         ``PATCH /xapi/v1/MailSettings``
@@ -59,7 +60,7 @@ class MailSettingsResource(SyncResource):
         path = "MailSettings"
         self._client.patch(path, json=to_wire(body))
 
-    def test_email(self, *, email: str, settings: m.MailSettings) -> m.TestResult | None:
+    def test_email(self, *, email: str, settings: MailSettings) -> TestResult | None:
         """Invoke action TestEmail.
 
         ``POST /xapi/v1/MailSettings/Pbx.TestEmail``
@@ -74,13 +75,13 @@ class MailSettingsResource(SyncResource):
         self._guard.require("TestEmail")
         path = action_path("MailSettings", "Pbx.TestEmail")
         body: dict[str, Any] = {"email": to_wire(email), "settings": to_wire(settings)}
-        return parse_optional_model(m.TestResult, self._client.post(path, json=body))
+        return parse_optional_model(TestResult, self._client.post(path, json=body))
 
 
 class AsyncMailSettingsResource(AsyncResource):
     """MailSettings: ``client.xapi.mail_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.MailSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> MailSettings:
         """Get MailSettings.
 
         ``GET /xapi/v1/MailSettings``
@@ -94,9 +95,9 @@ class AsyncMailSettingsResource(AsyncResource):
         """
         await self._guard.require("GetMailSettings")
         path = "MailSettings"
-        return parse_model(m.MailSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(MailSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.MailSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: MailSettings | Mapping[str, Any]) -> None:
         """Update MailSettings.
 
         ``PATCH /xapi/v1/MailSettings``
@@ -113,7 +114,7 @@ class AsyncMailSettingsResource(AsyncResource):
         path = "MailSettings"
         await self._client.patch(path, json=to_wire(body))
 
-    async def test_email(self, *, email: str, settings: m.MailSettings) -> m.TestResult | None:
+    async def test_email(self, *, email: str, settings: MailSettings) -> TestResult | None:
         """Invoke action TestEmail.
 
         ``POST /xapi/v1/MailSettings/Pbx.TestEmail``
@@ -128,4 +129,4 @@ class AsyncMailSettingsResource(AsyncResource):
         await self._guard.require("TestEmail")
         path = action_path("MailSettings", "Pbx.TestEmail")
         body: dict[str, Any] = {"email": to_wire(email), "settings": to_wire(settings)}
-        return parse_optional_model(m.TestResult, await self._client.post(path, json=body))
+        return parse_optional_model(TestResult, await self._client.post(path, json=body))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.oauth_server_metadata import OAuthServerMetadata
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -23,7 +23,7 @@ __all__ = ["AsyncMcpServersResource", "McpServersResource"]
 class McpServersResource(SyncResource):
     """McpServers: ``client.xapi.mcp_servers`` on a ``Client``."""
 
-    def get_server_metadata(self, *, target_issuer: str) -> m.OAuthServerMetadata:
+    def get_server_metadata(self, *, target_issuer: str) -> OAuthServerMetadata:
         """Invoke function GetServerMetadata.
 
         ``GET /xapi/v1/McpServers/Pbx.GetServerMetadata(targetIssuer)``
@@ -41,7 +41,7 @@ class McpServersResource(SyncResource):
             "Pbx.GetServerMetadata",
             targetIssuer=Typed(target_issuer, "Edm.String"),
         )
-        return parse_model(m.OAuthServerMetadata, self._client.get(path))
+        return parse_model(OAuthServerMetadata, self._client.get(path))
 
     def register(self, *, registration_endpoint: str, scope: str) -> None:
         """Invoke action Register.
@@ -82,7 +82,7 @@ class McpServersResource(SyncResource):
 class AsyncMcpServersResource(AsyncResource):
     """McpServers: ``client.xapi.mcp_servers`` on an ``AsyncClient``."""
 
-    async def get_server_metadata(self, *, target_issuer: str) -> m.OAuthServerMetadata:
+    async def get_server_metadata(self, *, target_issuer: str) -> OAuthServerMetadata:
         """Invoke function GetServerMetadata.
 
         ``GET /xapi/v1/McpServers/Pbx.GetServerMetadata(targetIssuer)``
@@ -100,7 +100,7 @@ class AsyncMcpServersResource(AsyncResource):
             "Pbx.GetServerMetadata",
             targetIssuer=Typed(target_issuer, "Edm.String"),
         )
-        return parse_model(m.OAuthServerMetadata, await self._client.get(path))
+        return parse_model(OAuthServerMetadata, await self._client.get(path))
 
     async def register(self, *, registration_endpoint: str, scope: str) -> None:
         """Invoke action Register.

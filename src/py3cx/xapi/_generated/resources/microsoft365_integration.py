@@ -11,7 +11,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from py3cx.odata import action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.external_account import ExternalAccount
+from py3cx.xapi._generated.schemas.external_accounts_page import ExternalAccountsPage
+from py3cx.xapi._generated.schemas.external_groups_page import ExternalGroupsPage
+from py3cx.xapi._generated.schemas.groups_request_options import GroupsRequestOptions
+from py3cx.xapi._generated.schemas.microsoft365_integration import Microsoft365Integration
+from py3cx.xapi._generated.schemas.microsoft365_status import Microsoft365Status
+from py3cx.xapi._generated.schemas.microsoft365_subscription_test_result import (
+    Microsoft365SubscriptionTestResult,
+)
+from py3cx.xapi._generated.schemas.users_request_options import UsersRequestOptions
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -29,7 +38,7 @@ __all__ = ["AsyncMicrosoft365IntegrationResource", "Microsoft365IntegrationResou
 class Microsoft365IntegrationResource(SyncResource):
     """Microsoft365Integration: ``client.xapi.microsoft365_integration`` on a ``Client``."""
 
-    def test_subscription(self) -> m.Microsoft365SubscriptionTestResult:
+    def test_subscription(self) -> Microsoft365SubscriptionTestResult:
         """Invoke function TestSubscription.
 
         ``GET /xapi/v1/Microsoft365Integration/Pbx.TestSubscription()``
@@ -39,9 +48,9 @@ class Microsoft365IntegrationResource(SyncResource):
         Example: ``client.xapi.microsoft365_integration.test_subscription()``
         """
         path = function_path("Microsoft365Integration", "Pbx.TestSubscription")
-        return parse_model(m.Microsoft365SubscriptionTestResult, self._client.get(path))
+        return parse_model(Microsoft365SubscriptionTestResult, self._client.get(path))
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Microsoft365Integration:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> Microsoft365Integration:
         """Get Microsoft365Integration.
 
         ``GET /xapi/v1/Microsoft365Integration``
@@ -51,9 +60,9 @@ class Microsoft365IntegrationResource(SyncResource):
         Example: ``client.xapi.microsoft365_integration.get()``
         """
         path = "Microsoft365Integration"
-        return parse_model(m.Microsoft365Integration, self._client.get(path, select=select, expand=expand))
+        return parse_model(Microsoft365Integration, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.Microsoft365Integration | Mapping[str, Any]) -> None:
+    def update(self, body: Microsoft365Integration | Mapping[str, Any]) -> None:
         """Update Microsoft365Integration.
 
         ``PATCH /xapi/v1/Microsoft365Integration``
@@ -116,7 +125,7 @@ class Microsoft365IntegrationResource(SyncResource):
         path = function_path("Microsoft365Integration", "Pbx.GetMicrosoftAccessToken")
         return parse_value(str, self._client.get(path))
 
-    def get_microsoft365_directory(self) -> m.Microsoft365Status:
+    def get_microsoft365_directory(self) -> Microsoft365Status:
         """Invoke function GetMicrosoft365Directory.
 
         ``GET /xapi/v1/Microsoft365Integration/Pbx.GetMicrosoft365Directory()``
@@ -126,13 +135,13 @@ class Microsoft365IntegrationResource(SyncResource):
         Example: ``client.xapi.microsoft365_integration.get_microsoft365_directory()``
         """
         path = function_path("Microsoft365Integration", "Pbx.GetMicrosoft365Directory")
-        return parse_model(m.Microsoft365Status, self._client.get(path))
+        return parse_model(Microsoft365Status, self._client.get(path))
 
     def get_m365_users(
         self,
         *,
-        options: m.UsersRequestOptions | None = None,
-    ) -> m.ExternalAccountsPage | None:
+        options: UsersRequestOptions | None = None,
+    ) -> ExternalAccountsPage | None:
         """Invoke action GetM365Users.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetM365Users``
@@ -149,13 +158,13 @@ class Microsoft365IntegrationResource(SyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_optional_model(m.ExternalAccountsPage, self._client.post(path, json=body))
+        return parse_optional_model(ExternalAccountsPage, self._client.post(path, json=body))
 
     def get_m365_groups(
         self,
         *,
-        options: m.GroupsRequestOptions | None = None,
-    ) -> m.ExternalGroupsPage | None:
+        options: GroupsRequestOptions | None = None,
+    ) -> ExternalGroupsPage | None:
         """Invoke action GetM365Groups.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetM365Groups``
@@ -172,13 +181,13 @@ class Microsoft365IntegrationResource(SyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_optional_model(m.ExternalGroupsPage, self._client.post(path, json=body))
+        return parse_optional_model(ExternalGroupsPage, self._client.post(path, json=body))
 
     def get_users_by_principal_names(
         self,
         *,
         principal_names: Sequence[str],
-    ) -> builtins.list[m.ExternalAccount]:
+    ) -> builtins.list[ExternalAccount]:
         """Invoke action GetUsersByPrincipalNames.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetUsersByPrincipalNames``
@@ -190,13 +199,13 @@ class Microsoft365IntegrationResource(SyncResource):
         """
         path = action_path("Microsoft365Integration", "Pbx.GetUsersByPrincipalNames")
         body: dict[str, Any] = {"principalNames": to_wire(principal_names)}
-        return parse_list(m.ExternalAccount, self._client.post(path, json=body))
+        return parse_list(ExternalAccount, self._client.post(path, json=body))
 
 
 class AsyncMicrosoft365IntegrationResource(AsyncResource):
     """Microsoft365Integration: ``client.xapi.microsoft365_integration`` on an ``AsyncClient``."""
 
-    async def test_subscription(self) -> m.Microsoft365SubscriptionTestResult:
+    async def test_subscription(self) -> Microsoft365SubscriptionTestResult:
         """Invoke function TestSubscription.
 
         ``GET /xapi/v1/Microsoft365Integration/Pbx.TestSubscription()``
@@ -206,9 +215,9 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         Example: ``await client.xapi.microsoft365_integration.test_subscription()``
         """
         path = function_path("Microsoft365Integration", "Pbx.TestSubscription")
-        return parse_model(m.Microsoft365SubscriptionTestResult, await self._client.get(path))
+        return parse_model(Microsoft365SubscriptionTestResult, await self._client.get(path))
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Microsoft365Integration:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> Microsoft365Integration:
         """Get Microsoft365Integration.
 
         ``GET /xapi/v1/Microsoft365Integration``
@@ -219,11 +228,11 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         """
         path = "Microsoft365Integration"
         return parse_model(
-            m.Microsoft365Integration,
+            Microsoft365Integration,
             await self._client.get(path, select=select, expand=expand),
         )
 
-    async def update(self, body: m.Microsoft365Integration | Mapping[str, Any]) -> None:
+    async def update(self, body: Microsoft365Integration | Mapping[str, Any]) -> None:
         """Update Microsoft365Integration.
 
         ``PATCH /xapi/v1/Microsoft365Integration``
@@ -286,7 +295,7 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         path = function_path("Microsoft365Integration", "Pbx.GetMicrosoftAccessToken")
         return parse_value(str, await self._client.get(path))
 
-    async def get_microsoft365_directory(self) -> m.Microsoft365Status:
+    async def get_microsoft365_directory(self) -> Microsoft365Status:
         """Invoke function GetMicrosoft365Directory.
 
         ``GET /xapi/v1/Microsoft365Integration/Pbx.GetMicrosoft365Directory()``
@@ -296,13 +305,13 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         Example: ``await client.xapi.microsoft365_integration.get_microsoft365_directory()``
         """
         path = function_path("Microsoft365Integration", "Pbx.GetMicrosoft365Directory")
-        return parse_model(m.Microsoft365Status, await self._client.get(path))
+        return parse_model(Microsoft365Status, await self._client.get(path))
 
     async def get_m365_users(
         self,
         *,
-        options: m.UsersRequestOptions | None = None,
-    ) -> m.ExternalAccountsPage | None:
+        options: UsersRequestOptions | None = None,
+    ) -> ExternalAccountsPage | None:
         """Invoke action GetM365Users.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetM365Users``
@@ -319,13 +328,13 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_optional_model(m.ExternalAccountsPage, await self._client.post(path, json=body))
+        return parse_optional_model(ExternalAccountsPage, await self._client.post(path, json=body))
 
     async def get_m365_groups(
         self,
         *,
-        options: m.GroupsRequestOptions | None = None,
-    ) -> m.ExternalGroupsPage | None:
+        options: GroupsRequestOptions | None = None,
+    ) -> ExternalGroupsPage | None:
         """Invoke action GetM365Groups.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetM365Groups``
@@ -342,13 +351,13 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         body: dict[str, Any] = {}
         if options is not None:
             body["options"] = to_wire(options)
-        return parse_optional_model(m.ExternalGroupsPage, await self._client.post(path, json=body))
+        return parse_optional_model(ExternalGroupsPage, await self._client.post(path, json=body))
 
     async def get_users_by_principal_names(
         self,
         *,
         principal_names: Sequence[str],
-    ) -> builtins.list[m.ExternalAccount]:
+    ) -> builtins.list[ExternalAccount]:
         """Invoke action GetUsersByPrincipalNames.
 
         ``POST /xapi/v1/Microsoft365Integration/Pbx.GetUsersByPrincipalNames``
@@ -360,4 +369,4 @@ class AsyncMicrosoft365IntegrationResource(AsyncResource):
         """
         path = action_path("Microsoft365Integration", "Pbx.GetUsersByPrincipalNames")
         body: dict[str, Any] = {"principalNames": to_wire(principal_names)}
-        return parse_list(m.ExternalAccount, await self._client.post(path, json=body))
+        return parse_list(ExternalAccount, await self._client.post(path, json=body))

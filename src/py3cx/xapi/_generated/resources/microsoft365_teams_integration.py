@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.microsoft365_teams_integration import Microsoft365TeamsIntegration
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -27,7 +27,7 @@ __all__ = ["AsyncMicrosoft365TeamsIntegrationResource", "Microsoft365TeamsIntegr
 class Microsoft365TeamsIntegrationResource(SyncResource):
     """Microsoft365TeamsIntegration: ``client.xapi.microsoft365_teams_integration`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Microsoft365TeamsIntegration:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> Microsoft365TeamsIntegration:
         """Get Microsoft365TeamsIntegration.
 
         ``GET /xapi/v1/Microsoft365TeamsIntegration``
@@ -38,11 +38,11 @@ class Microsoft365TeamsIntegrationResource(SyncResource):
         """
         path = "Microsoft365TeamsIntegration"
         return parse_model(
-            m.Microsoft365TeamsIntegration,
+            Microsoft365TeamsIntegration,
             self._client.get(path, select=select, expand=expand),
         )
 
-    def update(self, body: m.Microsoft365TeamsIntegration | Mapping[str, Any]) -> None:
+    def update(self, body: Microsoft365TeamsIntegration | Mapping[str, Any]) -> None:
         """Update Microsoft365TeamsIntegration.
 
         ``PATCH /xapi/v1/Microsoft365TeamsIntegration``
@@ -124,7 +124,7 @@ class AsyncMicrosoft365TeamsIntegrationResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.Microsoft365TeamsIntegration:
+    ) -> Microsoft365TeamsIntegration:
         """Get Microsoft365TeamsIntegration.
 
         ``GET /xapi/v1/Microsoft365TeamsIntegration``
@@ -135,11 +135,11 @@ class AsyncMicrosoft365TeamsIntegrationResource(AsyncResource):
         """
         path = "Microsoft365TeamsIntegration"
         return parse_model(
-            m.Microsoft365TeamsIntegration,
+            Microsoft365TeamsIntegration,
             await self._client.get(path, select=select, expand=expand),
         )
 
-    async def update(self, body: m.Microsoft365TeamsIntegration | Mapping[str, Any]) -> None:
+    async def update(self, body: Microsoft365TeamsIntegration | Mapping[str, Any]) -> None:
         """Update Microsoft365TeamsIntegration.
 
         ``PATCH /xapi/v1/Microsoft365TeamsIntegration``

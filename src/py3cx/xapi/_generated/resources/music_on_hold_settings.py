@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.music_on_hold_settings import MusicOnHoldSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncMusicOnHoldSettingsResource", "MusicOnHoldSettingsResource"]
 class MusicOnHoldSettingsResource(SyncResource):
     """MusicOnHoldSettings: ``client.xapi.music_on_hold_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.MusicOnHoldSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> MusicOnHoldSettings:
         """Get MusicOnHoldSettings.
 
         ``GET /xapi/v1/MusicOnHoldSettings``
@@ -34,9 +34,9 @@ class MusicOnHoldSettingsResource(SyncResource):
         Example: ``client.xapi.music_on_hold_settings.get()``
         """
         path = "MusicOnHoldSettings"
-        return parse_model(m.MusicOnHoldSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(MusicOnHoldSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.MusicOnHoldSettings | Mapping[str, Any]) -> None:
+    def update(self, body: MusicOnHoldSettings | Mapping[str, Any]) -> None:
         """Update MusicOnHoldSettings.
 
         ``PATCH /xapi/v1/MusicOnHoldSettings``
@@ -54,7 +54,7 @@ class MusicOnHoldSettingsResource(SyncResource):
 class AsyncMusicOnHoldSettingsResource(AsyncResource):
     """MusicOnHoldSettings: ``client.xapi.music_on_hold_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.MusicOnHoldSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> MusicOnHoldSettings:
         """Get MusicOnHoldSettings.
 
         ``GET /xapi/v1/MusicOnHoldSettings``
@@ -64,9 +64,9 @@ class AsyncMusicOnHoldSettingsResource(AsyncResource):
         Example: ``await client.xapi.music_on_hold_settings.get()``
         """
         path = "MusicOnHoldSettings"
-        return parse_model(m.MusicOnHoldSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(MusicOnHoldSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.MusicOnHoldSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: MusicOnHoldSettings | Mapping[str, Any]) -> None:
         """Update MusicOnHoldSettings.
 
         ``PATCH /xapi/v1/MusicOnHoldSettings``

@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.group import Group
+from py3cx.xapi._generated.schemas.reseller_info import ResellerInfo
+from py3cx.xapi._generated.schemas.restrictions import Restrictions
+from py3cx.xapi._generated.schemas.rights import Rights
+from py3cx.xapi._generated.schemas.user_group import UserGroup
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +31,7 @@ __all__ = ["AsyncMyGroupResource", "MyGroupResource"]
 class MyGroupResource(SyncResource):
     """MyGroup: ``client.xapi.my_group`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Group:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> Group:
         """Get MyGroup.
 
         ``GET /xapi/v1/MyGroup``
@@ -37,9 +41,9 @@ class MyGroupResource(SyncResource):
         Example: ``client.xapi.my_group.get()``
         """
         path = "MyGroup"
-        return parse_model(m.Group, self._client.get(path, select=select, expand=expand))
+        return parse_model(Group, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.Group | Mapping[str, Any]) -> None:
+    def update(self, body: Group | Mapping[str, Any]) -> None:
         """Update MyGroup.
 
         ``PATCH /xapi/v1/MyGroup``
@@ -64,7 +68,7 @@ class MyGroupResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.UserGroup]:
+    ) -> Pager[UserGroup]:
         """Get Members from MyGroup.
 
         ``GET /xapi/v1/MyGroup/Members``
@@ -79,7 +83,7 @@ class MyGroupResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -101,7 +105,7 @@ class MyGroupResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Rights]:
+    ) -> Pager[Rights]:
         """Get Rights from MyGroup.
 
         ``GET /xapi/v1/MyGroup/Rights``
@@ -116,7 +120,7 @@ class MyGroupResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Rights,
+            Rights,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -127,7 +131,7 @@ class MyGroupResource(SyncResource):
             skip=skip,
         )
 
-    def get_my_group_restrictions(self) -> m.Restrictions:
+    def get_my_group_restrictions(self) -> Restrictions:
         """Invoke function GetRestrictions.
 
         ``GET /xapi/v1/MyGroup/Pbx.GetRestrictions()``
@@ -137,7 +141,7 @@ class MyGroupResource(SyncResource):
         Example: ``client.xapi.my_group.get_my_group_restrictions()``
         """
         path = function_path("MyGroup", "Pbx.GetRestrictions")
-        return parse_model(m.Restrictions, self._client.get(path))
+        return parse_model(Restrictions, self._client.get(path))
 
     def replace_my_group_license_key(self, *, license_key: str) -> None:
         """Invoke action ReplaceMyGroupLicenseKey.
@@ -152,7 +156,7 @@ class MyGroupResource(SyncResource):
         body: dict[str, Any] = {"licenseKey": to_wire(license_key)}
         self._client.post(path, json=body)
 
-    def get_my_group_partner_info(self, *, reseller_id: str) -> m.ResellerInfo:
+    def get_my_group_partner_info(self, *, reseller_id: str) -> ResellerInfo:
         """Invoke function GetMyGroupPartnerInfo.
 
         ``GET /xapi/v1/MyGroup/Pbx.GetMyGroupPartnerInfo(resellerId)``
@@ -166,7 +170,7 @@ class MyGroupResource(SyncResource):
             "Pbx.GetMyGroupPartnerInfo",
             resellerId=Typed(reseller_id, "Edm.String"),
         )
-        return parse_model(m.ResellerInfo, self._client.get(path))
+        return parse_model(ResellerInfo, self._client.get(path))
 
     def unlink_my_group_partner(self) -> None:
         """Invoke action UnlinkMyGroupPartner.
@@ -197,7 +201,7 @@ class MyGroupResource(SyncResource):
 class AsyncMyGroupResource(AsyncResource):
     """MyGroup: ``client.xapi.my_group`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Group:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> Group:
         """Get MyGroup.
 
         ``GET /xapi/v1/MyGroup``
@@ -207,9 +211,9 @@ class AsyncMyGroupResource(AsyncResource):
         Example: ``await client.xapi.my_group.get()``
         """
         path = "MyGroup"
-        return parse_model(m.Group, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Group, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.Group | Mapping[str, Any]) -> None:
+    async def update(self, body: Group | Mapping[str, Any]) -> None:
         """Update MyGroup.
 
         ``PATCH /xapi/v1/MyGroup``
@@ -234,7 +238,7 @@ class AsyncMyGroupResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.UserGroup]:
+    ) -> AsyncPager[UserGroup]:
         """Get Members from MyGroup.
 
         ``GET /xapi/v1/MyGroup/Members``
@@ -249,7 +253,7 @@ class AsyncMyGroupResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -271,7 +275,7 @@ class AsyncMyGroupResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Rights]:
+    ) -> AsyncPager[Rights]:
         """Get Rights from MyGroup.
 
         ``GET /xapi/v1/MyGroup/Rights``
@@ -286,7 +290,7 @@ class AsyncMyGroupResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Rights,
+            Rights,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -297,7 +301,7 @@ class AsyncMyGroupResource(AsyncResource):
             skip=skip,
         )
 
-    async def get_my_group_restrictions(self) -> m.Restrictions:
+    async def get_my_group_restrictions(self) -> Restrictions:
         """Invoke function GetRestrictions.
 
         ``GET /xapi/v1/MyGroup/Pbx.GetRestrictions()``
@@ -307,7 +311,7 @@ class AsyncMyGroupResource(AsyncResource):
         Example: ``await client.xapi.my_group.get_my_group_restrictions()``
         """
         path = function_path("MyGroup", "Pbx.GetRestrictions")
-        return parse_model(m.Restrictions, await self._client.get(path))
+        return parse_model(Restrictions, await self._client.get(path))
 
     async def replace_my_group_license_key(self, *, license_key: str) -> None:
         """Invoke action ReplaceMyGroupLicenseKey.
@@ -322,7 +326,7 @@ class AsyncMyGroupResource(AsyncResource):
         body: dict[str, Any] = {"licenseKey": to_wire(license_key)}
         await self._client.post(path, json=body)
 
-    async def get_my_group_partner_info(self, *, reseller_id: str) -> m.ResellerInfo:
+    async def get_my_group_partner_info(self, *, reseller_id: str) -> ResellerInfo:
         """Invoke function GetMyGroupPartnerInfo.
 
         ``GET /xapi/v1/MyGroup/Pbx.GetMyGroupPartnerInfo(resellerId)``
@@ -336,7 +340,7 @@ class AsyncMyGroupResource(AsyncResource):
             "Pbx.GetMyGroupPartnerInfo",
             resellerId=Typed(reseller_id, "Edm.String"),
         )
-        return parse_model(m.ResellerInfo, await self._client.get(path))
+        return parse_model(ResellerInfo, await self._client.get(path))
 
     async def unlink_my_group_partner(self) -> None:
         """Invoke action UnlinkMyGroupPartner.

@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.forwarding_profile import ForwardingProfile
+from py3cx.xapi._generated.schemas.greeting import Greeting
+from py3cx.xapi._generated.schemas.one_time_ticket import OneTimeTicket
+from py3cx.xapi._generated.schemas.user import User
+from py3cx.xapi._generated.schemas.user_group import UserGroup
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -29,7 +33,7 @@ __all__ = ["AsyncMyUserResource", "MyUserResource"]
 class MyUserResource(SyncResource):
     """MyUser: ``client.xapi.my_user`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.User:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> User:
         """Get MyUser.
 
         ``GET /xapi/v1/MyUser``
@@ -39,9 +43,9 @@ class MyUserResource(SyncResource):
         Example: ``client.xapi.my_user.get()``
         """
         path = "MyUser"
-        return parse_model(m.User, self._client.get(path, select=select, expand=expand))
+        return parse_model(User, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.User | Mapping[str, Any]) -> None:
+    def update(self, body: User | Mapping[str, Any]) -> None:
         """Update MyUser.
 
         ``PATCH /xapi/v1/MyUser``
@@ -66,7 +70,7 @@ class MyUserResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.UserGroup]:
+    ) -> Pager[UserGroup]:
         """Get Groups from MyUser.
 
         ``GET /xapi/v1/MyUser/Groups``
@@ -81,7 +85,7 @@ class MyUserResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -103,7 +107,7 @@ class MyUserResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ForwardingProfile]:
+    ) -> Pager[ForwardingProfile]:
         """Get ForwardingProfiles from MyUser.
 
         ``GET /xapi/v1/MyUser/ForwardingProfiles``
@@ -118,7 +122,7 @@ class MyUserResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ForwardingProfile,
+            ForwardingProfile,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -140,7 +144,7 @@ class MyUserResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Greeting]:
+    ) -> Pager[Greeting]:
         """Get Greetings from MyUser.
 
         ``GET /xapi/v1/MyUser/Greetings``
@@ -155,7 +159,7 @@ class MyUserResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Greeting,
+            Greeting,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -178,7 +182,7 @@ class MyUserResource(SyncResource):
         path = function_path("MyUser", "Pbx.GenerateProvLink")
         return parse_value(str, self._client.get(path))
 
-    def issue_download_ticket(self) -> m.OneTimeTicket | None:
+    def issue_download_ticket(self) -> OneTimeTicket | None:
         """Invoke action IssueDownloadTicket.
 
         ``POST /xapi/v1/MyUser/Pbx.IssueDownloadTicket``
@@ -192,13 +196,13 @@ class MyUserResource(SyncResource):
         """
         self._guard.require("IssueDownloadTicket")
         path = action_path("MyUser", "Pbx.IssueDownloadTicket")
-        return parse_optional_model(m.OneTimeTicket, self._client.post(path))
+        return parse_optional_model(OneTimeTicket, self._client.post(path))
 
 
 class AsyncMyUserResource(AsyncResource):
     """MyUser: ``client.xapi.my_user`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.User:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> User:
         """Get MyUser.
 
         ``GET /xapi/v1/MyUser``
@@ -208,9 +212,9 @@ class AsyncMyUserResource(AsyncResource):
         Example: ``await client.xapi.my_user.get()``
         """
         path = "MyUser"
-        return parse_model(m.User, await self._client.get(path, select=select, expand=expand))
+        return parse_model(User, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.User | Mapping[str, Any]) -> None:
+    async def update(self, body: User | Mapping[str, Any]) -> None:
         """Update MyUser.
 
         ``PATCH /xapi/v1/MyUser``
@@ -235,7 +239,7 @@ class AsyncMyUserResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.UserGroup]:
+    ) -> AsyncPager[UserGroup]:
         """Get Groups from MyUser.
 
         ``GET /xapi/v1/MyUser/Groups``
@@ -250,7 +254,7 @@ class AsyncMyUserResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -272,7 +276,7 @@ class AsyncMyUserResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ForwardingProfile]:
+    ) -> AsyncPager[ForwardingProfile]:
         """Get ForwardingProfiles from MyUser.
 
         ``GET /xapi/v1/MyUser/ForwardingProfiles``
@@ -287,7 +291,7 @@ class AsyncMyUserResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ForwardingProfile,
+            ForwardingProfile,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -309,7 +313,7 @@ class AsyncMyUserResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Greeting]:
+    ) -> AsyncPager[Greeting]:
         """Get Greetings from MyUser.
 
         ``GET /xapi/v1/MyUser/Greetings``
@@ -324,7 +328,7 @@ class AsyncMyUserResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Greeting,
+            Greeting,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -347,7 +351,7 @@ class AsyncMyUserResource(AsyncResource):
         path = function_path("MyUser", "Pbx.GenerateProvLink")
         return parse_value(str, await self._client.get(path))
 
-    async def issue_download_ticket(self) -> m.OneTimeTicket | None:
+    async def issue_download_ticket(self) -> OneTimeTicket | None:
         """Invoke action IssueDownloadTicket.
 
         ``POST /xapi/v1/MyUser/Pbx.IssueDownloadTicket``
@@ -361,4 +365,4 @@ class AsyncMyUserResource(AsyncResource):
         """
         await self._guard.require("IssueDownloadTicket")
         path = action_path("MyUser", "Pbx.IssueDownloadTicket")
-        return parse_optional_model(m.OneTimeTicket, await self._client.post(path))
+        return parse_optional_model(OneTimeTicket, await self._client.post(path))

@@ -6,8 +6,7 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.network_interface import NetworkInterface
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -33,7 +32,7 @@ class NetworkInterfacesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.NetworkInterface]:
+    ) -> Pager[NetworkInterface]:
         """Get entities from NetworkInterfaces.
 
         ``GET /xapi/v1/NetworkInterfaces``
@@ -48,7 +47,7 @@ class NetworkInterfacesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.NetworkInterface,
+            NetworkInterface,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -74,7 +73,7 @@ class AsyncNetworkInterfacesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.NetworkInterface]:
+    ) -> AsyncPager[NetworkInterface]:
         """Get entities from NetworkInterfaces.
 
         ``GET /xapi/v1/NetworkInterfaces``
@@ -89,7 +88,7 @@ class AsyncNetworkInterfacesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.NetworkInterface,
+            NetworkInterface,
             page_size=page_size,
             filter=filter,
             select=select,

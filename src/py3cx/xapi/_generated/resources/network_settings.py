@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.network_settings import NetworkSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +27,7 @@ __all__ = ["AsyncNetworkSettingsResource", "NetworkSettingsResource"]
 class NetworkSettingsResource(SyncResource):
     """NetworkSettings: ``client.xapi.network_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.NetworkSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> NetworkSettings:
         """Get NetworkSettings.
 
         ``GET /xapi/v1/NetworkSettings``
@@ -37,9 +37,9 @@ class NetworkSettingsResource(SyncResource):
         Example: ``client.xapi.network_settings.get()``
         """
         path = "NetworkSettings"
-        return parse_model(m.NetworkSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(NetworkSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.NetworkSettings | Mapping[str, Any]) -> None:
+    def update(self, body: NetworkSettings | Mapping[str, Any]) -> None:
         """Update NetworkSettings.
 
         ``PATCH /xapi/v1/NetworkSettings``
@@ -88,7 +88,7 @@ class NetworkSettingsResource(SyncResource):
 class AsyncNetworkSettingsResource(AsyncResource):
     """NetworkSettings: ``client.xapi.network_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.NetworkSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> NetworkSettings:
         """Get NetworkSettings.
 
         ``GET /xapi/v1/NetworkSettings``
@@ -98,9 +98,9 @@ class AsyncNetworkSettingsResource(AsyncResource):
         Example: ``await client.xapi.network_settings.get()``
         """
         path = "NetworkSettings"
-        return parse_model(m.NetworkSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(NetworkSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.NetworkSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: NetworkSettings | Mapping[str, Any]) -> None:
         """Update NetworkSettings.
 
         ``PATCH /xapi/v1/NetworkSettings``

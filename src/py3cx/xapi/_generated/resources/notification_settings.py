@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.notification_settings import NotificationSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncNotificationSettingsResource", "NotificationSettingsResource"]
 class NotificationSettingsResource(SyncResource):
     """NotificationSettings: ``client.xapi.notification_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.NotificationSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> NotificationSettings:
         """Get NotificationSettings.
 
         ``GET /xapi/v1/NotificationSettings``
@@ -34,9 +34,9 @@ class NotificationSettingsResource(SyncResource):
         Example: ``client.xapi.notification_settings.get()``
         """
         path = "NotificationSettings"
-        return parse_model(m.NotificationSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(NotificationSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.NotificationSettings | Mapping[str, Any]) -> None:
+    def update(self, body: NotificationSettings | Mapping[str, Any]) -> None:
         """Update NotificationSettings.
 
         ``PATCH /xapi/v1/NotificationSettings``
@@ -54,7 +54,7 @@ class NotificationSettingsResource(SyncResource):
 class AsyncNotificationSettingsResource(AsyncResource):
     """NotificationSettings: ``client.xapi.notification_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.NotificationSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> NotificationSettings:
         """Get NotificationSettings.
 
         ``GET /xapi/v1/NotificationSettings``
@@ -64,9 +64,9 @@ class AsyncNotificationSettingsResource(AsyncResource):
         Example: ``await client.xapi.notification_settings.get()``
         """
         path = "NotificationSettings"
-        return parse_model(m.NotificationSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(NotificationSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.NotificationSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: NotificationSettings | Mapping[str, Any]) -> None:
         """Update NotificationSettings.
 
         ``PATCH /xapi/v1/NotificationSettings``

@@ -9,7 +9,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.oauth_client import OAuthClient
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -37,7 +37,7 @@ class OAuthClientsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.OAuthClient]:
+    ) -> Pager[OAuthClient]:
         """Get entities from OAuthClients.
 
         ``GET /xapi/v1/OAuthClients``
@@ -50,6 +50,7 @@ class OAuthClientsResource(SyncResource):
 
         Example: ``for row in client.xapi.oauth_clients.list(): ...``
         """
+
         def path_now() -> str:
             self._guard.require("ListOAuthClient")
             path = "OAuthClients"
@@ -58,7 +59,7 @@ class OAuthClientsResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.OAuthClient,
+            OAuthClient,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -69,7 +70,7 @@ class OAuthClientsResource(SyncResource):
             skip=skip,
         )
 
-    def get(self, id: str | UUID, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.OAuthClient:
+    def get(self, id: str | UUID, *, select: FieldsArg = None, expand: FieldsArg = None) -> OAuthClient:
         """Get entity from OAuthClients by key.
 
         ``GET /xapi/v1/OAuthClients({Id})``
@@ -83,7 +84,7 @@ class OAuthClientsResource(SyncResource):
         """
         self._guard.require("GetOAuthClient")
         path = key_path("OAuthClients", Typed(id, "Edm.Guid"))
-        return parse_model(m.OAuthClient, self._client.get(path, select=select, expand=expand))
+        return parse_model(OAuthClient, self._client.get(path, select=select, expand=expand))
 
     def delete(self, id: str | UUID, *, etag: str | None = None) -> None:
         """Delete entity from OAuthClients.
@@ -132,7 +133,7 @@ class AsyncOAuthClientsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.OAuthClient]:
+    ) -> AsyncPager[OAuthClient]:
         """Get entities from OAuthClients.
 
         ``GET /xapi/v1/OAuthClients``
@@ -145,6 +146,7 @@ class AsyncOAuthClientsResource(AsyncResource):
 
         Example: ``async for row in client.xapi.oauth_clients.list(): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("ListOAuthClient")
             path = "OAuthClients"
@@ -153,7 +155,7 @@ class AsyncOAuthClientsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.OAuthClient,
+            OAuthClient,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -170,7 +172,7 @@ class AsyncOAuthClientsResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.OAuthClient:
+    ) -> OAuthClient:
         """Get entity from OAuthClients by key.
 
         ``GET /xapi/v1/OAuthClients({Id})``
@@ -184,7 +186,7 @@ class AsyncOAuthClientsResource(AsyncResource):
         """
         await self._guard.require("GetOAuthClient")
         path = key_path("OAuthClients", Typed(id, "Edm.Guid"))
-        return parse_model(m.OAuthClient, await self._client.get(path, select=select, expand=expand))
+        return parse_model(OAuthClient, await self._client.get(path, select=select, expand=expand))
 
     async def delete(self, id: str | UUID, *, etag: str | None = None) -> None:
         """Delete entity from OAuthClients.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.office_hours import OfficeHours
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncOfficeHoursResource", "OfficeHoursResource"]
 class OfficeHoursResource(SyncResource):
     """OfficeHours: ``client.xapi.office_hours`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.OfficeHours:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> OfficeHours:
         """Get OfficeHours.
 
         ``GET /xapi/v1/OfficeHours``
@@ -34,9 +34,9 @@ class OfficeHoursResource(SyncResource):
         Example: ``client.xapi.office_hours.get()``
         """
         path = "OfficeHours"
-        return parse_model(m.OfficeHours, self._client.get(path, select=select, expand=expand))
+        return parse_model(OfficeHours, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.OfficeHours | Mapping[str, Any]) -> None:
+    def update(self, body: OfficeHours | Mapping[str, Any]) -> None:
         """Update OfficeHours.
 
         ``PATCH /xapi/v1/OfficeHours``
@@ -54,7 +54,7 @@ class OfficeHoursResource(SyncResource):
 class AsyncOfficeHoursResource(AsyncResource):
     """OfficeHours: ``client.xapi.office_hours`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.OfficeHours:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> OfficeHours:
         """Get OfficeHours.
 
         ``GET /xapi/v1/OfficeHours``
@@ -64,9 +64,9 @@ class AsyncOfficeHoursResource(AsyncResource):
         Example: ``await client.xapi.office_hours.get()``
         """
         path = "OfficeHours"
-        return parse_model(m.OfficeHours, await self._client.get(path, select=select, expand=expand))
+        return parse_model(OfficeHours, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.OfficeHours | Mapping[str, Any]) -> None:
+    async def update(self, body: OfficeHours | Mapping[str, Any]) -> None:
         """Update OfficeHours.
 
         ``PATCH /xapi/v1/OfficeHours``

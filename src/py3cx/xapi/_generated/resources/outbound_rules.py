@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.outbound_rule import OutboundRule
+from py3cx.xapi._generated.schemas.x_outbound_rule_purge import XOutboundRulePurge
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +28,7 @@ __all__ = ["AsyncOutboundRulesResource", "OutboundRulesResource"]
 class OutboundRulesResource(SyncResource):
     """OutboundRules: ``client.xapi.outbound_rules`` on a ``Client``."""
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.OutboundRule:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> OutboundRule:
         """Get entity from OutboundRules by key.
 
         ``GET /xapi/v1/OutboundRules({Id})``
@@ -37,9 +38,9 @@ class OutboundRulesResource(SyncResource):
         Example: ``client.xapi.outbound_rules.get(42)``
         """
         path = key_path("OutboundRules", Typed(id, "Edm.Int32"))
-        return parse_model(m.OutboundRule, self._client.get(path, select=select, expand=expand))
+        return parse_model(OutboundRule, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.OutboundRule | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: OutboundRule | Mapping[str, Any]) -> None:
         """Update entity in OutboundRules.
 
         ``PATCH /xapi/v1/OutboundRules({Id})``
@@ -76,7 +77,7 @@ class OutboundRulesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.OutboundRule]:
+    ) -> Pager[OutboundRule]:
         """Get entities from OutboundRules.
 
         ``GET /xapi/v1/OutboundRules``
@@ -91,7 +92,7 @@ class OutboundRulesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.OutboundRule,
+            OutboundRule,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -102,7 +103,7 @@ class OutboundRulesResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.OutboundRule | Mapping[str, Any]) -> m.OutboundRule:
+    def create(self, body: OutboundRule | Mapping[str, Any]) -> OutboundRule:
         """Add new entity to OutboundRules.
 
         ``POST /xapi/v1/OutboundRules``
@@ -112,7 +113,7 @@ class OutboundRulesResource(SyncResource):
         Example: ``client.xapi.outbound_rules.create(OutboundRule(...))``
         """
         path = "OutboundRules"
-        return parse_model(m.OutboundRule, self._client.post(path, json=to_wire(body)))
+        return parse_model(OutboundRule, self._client.post(path, json=to_wire(body)))
 
     def get_emergency_outbound_rules(
         self,
@@ -125,7 +126,7 @@ class OutboundRulesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.OutboundRule]:
+    ) -> Pager[OutboundRule]:
         """Invoke function GetEmergencyOutboundRules.
 
         ``GET /xapi/v1/OutboundRules/Pbx.GetEmergencyOutboundRules()``
@@ -140,7 +141,7 @@ class OutboundRulesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.OutboundRule,
+            OutboundRule,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -151,7 +152,7 @@ class OutboundRulesResource(SyncResource):
             skip=skip,
         )
 
-    def purge(self, *, purge_object: m.XOutboundRulePurge | None = None) -> None:
+    def purge(self, *, purge_object: XOutboundRulePurge | None = None) -> None:
         """Invoke action Purge.
 
         ``POST /xapi/v1/OutboundRules/Pbx.Purge``
@@ -185,7 +186,7 @@ class OutboundRulesResource(SyncResource):
 class AsyncOutboundRulesResource(AsyncResource):
     """OutboundRules: ``client.xapi.outbound_rules`` on an ``AsyncClient``."""
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.OutboundRule:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> OutboundRule:
         """Get entity from OutboundRules by key.
 
         ``GET /xapi/v1/OutboundRules({Id})``
@@ -195,9 +196,9 @@ class AsyncOutboundRulesResource(AsyncResource):
         Example: ``await client.xapi.outbound_rules.get(42)``
         """
         path = key_path("OutboundRules", Typed(id, "Edm.Int32"))
-        return parse_model(m.OutboundRule, await self._client.get(path, select=select, expand=expand))
+        return parse_model(OutboundRule, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.OutboundRule | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: OutboundRule | Mapping[str, Any]) -> None:
         """Update entity in OutboundRules.
 
         ``PATCH /xapi/v1/OutboundRules({Id})``
@@ -234,7 +235,7 @@ class AsyncOutboundRulesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.OutboundRule]:
+    ) -> AsyncPager[OutboundRule]:
         """Get entities from OutboundRules.
 
         ``GET /xapi/v1/OutboundRules``
@@ -249,7 +250,7 @@ class AsyncOutboundRulesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.OutboundRule,
+            OutboundRule,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -260,7 +261,7 @@ class AsyncOutboundRulesResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.OutboundRule | Mapping[str, Any]) -> m.OutboundRule:
+    async def create(self, body: OutboundRule | Mapping[str, Any]) -> OutboundRule:
         """Add new entity to OutboundRules.
 
         ``POST /xapi/v1/OutboundRules``
@@ -270,7 +271,7 @@ class AsyncOutboundRulesResource(AsyncResource):
         Example: ``await client.xapi.outbound_rules.create(OutboundRule(...))``
         """
         path = "OutboundRules"
-        return parse_model(m.OutboundRule, await self._client.post(path, json=to_wire(body)))
+        return parse_model(OutboundRule, await self._client.post(path, json=to_wire(body)))
 
     def get_emergency_outbound_rules(
         self,
@@ -283,7 +284,7 @@ class AsyncOutboundRulesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.OutboundRule]:
+    ) -> AsyncPager[OutboundRule]:
         """Invoke function GetEmergencyOutboundRules.
 
         ``GET /xapi/v1/OutboundRules/Pbx.GetEmergencyOutboundRules()``
@@ -298,7 +299,7 @@ class AsyncOutboundRulesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.OutboundRule,
+            OutboundRule,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -309,7 +310,7 @@ class AsyncOutboundRulesResource(AsyncResource):
             skip=skip,
         )
 
-    async def purge(self, *, purge_object: m.XOutboundRulePurge | None = None) -> None:
+    async def purge(self, *, purge_object: XOutboundRulePurge | None = None) -> None:
         """Invoke action Purge.
 
         ``POST /xapi/v1/OutboundRules/Pbx.Purge``

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.parameter import Parameter
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +27,7 @@ __all__ = ["AsyncParametersResource", "ParametersResource"]
 class ParametersResource(SyncResource):
     """Parameters: ``client.xapi.parameters`` on a ``Client``."""
 
-    def get_parameter_by_name(self, *, name: str) -> m.Parameter:
+    def get_parameter_by_name(self, *, name: str) -> Parameter:
         """Invoke function GetParameterByName.
 
         ``GET /xapi/v1/Parameters/Pbx.GetParameterByName(name)``
@@ -37,7 +37,7 @@ class ParametersResource(SyncResource):
         Example: ``client.xapi.parameters.get_parameter_by_name(name=...)``
         """
         path = function_path("Parameters", "Pbx.GetParameterByName", name=Typed(name, "Edm.String"))
-        return parse_model(m.Parameter, self._client.get(path))
+        return parse_model(Parameter, self._client.get(path))
 
     def list(
         self,
@@ -50,7 +50,7 @@ class ParametersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Parameter]:
+    ) -> Pager[Parameter]:
         """Get entities from Parameters.
 
         ``GET /xapi/v1/Parameters``
@@ -65,7 +65,7 @@ class ParametersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Parameter,
+            Parameter,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -76,7 +76,7 @@ class ParametersResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Parameter | Mapping[str, Any]) -> m.Parameter:
+    def create(self, body: Parameter | Mapping[str, Any]) -> Parameter:
         """Add new entity to Parameters.
 
         ``POST /xapi/v1/Parameters``
@@ -86,9 +86,9 @@ class ParametersResource(SyncResource):
         Example: ``client.xapi.parameters.create(Parameter(...))``
         """
         path = "Parameters"
-        return parse_model(m.Parameter, self._client.post(path, json=to_wire(body)))
+        return parse_model(Parameter, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Parameter:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Parameter:
         """Get entity from Parameters by key.
 
         ``GET /xapi/v1/Parameters({Id})``
@@ -98,9 +98,9 @@ class ParametersResource(SyncResource):
         Example: ``client.xapi.parameters.get(42)``
         """
         path = key_path("Parameters", Typed(id, "Edm.Int32"))
-        return parse_model(m.Parameter, self._client.get(path, select=select, expand=expand))
+        return parse_model(Parameter, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Parameter | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Parameter | Mapping[str, Any]) -> None:
         """Update entity in Parameters.
 
         ``PATCH /xapi/v1/Parameters({Id})``
@@ -130,7 +130,7 @@ class ParametersResource(SyncResource):
 class AsyncParametersResource(AsyncResource):
     """Parameters: ``client.xapi.parameters`` on an ``AsyncClient``."""
 
-    async def get_parameter_by_name(self, *, name: str) -> m.Parameter:
+    async def get_parameter_by_name(self, *, name: str) -> Parameter:
         """Invoke function GetParameterByName.
 
         ``GET /xapi/v1/Parameters/Pbx.GetParameterByName(name)``
@@ -140,7 +140,7 @@ class AsyncParametersResource(AsyncResource):
         Example: ``await client.xapi.parameters.get_parameter_by_name(name=...)``
         """
         path = function_path("Parameters", "Pbx.GetParameterByName", name=Typed(name, "Edm.String"))
-        return parse_model(m.Parameter, await self._client.get(path))
+        return parse_model(Parameter, await self._client.get(path))
 
     def list(
         self,
@@ -153,7 +153,7 @@ class AsyncParametersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Parameter]:
+    ) -> AsyncPager[Parameter]:
         """Get entities from Parameters.
 
         ``GET /xapi/v1/Parameters``
@@ -168,7 +168,7 @@ class AsyncParametersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Parameter,
+            Parameter,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -179,7 +179,7 @@ class AsyncParametersResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Parameter | Mapping[str, Any]) -> m.Parameter:
+    async def create(self, body: Parameter | Mapping[str, Any]) -> Parameter:
         """Add new entity to Parameters.
 
         ``POST /xapi/v1/Parameters``
@@ -189,9 +189,9 @@ class AsyncParametersResource(AsyncResource):
         Example: ``await client.xapi.parameters.create(Parameter(...))``
         """
         path = "Parameters"
-        return parse_model(m.Parameter, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Parameter, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Parameter:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Parameter:
         """Get entity from Parameters by key.
 
         ``GET /xapi/v1/Parameters({Id})``
@@ -201,9 +201,9 @@ class AsyncParametersResource(AsyncResource):
         Example: ``await client.xapi.parameters.get(42)``
         """
         path = key_path("Parameters", Typed(id, "Edm.Int32"))
-        return parse_model(m.Parameter, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Parameter, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Parameter | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Parameter | Mapping[str, Any]) -> None:
         """Update entity in Parameters.
 
         ``PATCH /xapi/v1/Parameters({Id})``

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.parking import Parking
+from py3cx.xapi._generated.schemas.user_group import UserGroup
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +28,7 @@ __all__ = ["AsyncParkingsResource", "ParkingsResource"]
 class ParkingsResource(SyncResource):
     """Parkings: ``client.xapi.parkings`` on a ``Client``."""
 
-    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Parking:
+    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Parking:
         """Get entity from Parkings by key (Number).
 
         ``GET /xapi/v1/Parkings(Number)``
@@ -43,7 +44,7 @@ class ParkingsResource(SyncResource):
             path = function_path("Parkings", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Parkings", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Parking, self._client.get(path, select=select, expand=expand))
+        return parse_model(Parking, self._client.get(path, select=select, expand=expand))
 
     def list_groups(
         self,
@@ -57,7 +58,7 @@ class ParkingsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.UserGroup]:
+    ) -> Pager[UserGroup]:
         """Get Groups from Parkings.
 
         ``GET /xapi/v1/Parkings({Id})/Groups``
@@ -72,7 +73,7 @@ class ParkingsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -94,7 +95,7 @@ class ParkingsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Parking]:
+    ) -> Pager[Parking]:
         """Get entities from Parkings.
 
         ``GET /xapi/v1/Parkings``
@@ -109,7 +110,7 @@ class ParkingsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Parking,
+            Parking,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -120,7 +121,7 @@ class ParkingsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Parking | Mapping[str, Any]) -> m.Parking:
+    def create(self, body: Parking | Mapping[str, Any]) -> Parking:
         """Add new entity to Parkings.
 
         ``POST /xapi/v1/Parkings``
@@ -130,9 +131,9 @@ class ParkingsResource(SyncResource):
         Example: ``client.xapi.parkings.create(Parking(...))``
         """
         path = "Parkings"
-        return parse_model(m.Parking, self._client.post(path, json=to_wire(body)))
+        return parse_model(Parking, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Parking:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Parking:
         """Get entity from Parkings by key.
 
         ``GET /xapi/v1/Parkings({Id})``
@@ -142,9 +143,9 @@ class ParkingsResource(SyncResource):
         Example: ``client.xapi.parkings.get(42)``
         """
         path = key_path("Parkings", Typed(id, "Edm.Int32"))
-        return parse_model(m.Parking, self._client.get(path, select=select, expand=expand))
+        return parse_model(Parking, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Parking | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Parking | Mapping[str, Any]) -> None:
         """Update entity in Parkings.
 
         ``PATCH /xapi/v1/Parkings({Id})``
@@ -180,7 +181,7 @@ class AsyncParkingsResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.Parking:
+    ) -> Parking:
         """Get entity from Parkings by key (Number).
 
         ``GET /xapi/v1/Parkings(Number)``
@@ -196,7 +197,7 @@ class AsyncParkingsResource(AsyncResource):
             path = function_path("Parkings", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Parkings", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Parking, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Parking, await self._client.get(path, select=select, expand=expand))
 
     def list_groups(
         self,
@@ -210,7 +211,7 @@ class AsyncParkingsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.UserGroup]:
+    ) -> AsyncPager[UserGroup]:
         """Get Groups from Parkings.
 
         ``GET /xapi/v1/Parkings({Id})/Groups``
@@ -225,7 +226,7 @@ class AsyncParkingsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -247,7 +248,7 @@ class AsyncParkingsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Parking]:
+    ) -> AsyncPager[Parking]:
         """Get entities from Parkings.
 
         ``GET /xapi/v1/Parkings``
@@ -262,7 +263,7 @@ class AsyncParkingsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Parking,
+            Parking,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -273,7 +274,7 @@ class AsyncParkingsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Parking | Mapping[str, Any]) -> m.Parking:
+    async def create(self, body: Parking | Mapping[str, Any]) -> Parking:
         """Add new entity to Parkings.
 
         ``POST /xapi/v1/Parkings``
@@ -283,9 +284,9 @@ class AsyncParkingsResource(AsyncResource):
         Example: ``await client.xapi.parkings.create(Parking(...))``
         """
         path = "Parkings"
-        return parse_model(m.Parking, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Parking, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Parking:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Parking:
         """Get entity from Parkings by key.
 
         ``GET /xapi/v1/Parkings({Id})``
@@ -295,9 +296,9 @@ class AsyncParkingsResource(AsyncResource):
         Example: ``await client.xapi.parkings.get(42)``
         """
         path = key_path("Parkings", Typed(id, "Edm.Int32"))
-        return parse_model(m.Parking, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Parking, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Parking | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Parking | Mapping[str, Any]) -> None:
         """Update entity in Parkings.
 
         ``PATCH /xapi/v1/Parkings({Id})``

@@ -10,7 +10,8 @@ import builtins
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.peer import Peer
+from py3cx.xapi._generated.schemas.retreive_peers_request import RetreivePeersRequest
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -39,7 +40,7 @@ class PeersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Peer]:
+    ) -> Pager[Peer]:
         """Get entities from Peers.
 
         ``GET /xapi/v1/Peers``
@@ -54,7 +55,7 @@ class PeersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Peer,
+            Peer,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -65,7 +66,7 @@ class PeersResource(SyncResource):
             skip=skip,
         )
 
-    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Peer:
+    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Peer:
         """Get entity from Peers by key (Number).
 
         ``GET /xapi/v1/Peers(Number)``
@@ -81,7 +82,7 @@ class PeersResource(SyncResource):
             path = function_path("Peers", "Pbx.GetPeerByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Peers", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Peer, self._client.get(path, select=select, expand=expand))
+        return parse_model(Peer, self._client.get(path, select=select, expand=expand))
 
     def get_report_peers(
         self,
@@ -94,7 +95,7 @@ class PeersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Peer]:
+    ) -> Pager[Peer]:
         """Invoke function GetReportPeers.
 
         ``GET /xapi/v1/Peers/Pbx.GetReportPeers()``
@@ -109,7 +110,7 @@ class PeersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Peer,
+            Peer,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -120,7 +121,7 @@ class PeersResource(SyncResource):
             skip=skip,
         )
 
-    def retreive_peers_by_numbers(self, *, peers_request: m.RetreivePeersRequest) -> builtins.list[m.Peer]:
+    def retreive_peers_by_numbers(self, *, peers_request: RetreivePeersRequest) -> builtins.list[Peer]:
         """Invoke action RetreivePeersByNumbers.
 
         ``POST /xapi/v1/Peers/Pbx.RetreivePeersByNumbers``
@@ -135,7 +136,7 @@ class PeersResource(SyncResource):
         self._guard.require("RetreivePeersByNumbers")
         path = action_path("Peers", "Pbx.RetreivePeersByNumbers")
         body: dict[str, Any] = {"peersRequest": to_wire(peers_request)}
-        return parse_list(m.Peer, self._client.post(path, json=body))
+        return parse_list(Peer, self._client.post(path, json=body))
 
 
 class AsyncPeersResource(AsyncResource):
@@ -152,7 +153,7 @@ class AsyncPeersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Peer]:
+    ) -> AsyncPager[Peer]:
         """Get entities from Peers.
 
         ``GET /xapi/v1/Peers``
@@ -167,7 +168,7 @@ class AsyncPeersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Peer,
+            Peer,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -184,7 +185,7 @@ class AsyncPeersResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.Peer:
+    ) -> Peer:
         """Get entity from Peers by key (Number).
 
         ``GET /xapi/v1/Peers(Number)``
@@ -200,7 +201,7 @@ class AsyncPeersResource(AsyncResource):
             path = function_path("Peers", "Pbx.GetPeerByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Peers", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Peer, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Peer, await self._client.get(path, select=select, expand=expand))
 
     def get_report_peers(
         self,
@@ -213,7 +214,7 @@ class AsyncPeersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Peer]:
+    ) -> AsyncPager[Peer]:
         """Invoke function GetReportPeers.
 
         ``GET /xapi/v1/Peers/Pbx.GetReportPeers()``
@@ -228,7 +229,7 @@ class AsyncPeersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Peer,
+            Peer,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -242,8 +243,8 @@ class AsyncPeersResource(AsyncResource):
     async def retreive_peers_by_numbers(
         self,
         *,
-        peers_request: m.RetreivePeersRequest,
-    ) -> builtins.list[m.Peer]:
+        peers_request: RetreivePeersRequest,
+    ) -> builtins.list[Peer]:
         """Invoke action RetreivePeersByNumbers.
 
         ``POST /xapi/v1/Peers/Pbx.RetreivePeersByNumbers``
@@ -258,4 +259,4 @@ class AsyncPeersResource(AsyncResource):
         await self._guard.require("RetreivePeersByNumbers")
         path = action_path("Peers", "Pbx.RetreivePeersByNumbers")
         body: dict[str, Any] = {"peersRequest": to_wire(peers_request)}
-        return parse_list(m.Peer, await self._client.post(path, json=body))
+        return parse_list(Peer, await self._client.post(path, json=body))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.phone_book_settings import PhoneBookSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncPhoneBookSettingsResource", "PhoneBookSettingsResource"]
 class PhoneBookSettingsResource(SyncResource):
     """PhoneBookSettings: ``client.xapi.phone_book_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.PhoneBookSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> PhoneBookSettings:
         """Get PhoneBookSettings.
 
         ``GET /xapi/v1/PhoneBookSettings``
@@ -34,9 +34,9 @@ class PhoneBookSettingsResource(SyncResource):
         Example: ``client.xapi.phone_book_settings.get()``
         """
         path = "PhoneBookSettings"
-        return parse_model(m.PhoneBookSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(PhoneBookSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.PhoneBookSettings | Mapping[str, Any]) -> None:
+    def update(self, body: PhoneBookSettings | Mapping[str, Any]) -> None:
         """Update PhoneBookSettings.
 
         ``PATCH /xapi/v1/PhoneBookSettings``
@@ -54,7 +54,7 @@ class PhoneBookSettingsResource(SyncResource):
 class AsyncPhoneBookSettingsResource(AsyncResource):
     """PhoneBookSettings: ``client.xapi.phone_book_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.PhoneBookSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> PhoneBookSettings:
         """Get PhoneBookSettings.
 
         ``GET /xapi/v1/PhoneBookSettings``
@@ -64,9 +64,9 @@ class AsyncPhoneBookSettingsResource(AsyncResource):
         Example: ``await client.xapi.phone_book_settings.get()``
         """
         path = "PhoneBookSettings"
-        return parse_model(m.PhoneBookSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(PhoneBookSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.PhoneBookSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: PhoneBookSettings | Mapping[str, Any]) -> None:
         """Update PhoneBookSettings.
 
         ``PATCH /xapi/v1/PhoneBookSettings``

@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import Typed, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.phone_logo import PhoneLogo
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -34,7 +33,7 @@ class PhoneLogosResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.PhoneLogo]:
+    ) -> Pager[PhoneLogo]:
         """Get entities from PhoneLogos.
 
         ``GET /xapi/v1/PhoneLogos``
@@ -49,7 +48,7 @@ class PhoneLogosResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.PhoneLogo,
+            PhoneLogo,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -87,7 +86,7 @@ class AsyncPhoneLogosResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.PhoneLogo]:
+    ) -> AsyncPager[PhoneLogo]:
         """Get entities from PhoneLogos.
 
         ``GET /xapi/v1/PhoneLogos``
@@ -102,7 +101,7 @@ class AsyncPhoneLogosResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.PhoneLogo,
+            PhoneLogo,
             page_size=page_size,
             filter=filter,
             select=select,

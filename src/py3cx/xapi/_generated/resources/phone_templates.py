@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.phone_template import PhoneTemplate
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class PhoneTemplatesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.PhoneTemplate]:
+    ) -> Pager[PhoneTemplate]:
         """Get entities from PhoneTemplates.
 
         ``GET /xapi/v1/PhoneTemplates``
@@ -53,7 +53,7 @@ class PhoneTemplatesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.PhoneTemplate,
+            PhoneTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class PhoneTemplatesResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.PhoneTemplate | Mapping[str, Any]) -> m.PhoneTemplate:
+    def create(self, body: PhoneTemplate | Mapping[str, Any]) -> PhoneTemplate:
         """Add new entity to PhoneTemplates.
 
         ``POST /xapi/v1/PhoneTemplates``
@@ -74,9 +74,9 @@ class PhoneTemplatesResource(SyncResource):
         Example: ``client.xapi.phone_templates.create(PhoneTemplate(...))``
         """
         path = "PhoneTemplates"
-        return parse_model(m.PhoneTemplate, self._client.post(path, json=to_wire(body)))
+        return parse_model(PhoneTemplate, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.PhoneTemplate:
+    def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> PhoneTemplate:
         """Get entity from PhoneTemplates by key.
 
         ``GET /xapi/v1/PhoneTemplates({Id})``
@@ -86,9 +86,9 @@ class PhoneTemplatesResource(SyncResource):
         Example: ``client.xapi.phone_templates.get("100")``
         """
         path = key_path("PhoneTemplates", Typed(id, "Edm.String"))
-        return parse_model(m.PhoneTemplate, self._client.get(path, select=select, expand=expand))
+        return parse_model(PhoneTemplate, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: str, body: m.PhoneTemplate | Mapping[str, Any]) -> None:
+    def update(self, id: str, body: PhoneTemplate | Mapping[str, Any]) -> None:
         """Update entity in PhoneTemplates.
 
         ``PATCH /xapi/v1/PhoneTemplates({Id})``
@@ -129,7 +129,7 @@ class AsyncPhoneTemplatesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.PhoneTemplate]:
+    ) -> AsyncPager[PhoneTemplate]:
         """Get entities from PhoneTemplates.
 
         ``GET /xapi/v1/PhoneTemplates``
@@ -144,7 +144,7 @@ class AsyncPhoneTemplatesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.PhoneTemplate,
+            PhoneTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -155,7 +155,7 @@ class AsyncPhoneTemplatesResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.PhoneTemplate | Mapping[str, Any]) -> m.PhoneTemplate:
+    async def create(self, body: PhoneTemplate | Mapping[str, Any]) -> PhoneTemplate:
         """Add new entity to PhoneTemplates.
 
         ``POST /xapi/v1/PhoneTemplates``
@@ -165,9 +165,9 @@ class AsyncPhoneTemplatesResource(AsyncResource):
         Example: ``await client.xapi.phone_templates.create(PhoneTemplate(...))``
         """
         path = "PhoneTemplates"
-        return parse_model(m.PhoneTemplate, await self._client.post(path, json=to_wire(body)))
+        return parse_model(PhoneTemplate, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.PhoneTemplate:
+    async def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> PhoneTemplate:
         """Get entity from PhoneTemplates by key.
 
         ``GET /xapi/v1/PhoneTemplates({Id})``
@@ -177,9 +177,9 @@ class AsyncPhoneTemplatesResource(AsyncResource):
         Example: ``await client.xapi.phone_templates.get("100")``
         """
         path = key_path("PhoneTemplates", Typed(id, "Edm.String"))
-        return parse_model(m.PhoneTemplate, await self._client.get(path, select=select, expand=expand))
+        return parse_model(PhoneTemplate, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: str, body: m.PhoneTemplate | Mapping[str, Any]) -> None:
+    async def update(self, id: str, body: PhoneTemplate | Mapping[str, Any]) -> None:
         """Update entity in PhoneTemplates.
 
         ``PATCH /xapi/v1/PhoneTemplates({Id})``

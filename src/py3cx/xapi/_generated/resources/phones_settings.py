@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.phones_settings import PhonesSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncPhonesSettingsResource", "PhonesSettingsResource"]
 class PhonesSettingsResource(SyncResource):
     """PhonesSettings: ``client.xapi.phones_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.PhonesSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> PhonesSettings:
         """Get PhonesSettings.
 
         ``GET /xapi/v1/PhonesSettings``
@@ -34,9 +34,9 @@ class PhonesSettingsResource(SyncResource):
         Example: ``client.xapi.phones_settings.get()``
         """
         path = "PhonesSettings"
-        return parse_model(m.PhonesSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(PhonesSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.PhonesSettings | Mapping[str, Any]) -> None:
+    def update(self, body: PhonesSettings | Mapping[str, Any]) -> None:
         """Update PhonesSettings.
 
         ``PATCH /xapi/v1/PhonesSettings``
@@ -54,7 +54,7 @@ class PhonesSettingsResource(SyncResource):
 class AsyncPhonesSettingsResource(AsyncResource):
     """PhonesSettings: ``client.xapi.phones_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.PhonesSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> PhonesSettings:
         """Get PhonesSettings.
 
         ``GET /xapi/v1/PhonesSettings``
@@ -64,9 +64,9 @@ class AsyncPhonesSettingsResource(AsyncResource):
         Example: ``await client.xapi.phones_settings.get()``
         """
         path = "PhonesSettings"
-        return parse_model(m.PhonesSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(PhonesSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.PhonesSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: PhonesSettings | Mapping[str, Any]) -> None:
         """Update PhonesSettings.
 
         ``PATCH /xapi/v1/PhonesSettings``

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.playlist import Playlist
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -39,7 +39,7 @@ class PlaylistsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Playlist]:
+    ) -> Pager[Playlist]:
         """Get entities from Playlists.
 
         ``GET /xapi/v1/Playlists``
@@ -54,7 +54,7 @@ class PlaylistsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Playlist,
+            Playlist,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -65,7 +65,7 @@ class PlaylistsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Playlist | Mapping[str, Any]) -> m.Playlist:
+    def create(self, body: Playlist | Mapping[str, Any]) -> Playlist:
         """Add new entity to Playlists.
 
         ``POST /xapi/v1/Playlists``
@@ -75,9 +75,9 @@ class PlaylistsResource(SyncResource):
         Example: ``client.xapi.playlists.create(Playlist(...))``
         """
         path = "Playlists"
-        return parse_model(m.Playlist, self._client.post(path, json=to_wire(body)))
+        return parse_model(Playlist, self._client.post(path, json=to_wire(body)))
 
-    def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Playlist:
+    def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Playlist:
         """Get entity from Playlists by key.
 
         ``GET /xapi/v1/Playlists({Name})``
@@ -87,9 +87,9 @@ class PlaylistsResource(SyncResource):
         Example: ``client.xapi.playlists.get("100")``
         """
         path = key_path("Playlists", Typed(name, "Edm.String"))
-        return parse_model(m.Playlist, self._client.get(path, select=select, expand=expand))
+        return parse_model(Playlist, self._client.get(path, select=select, expand=expand))
 
-    def update(self, name: str, body: m.Playlist | Mapping[str, Any]) -> None:
+    def update(self, name: str, body: Playlist | Mapping[str, Any]) -> None:
         """Update entity in Playlists.
 
         ``PATCH /xapi/v1/Playlists({Name})``
@@ -163,7 +163,7 @@ class AsyncPlaylistsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Playlist]:
+    ) -> AsyncPager[Playlist]:
         """Get entities from Playlists.
 
         ``GET /xapi/v1/Playlists``
@@ -178,7 +178,7 @@ class AsyncPlaylistsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Playlist,
+            Playlist,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -189,7 +189,7 @@ class AsyncPlaylistsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Playlist | Mapping[str, Any]) -> m.Playlist:
+    async def create(self, body: Playlist | Mapping[str, Any]) -> Playlist:
         """Add new entity to Playlists.
 
         ``POST /xapi/v1/Playlists``
@@ -199,9 +199,9 @@ class AsyncPlaylistsResource(AsyncResource):
         Example: ``await client.xapi.playlists.create(Playlist(...))``
         """
         path = "Playlists"
-        return parse_model(m.Playlist, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Playlist, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Playlist:
+    async def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Playlist:
         """Get entity from Playlists by key.
 
         ``GET /xapi/v1/Playlists({Name})``
@@ -211,9 +211,9 @@ class AsyncPlaylistsResource(AsyncResource):
         Example: ``await client.xapi.playlists.get("100")``
         """
         path = key_path("Playlists", Typed(name, "Edm.String"))
-        return parse_model(m.Playlist, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Playlist, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, name: str, body: m.Playlist | Mapping[str, Any]) -> None:
+    async def update(self, name: str, body: Playlist | Mapping[str, Any]) -> None:
         """Update entity in Playlists.
 
         ``PATCH /xapi/v1/Playlists({Name})``

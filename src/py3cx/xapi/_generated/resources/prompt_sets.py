@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.prompt import Prompt
+from py3cx.xapi._generated.schemas.prompt_set import PromptSet
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -39,7 +40,7 @@ class PromptSetsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.PromptSet]:
+    ) -> Pager[PromptSet]:
         """Get entities from PromptSets.
 
         ``GET /xapi/v1/PromptSets``
@@ -54,7 +55,7 @@ class PromptSetsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.PromptSet,
+            PromptSet,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -65,7 +66,7 @@ class PromptSetsResource(SyncResource):
             skip=skip,
         )
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.PromptSet:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> PromptSet:
         """Get entity from PromptSets by key.
 
         ``GET /xapi/v1/PromptSets({Id})``
@@ -75,9 +76,9 @@ class PromptSetsResource(SyncResource):
         Example: ``client.xapi.prompt_sets.get(42)``
         """
         path = key_path("PromptSets", Typed(id, "Edm.Int32"))
-        return parse_model(m.PromptSet, self._client.get(path, select=select, expand=expand))
+        return parse_model(PromptSet, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.PromptSet | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: PromptSet | Mapping[str, Any]) -> None:
         """Update entity in PromptSets.
 
         ``PATCH /xapi/v1/PromptSets({Id})``
@@ -103,7 +104,7 @@ class PromptSetsResource(SyncResource):
         path = key_path("PromptSets", Typed(id, "Edm.Int32"))
         self._client.delete(path, etag=etag)
 
-    def get_active(self) -> m.PromptSet | None:
+    def get_active(self) -> PromptSet | None:
         """Invoke function GetActive.
 
         ``GET /xapi/v1/PromptSets/Pbx.GetActive()``
@@ -113,7 +114,7 @@ class PromptSetsResource(SyncResource):
         Example: ``client.xapi.prompt_sets.get_active()``
         """
         path = function_path("PromptSets", "Pbx.GetActive")
-        return parse_optional_model(m.PromptSet, self._client.get(path))
+        return parse_optional_model(PromptSet, self._client.get(path))
 
     def list_prompts(
         self,
@@ -127,7 +128,7 @@ class PromptSetsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Prompt]:
+    ) -> Pager[Prompt]:
         """Get Prompts from PromptSets.
 
         ``GET /xapi/v1/PromptSets({Id})/Prompts``
@@ -142,7 +143,7 @@ class PromptSetsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Prompt,
+            Prompt,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -180,7 +181,7 @@ class PromptSetsResource(SyncResource):
             body["alternatePronunciation"] = to_wire(alternate_pronunciation)
         self._client.post(path, json=body)
 
-    def copy(self, id: int, *, overrides: m.PromptSet) -> m.PromptSet | None:
+    def copy(self, id: int, *, overrides: PromptSet) -> PromptSet | None:
         """Invoke action Copy.
 
         ``POST /xapi/v1/PromptSets({Id})/Pbx.Copy``
@@ -191,7 +192,7 @@ class PromptSetsResource(SyncResource):
         """
         path = action_path(key_path("PromptSets", Typed(id, "Edm.Int32")), "Pbx.Copy")
         body: dict[str, Any] = {"overrides": to_wire(overrides)}
-        return parse_optional_model(m.PromptSet, self._client.post(path, json=body))
+        return parse_optional_model(PromptSet, self._client.post(path, json=body))
 
     def play_prompt(self, id: int, *, extension: str, prompt_id: str) -> None:
         """Invoke action PlayPrompt.
@@ -234,7 +235,7 @@ class AsyncPromptSetsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.PromptSet]:
+    ) -> AsyncPager[PromptSet]:
         """Get entities from PromptSets.
 
         ``GET /xapi/v1/PromptSets``
@@ -249,7 +250,7 @@ class AsyncPromptSetsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.PromptSet,
+            PromptSet,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -260,7 +261,7 @@ class AsyncPromptSetsResource(AsyncResource):
             skip=skip,
         )
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.PromptSet:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> PromptSet:
         """Get entity from PromptSets by key.
 
         ``GET /xapi/v1/PromptSets({Id})``
@@ -270,9 +271,9 @@ class AsyncPromptSetsResource(AsyncResource):
         Example: ``await client.xapi.prompt_sets.get(42)``
         """
         path = key_path("PromptSets", Typed(id, "Edm.Int32"))
-        return parse_model(m.PromptSet, await self._client.get(path, select=select, expand=expand))
+        return parse_model(PromptSet, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.PromptSet | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: PromptSet | Mapping[str, Any]) -> None:
         """Update entity in PromptSets.
 
         ``PATCH /xapi/v1/PromptSets({Id})``
@@ -298,7 +299,7 @@ class AsyncPromptSetsResource(AsyncResource):
         path = key_path("PromptSets", Typed(id, "Edm.Int32"))
         await self._client.delete(path, etag=etag)
 
-    async def get_active(self) -> m.PromptSet | None:
+    async def get_active(self) -> PromptSet | None:
         """Invoke function GetActive.
 
         ``GET /xapi/v1/PromptSets/Pbx.GetActive()``
@@ -308,7 +309,7 @@ class AsyncPromptSetsResource(AsyncResource):
         Example: ``await client.xapi.prompt_sets.get_active()``
         """
         path = function_path("PromptSets", "Pbx.GetActive")
-        return parse_optional_model(m.PromptSet, await self._client.get(path))
+        return parse_optional_model(PromptSet, await self._client.get(path))
 
     def list_prompts(
         self,
@@ -322,7 +323,7 @@ class AsyncPromptSetsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Prompt]:
+    ) -> AsyncPager[Prompt]:
         """Get Prompts from PromptSets.
 
         ``GET /xapi/v1/PromptSets({Id})/Prompts``
@@ -337,7 +338,7 @@ class AsyncPromptSetsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Prompt,
+            Prompt,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -380,7 +381,7 @@ class AsyncPromptSetsResource(AsyncResource):
             body["alternatePronunciation"] = to_wire(alternate_pronunciation)
         await self._client.post(path, json=body)
 
-    async def copy(self, id: int, *, overrides: m.PromptSet) -> m.PromptSet | None:
+    async def copy(self, id: int, *, overrides: PromptSet) -> PromptSet | None:
         """Invoke action Copy.
 
         ``POST /xapi/v1/PromptSets({Id})/Pbx.Copy``
@@ -391,7 +392,7 @@ class AsyncPromptSetsResource(AsyncResource):
         """
         path = action_path(key_path("PromptSets", Typed(id, "Edm.Int32")), "Pbx.Copy")
         body: dict[str, Any] = {"overrides": to_wire(overrides)}
-        return parse_optional_model(m.PromptSet, await self._client.post(path, json=body))
+        return parse_optional_model(PromptSet, await self._client.post(path, json=body))
 
     async def play_prompt(self, id: int, *, extension: str, prompt_id: str) -> None:
         """Invoke action PlayPrompt.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.purge_settings import PurgeSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -22,7 +22,7 @@ __all__ = ["AsyncPurgeSettingsResource", "PurgeSettingsResource"]
 class PurgeSettingsResource(SyncResource):
     """PurgeSettings: ``client.xapi.purge_settings`` on a ``Client``."""
 
-    def purge_calls(self, *, period: m.PurgeSettings) -> None:
+    def purge_calls(self, *, period: PurgeSettings) -> None:
         """Invoke actionImport PurgeCalls.
 
         ``POST /xapi/v1/PurgeCalls``
@@ -35,7 +35,7 @@ class PurgeSettingsResource(SyncResource):
         body: dict[str, Any] = {"period": to_wire(period)}
         self._client.post(path, json=body)
 
-    def purge_chats(self, *, period: m.PurgeSettings) -> None:
+    def purge_chats(self, *, period: PurgeSettings) -> None:
         """Invoke actionImport PurgeChats.
 
         ``POST /xapi/v1/PurgeChats``
@@ -64,7 +64,7 @@ class PurgeSettingsResource(SyncResource):
 class AsyncPurgeSettingsResource(AsyncResource):
     """PurgeSettings: ``client.xapi.purge_settings`` on an ``AsyncClient``."""
 
-    async def purge_calls(self, *, period: m.PurgeSettings) -> None:
+    async def purge_calls(self, *, period: PurgeSettings) -> None:
         """Invoke actionImport PurgeCalls.
 
         ``POST /xapi/v1/PurgeCalls``
@@ -77,7 +77,7 @@ class AsyncPurgeSettingsResource(AsyncResource):
         body: dict[str, Any] = {"period": to_wire(period)}
         await self._client.post(path, json=body)
 
-    async def purge_chats(self, *, period: m.PurgeSettings) -> None:
+    async def purge_chats(self, *, period: PurgeSettings) -> None:
         """Invoke actionImport PurgeChats.
 
         ``POST /xapi/v1/PurgeChats``

@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.first_available_number import FirstAvailableNumber
+from py3cx.xapi._generated.schemas.queue import Queue
+from py3cx.xapi._generated.schemas.queue_agent import QueueAgent
+from py3cx.xapi._generated.schemas.queue_manager import QueueManager
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +30,7 @@ __all__ = ["AsyncQueuesResource", "QueuesResource"]
 class QueuesResource(SyncResource):
     """Queues: ``client.xapi.queues`` on a ``Client``."""
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Queue:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Queue:
         """Get entity from Queues by key.
 
         ``GET /xapi/v1/Queues({Id})``
@@ -37,9 +40,9 @@ class QueuesResource(SyncResource):
         Example: ``client.xapi.queues.get(42)``
         """
         path = key_path("Queues", Typed(id, "Edm.Int32"))
-        return parse_model(m.Queue, self._client.get(path, select=select, expand=expand))
+        return parse_model(Queue, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Queue | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Queue | Mapping[str, Any]) -> None:
         """Update entity in Queues.
 
         ``PATCH /xapi/v1/Queues({Id})``
@@ -65,7 +68,7 @@ class QueuesResource(SyncResource):
         path = key_path("Queues", Typed(id, "Edm.Int32"))
         self._client.delete(path, etag=etag)
 
-    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Queue:
+    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Queue:
         """Get entity from Queues by key (Number).
 
         ``GET /xapi/v1/Queues(Number)``
@@ -81,7 +84,7 @@ class QueuesResource(SyncResource):
             path = function_path("Queues", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Queues", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Queue, self._client.get(path, select=select, expand=expand))
+        return parse_model(Queue, self._client.get(path, select=select, expand=expand))
 
     def list(
         self,
@@ -94,7 +97,7 @@ class QueuesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Queue]:
+    ) -> Pager[Queue]:
         """Get entities from Queues.
 
         ``GET /xapi/v1/Queues``
@@ -109,7 +112,7 @@ class QueuesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Queue,
+            Queue,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -120,7 +123,7 @@ class QueuesResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Queue | Mapping[str, Any]) -> m.Queue:
+    def create(self, body: Queue | Mapping[str, Any]) -> Queue:
         """Add new entity to Queues.
 
         ``POST /xapi/v1/Queues``
@@ -130,7 +133,7 @@ class QueuesResource(SyncResource):
         Example: ``client.xapi.queues.create(Queue(...))``
         """
         path = "Queues"
-        return parse_model(m.Queue, self._client.post(path, json=to_wire(body)))
+        return parse_model(Queue, self._client.post(path, json=to_wire(body)))
 
     def list_agents(
         self,
@@ -144,7 +147,7 @@ class QueuesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueueAgent]:
+    ) -> Pager[QueueAgent]:
         """Get Agents from Queues.
 
         ``GET /xapi/v1/Queues({Id})/Agents``
@@ -159,7 +162,7 @@ class QueuesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueueAgent,
+            QueueAgent,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -182,7 +185,7 @@ class QueuesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueueManager]:
+    ) -> Pager[QueueManager]:
         """Get Managers from Queues.
 
         ``GET /xapi/v1/Queues({Id})/Managers``
@@ -197,7 +200,7 @@ class QueuesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueueManager,
+            QueueManager,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -220,7 +223,7 @@ class QueuesResource(SyncResource):
         path = action_path(key_path("Queues", Typed(id, "Edm.Int32")), "Pbx.ResetQueueStatistics")
         self._client.post(path)
 
-    def get_first_available_queue_number(self) -> m.FirstAvailableNumber:
+    def get_first_available_queue_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableQueueNumber.
 
         ``GET /xapi/v1/Queues/Pbx.GetFirstAvailableQueueNumber()``
@@ -230,13 +233,13 @@ class QueuesResource(SyncResource):
         Example: ``client.xapi.queues.get_first_available_queue_number()``
         """
         path = function_path("Queues", "Pbx.GetFirstAvailableQueueNumber")
-        return parse_model(m.FirstAvailableNumber, self._client.get(path))
+        return parse_model(FirstAvailableNumber, self._client.get(path))
 
 
 class AsyncQueuesResource(AsyncResource):
     """Queues: ``client.xapi.queues`` on an ``AsyncClient``."""
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Queue:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Queue:
         """Get entity from Queues by key.
 
         ``GET /xapi/v1/Queues({Id})``
@@ -246,9 +249,9 @@ class AsyncQueuesResource(AsyncResource):
         Example: ``await client.xapi.queues.get(42)``
         """
         path = key_path("Queues", Typed(id, "Edm.Int32"))
-        return parse_model(m.Queue, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Queue, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Queue | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Queue | Mapping[str, Any]) -> None:
         """Update entity in Queues.
 
         ``PATCH /xapi/v1/Queues({Id})``
@@ -280,7 +283,7 @@ class AsyncQueuesResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.Queue:
+    ) -> Queue:
         """Get entity from Queues by key (Number).
 
         ``GET /xapi/v1/Queues(Number)``
@@ -296,7 +299,7 @@ class AsyncQueuesResource(AsyncResource):
             path = function_path("Queues", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Queues", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Queue, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Queue, await self._client.get(path, select=select, expand=expand))
 
     def list(
         self,
@@ -309,7 +312,7 @@ class AsyncQueuesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Queue]:
+    ) -> AsyncPager[Queue]:
         """Get entities from Queues.
 
         ``GET /xapi/v1/Queues``
@@ -324,7 +327,7 @@ class AsyncQueuesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Queue,
+            Queue,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -335,7 +338,7 @@ class AsyncQueuesResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Queue | Mapping[str, Any]) -> m.Queue:
+    async def create(self, body: Queue | Mapping[str, Any]) -> Queue:
         """Add new entity to Queues.
 
         ``POST /xapi/v1/Queues``
@@ -345,7 +348,7 @@ class AsyncQueuesResource(AsyncResource):
         Example: ``await client.xapi.queues.create(Queue(...))``
         """
         path = "Queues"
-        return parse_model(m.Queue, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Queue, await self._client.post(path, json=to_wire(body)))
 
     def list_agents(
         self,
@@ -359,7 +362,7 @@ class AsyncQueuesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueueAgent]:
+    ) -> AsyncPager[QueueAgent]:
         """Get Agents from Queues.
 
         ``GET /xapi/v1/Queues({Id})/Agents``
@@ -374,7 +377,7 @@ class AsyncQueuesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueueAgent,
+            QueueAgent,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -397,7 +400,7 @@ class AsyncQueuesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueueManager]:
+    ) -> AsyncPager[QueueManager]:
         """Get Managers from Queues.
 
         ``GET /xapi/v1/Queues({Id})/Managers``
@@ -412,7 +415,7 @@ class AsyncQueuesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueueManager,
+            QueueManager,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -435,7 +438,7 @@ class AsyncQueuesResource(AsyncResource):
         path = action_path(key_path("Queues", Typed(id, "Edm.Int32")), "Pbx.ResetQueueStatistics")
         await self._client.post(path)
 
-    async def get_first_available_queue_number(self) -> m.FirstAvailableNumber:
+    async def get_first_available_queue_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableQueueNumber.
 
         ``GET /xapi/v1/Queues/Pbx.GetFirstAvailableQueueNumber()``
@@ -445,4 +448,4 @@ class AsyncQueuesResource(AsyncResource):
         Example: ``await client.xapi.queues.get_first_available_queue_number()``
         """
         path = function_path("Queues", "Pbx.GetFirstAvailableQueueNumber")
-        return parse_model(m.FirstAvailableNumber, await self._client.get(path))
+        return parse_model(FirstAvailableNumber, await self._client.get(path))

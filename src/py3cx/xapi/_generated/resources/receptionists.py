@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.first_available_number import FirstAvailableNumber
+from py3cx.xapi._generated.schemas.receptionist import Receptionist
+from py3cx.xapi._generated.schemas.receptionist_forward import ReceptionistForward
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -33,7 +35,7 @@ class ReceptionistsResource(SyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.Receptionist:
+    ) -> Receptionist:
         """Get entity from Receptionists by key (Number).
 
         ``GET /xapi/v1/Receptionists(Number)``
@@ -49,7 +51,7 @@ class ReceptionistsResource(SyncResource):
             path = function_path("Receptionists", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Receptionists", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Receptionist, self._client.get(path, select=select, expand=expand))
+        return parse_model(Receptionist, self._client.get(path, select=select, expand=expand))
 
     def list_forwards(
         self,
@@ -63,7 +65,7 @@ class ReceptionistsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ReceptionistForward]:
+    ) -> Pager[ReceptionistForward]:
         """Get Forwards from Receptionists.
 
         ``GET /xapi/v1/Receptionists({Id})/Forwards``
@@ -78,7 +80,7 @@ class ReceptionistsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ReceptionistForward,
+            ReceptionistForward,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -89,7 +91,7 @@ class ReceptionistsResource(SyncResource):
             skip=skip,
         )
 
-    def get_first_available_receptionist_number(self) -> m.FirstAvailableNumber:
+    def get_first_available_receptionist_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableReceptionistNumber.
 
         ``GET /xapi/v1/Receptionists/Pbx.GetFirstAvailableReceptionistNumber()``
@@ -99,7 +101,7 @@ class ReceptionistsResource(SyncResource):
         Example: ``client.xapi.receptionists.get_first_available_receptionist_number()``
         """
         path = function_path("Receptionists", "Pbx.GetFirstAvailableReceptionistNumber")
-        return parse_model(m.FirstAvailableNumber, self._client.get(path))
+        return parse_model(FirstAvailableNumber, self._client.get(path))
 
     def list(
         self,
@@ -112,7 +114,7 @@ class ReceptionistsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Receptionist]:
+    ) -> Pager[Receptionist]:
         """Get entities from Receptionists.
 
         ``GET /xapi/v1/Receptionists``
@@ -127,7 +129,7 @@ class ReceptionistsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Receptionist,
+            Receptionist,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -138,7 +140,7 @@ class ReceptionistsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Receptionist | Mapping[str, Any]) -> m.Receptionist:
+    def create(self, body: Receptionist | Mapping[str, Any]) -> Receptionist:
         """Add new entity to Receptionists.
 
         ``POST /xapi/v1/Receptionists``
@@ -148,9 +150,9 @@ class ReceptionistsResource(SyncResource):
         Example: ``client.xapi.receptionists.create(Receptionist(...))``
         """
         path = "Receptionists"
-        return parse_model(m.Receptionist, self._client.post(path, json=to_wire(body)))
+        return parse_model(Receptionist, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Receptionist:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Receptionist:
         """Get entity from Receptionists by key.
 
         ``GET /xapi/v1/Receptionists({Id})``
@@ -160,9 +162,9 @@ class ReceptionistsResource(SyncResource):
         Example: ``client.xapi.receptionists.get(42)``
         """
         path = key_path("Receptionists", Typed(id, "Edm.Int32"))
-        return parse_model(m.Receptionist, self._client.get(path, select=select, expand=expand))
+        return parse_model(Receptionist, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Receptionist | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Receptionist | Mapping[str, Any]) -> None:
         """Update entity in Receptionists.
 
         ``PATCH /xapi/v1/Receptionists({Id})``
@@ -198,7 +200,7 @@ class AsyncReceptionistsResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.Receptionist:
+    ) -> Receptionist:
         """Get entity from Receptionists by key (Number).
 
         ``GET /xapi/v1/Receptionists(Number)``
@@ -214,7 +216,7 @@ class AsyncReceptionistsResource(AsyncResource):
             path = function_path("Receptionists", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Receptionists", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Receptionist, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Receptionist, await self._client.get(path, select=select, expand=expand))
 
     def list_forwards(
         self,
@@ -228,7 +230,7 @@ class AsyncReceptionistsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ReceptionistForward]:
+    ) -> AsyncPager[ReceptionistForward]:
         """Get Forwards from Receptionists.
 
         ``GET /xapi/v1/Receptionists({Id})/Forwards``
@@ -243,7 +245,7 @@ class AsyncReceptionistsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ReceptionistForward,
+            ReceptionistForward,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -254,7 +256,7 @@ class AsyncReceptionistsResource(AsyncResource):
             skip=skip,
         )
 
-    async def get_first_available_receptionist_number(self) -> m.FirstAvailableNumber:
+    async def get_first_available_receptionist_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableReceptionistNumber.
 
         ``GET /xapi/v1/Receptionists/Pbx.GetFirstAvailableReceptionistNumber()``
@@ -264,7 +266,7 @@ class AsyncReceptionistsResource(AsyncResource):
         Example: ``await client.xapi.receptionists.get_first_available_receptionist_number()``
         """
         path = function_path("Receptionists", "Pbx.GetFirstAvailableReceptionistNumber")
-        return parse_model(m.FirstAvailableNumber, await self._client.get(path))
+        return parse_model(FirstAvailableNumber, await self._client.get(path))
 
     def list(
         self,
@@ -277,7 +279,7 @@ class AsyncReceptionistsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Receptionist]:
+    ) -> AsyncPager[Receptionist]:
         """Get entities from Receptionists.
 
         ``GET /xapi/v1/Receptionists``
@@ -292,7 +294,7 @@ class AsyncReceptionistsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Receptionist,
+            Receptionist,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -303,7 +305,7 @@ class AsyncReceptionistsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Receptionist | Mapping[str, Any]) -> m.Receptionist:
+    async def create(self, body: Receptionist | Mapping[str, Any]) -> Receptionist:
         """Add new entity to Receptionists.
 
         ``POST /xapi/v1/Receptionists``
@@ -313,9 +315,9 @@ class AsyncReceptionistsResource(AsyncResource):
         Example: ``await client.xapi.receptionists.create(Receptionist(...))``
         """
         path = "Receptionists"
-        return parse_model(m.Receptionist, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Receptionist, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Receptionist:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Receptionist:
         """Get entity from Receptionists by key.
 
         ``GET /xapi/v1/Receptionists({Id})``
@@ -325,9 +327,9 @@ class AsyncReceptionistsResource(AsyncResource):
         Example: ``await client.xapi.receptionists.get(42)``
         """
         path = key_path("Receptionists", Typed(id, "Edm.Int32"))
-        return parse_model(m.Receptionist, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Receptionist, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Receptionist | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Receptionist | Mapping[str, Any]) -> None:
         """Update entity in Receptionists.
 
         ``PATCH /xapi/v1/Receptionists({Id})``

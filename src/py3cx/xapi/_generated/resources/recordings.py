@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.recording import Recording
+from py3cx.xapi._generated.schemas.recording_repository_settings import RecordingRepositorySettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -39,7 +40,7 @@ class RecordingsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Recording]:
+    ) -> Pager[Recording]:
         """Get entities from Recordings.
 
         ``GET /xapi/v1/Recordings``
@@ -54,7 +55,7 @@ class RecordingsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Recording,
+            Recording,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -79,7 +80,7 @@ class RecordingsResource(SyncResource):
         path = function_path("Recordings", "Pbx.DownloadRecording", recId=Typed(rec_id, "Edm.Int32"))
         return self._client.download(path, file)
 
-    def get_recording_repository_settings(self) -> m.RecordingRepositorySettings:
+    def get_recording_repository_settings(self) -> RecordingRepositorySettings:
         """Invoke function GetRecordingRepositorySettings.
 
         ``GET /xapi/v1/Recordings/Pbx.GetRecordingRepositorySettings()``
@@ -89,9 +90,9 @@ class RecordingsResource(SyncResource):
         Example: ``client.xapi.recordings.get_recording_repository_settings()``
         """
         path = function_path("Recordings", "Pbx.GetRecordingRepositorySettings")
-        return parse_model(m.RecordingRepositorySettings, self._client.get(path))
+        return parse_model(RecordingRepositorySettings, self._client.get(path))
 
-    def set_recording_repository_settings(self, *, settings: m.RecordingRepositorySettings) -> None:
+    def set_recording_repository_settings(self, *, settings: RecordingRepositorySettings) -> None:
         """Invoke action SetRecordingRepositorySettings.
 
         ``POST /xapi/v1/Recordings/Pbx.SetRecordingRepositorySettings``
@@ -198,7 +199,7 @@ class AsyncRecordingsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Recording]:
+    ) -> AsyncPager[Recording]:
         """Get entities from Recordings.
 
         ``GET /xapi/v1/Recordings``
@@ -213,7 +214,7 @@ class AsyncRecordingsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Recording,
+            Recording,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -238,7 +239,7 @@ class AsyncRecordingsResource(AsyncResource):
         path = function_path("Recordings", "Pbx.DownloadRecording", recId=Typed(rec_id, "Edm.Int32"))
         return await self._client.download(path, file)
 
-    async def get_recording_repository_settings(self) -> m.RecordingRepositorySettings:
+    async def get_recording_repository_settings(self) -> RecordingRepositorySettings:
         """Invoke function GetRecordingRepositorySettings.
 
         ``GET /xapi/v1/Recordings/Pbx.GetRecordingRepositorySettings()``
@@ -248,9 +249,9 @@ class AsyncRecordingsResource(AsyncResource):
         Example: ``await client.xapi.recordings.get_recording_repository_settings()``
         """
         path = function_path("Recordings", "Pbx.GetRecordingRepositorySettings")
-        return parse_model(m.RecordingRepositorySettings, await self._client.get(path))
+        return parse_model(RecordingRepositorySettings, await self._client.get(path))
 
-    async def set_recording_repository_settings(self, *, settings: m.RecordingRepositorySettings) -> None:
+    async def set_recording_repository_settings(self, *, settings: RecordingRepositorySettings) -> None:
         """Invoke action SetRecordingRepositorySettings.
 
         ``POST /xapi/v1/Recordings/Pbx.SetRecordingRepositorySettings``

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.remote_archiving_settings import RemoteArchivingSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -25,7 +25,7 @@ __all__ = ["AsyncRemoteArchivingSettingsResource", "RemoteArchivingSettingsResou
 class RemoteArchivingSettingsResource(SyncResource):
     """RemoteArchivingSettings: ``client.xapi.remote_archiving_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.RemoteArchivingSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> RemoteArchivingSettings:
         """Get RemoteArchivingSettings.
 
         ``GET /xapi/v1/RemoteArchivingSettings``
@@ -35,9 +35,9 @@ class RemoteArchivingSettingsResource(SyncResource):
         Example: ``client.xapi.remote_archiving_settings.get()``
         """
         path = "RemoteArchivingSettings"
-        return parse_model(m.RemoteArchivingSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(RemoteArchivingSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.RemoteArchivingSettings | Mapping[str, Any]) -> None:
+    def update(self, body: RemoteArchivingSettings | Mapping[str, Any]) -> None:
         """Update RemoteArchivingSettings.
 
         ``PATCH /xapi/v1/RemoteArchivingSettings``
@@ -103,7 +103,7 @@ class RemoteArchivingSettingsResource(SyncResource):
 class AsyncRemoteArchivingSettingsResource(AsyncResource):
     """RemoteArchivingSettings: ``client.xapi.remote_archiving_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.RemoteArchivingSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> RemoteArchivingSettings:
         """Get RemoteArchivingSettings.
 
         ``GET /xapi/v1/RemoteArchivingSettings``
@@ -114,11 +114,11 @@ class AsyncRemoteArchivingSettingsResource(AsyncResource):
         """
         path = "RemoteArchivingSettings"
         return parse_model(
-            m.RemoteArchivingSettings,
+            RemoteArchivingSettings,
             await self._client.get(path, select=select, expand=expand),
         )
 
-    async def update(self, body: m.RemoteArchivingSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: RemoteArchivingSettings | Mapping[str, Any]) -> None:
         """Update RemoteArchivingSettings.
 
         ``PATCH /xapi/v1/RemoteArchivingSettings``

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.abandoned_chats_statistics import AbandonedChatsStatistics
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -40,7 +40,7 @@ class ReportAbandonedChatsStatisticsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.AbandonedChatsStatistics]:
+    ) -> Pager[AbandonedChatsStatistics]:
         """Invoke function GetAbandonedChatsStatisticsData.
 
         ``GET /xapi/v1/ReportAbandonedChatsStatistics/Pbx.GetAbandonedChatsStatisticsData(queueDnStr,startDt,endDt,participantType)``
@@ -63,7 +63,7 @@ class ReportAbandonedChatsStatisticsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.AbandonedChatsStatistics,
+            AbandonedChatsStatistics,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -128,7 +128,7 @@ class AsyncReportAbandonedChatsStatisticsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.AbandonedChatsStatistics]:
+    ) -> AsyncPager[AbandonedChatsStatistics]:
         """Invoke function GetAbandonedChatsStatisticsData.
 
         ``GET /xapi/v1/ReportAbandonedChatsStatistics/Pbx.GetAbandonedChatsStatisticsData(queueDnStr,startDt,endDt,participantType)``
@@ -151,7 +151,7 @@ class AsyncReportAbandonedChatsStatisticsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.AbandonedChatsStatistics,
+            AbandonedChatsStatistics,
             page_size=page_size,
             filter=filter,
             select=select,

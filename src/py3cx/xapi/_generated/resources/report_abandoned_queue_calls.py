@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.abandoned_queue_calls import AbandonedQueueCalls
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -41,7 +41,7 @@ class ReportAbandonedQueueCallsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.AbandonedQueueCalls]:
+    ) -> Pager[AbandonedQueueCalls]:
         """Invoke function GetAbandonedQueueCallsData.
 
         ``GET /xapi/v1/ReportAbandonedQueueCalls/Pbx.GetAbandonedQueueCallsData(periodFrom,periodTo,queueDns,waitInterval)``
@@ -65,7 +65,7 @@ class ReportAbandonedQueueCallsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.AbandonedQueueCalls,
+            AbandonedQueueCalls,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -128,7 +128,7 @@ class AsyncReportAbandonedQueueCallsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.AbandonedQueueCalls]:
+    ) -> AsyncPager[AbandonedQueueCalls]:
         """Invoke function GetAbandonedQueueCallsData.
 
         ``GET /xapi/v1/ReportAbandonedQueueCalls/Pbx.GetAbandonedQueueCallsData(periodFrom,periodTo,queueDns,waitInterval)``
@@ -152,7 +152,7 @@ class AsyncReportAbandonedQueueCallsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.AbandonedQueueCalls,
+            AbandonedQueueCalls,
             page_size=page_size,
             filter=filter,
             select=select,

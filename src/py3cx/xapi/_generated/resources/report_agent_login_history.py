@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.agent_login_history import AgentLoginHistory
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -41,7 +41,7 @@ class ReportAgentLoginHistoryResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.AgentLoginHistory]:
+    ) -> Pager[AgentLoginHistory]:
         """Invoke function GetAgentLoginHistoryData.
 
         ``GET /xapi/v1/ReportAgentLoginHistory/Pbx.GetAgentLoginHistoryData(clientTimeZone,startDt,endDt,queueDnStr,agentDnStr)``
@@ -66,7 +66,7 @@ class ReportAgentLoginHistoryResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.AgentLoginHistory,
+            AgentLoginHistory,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -130,7 +130,7 @@ class AsyncReportAgentLoginHistoryResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.AgentLoginHistory]:
+    ) -> AsyncPager[AgentLoginHistory]:
         """Invoke function GetAgentLoginHistoryData.
 
         ``GET /xapi/v1/ReportAgentLoginHistory/Pbx.GetAgentLoginHistoryData(clientTimeZone,startDt,endDt,queueDnStr,agentDnStr)``
@@ -155,7 +155,7 @@ class AsyncReportAgentLoginHistoryResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.AgentLoginHistory,
+            AgentLoginHistory,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.agents_in_queue_statistics import AgentsInQueueStatistics
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -41,7 +41,7 @@ class ReportAgentsInQueueStatisticsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.AgentsInQueueStatistics]:
+    ) -> Pager[AgentsInQueueStatistics]:
         """Invoke function GetAgentsInQueueStatisticsData.
 
         ``GET /xapi/v1/ReportAgentsInQueueStatistics/Pbx.GetAgentsInQueueStatisticsData(queueDnStr,startDt,endDt,waitInterval)``
@@ -64,7 +64,7 @@ class ReportAgentsInQueueStatisticsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.AgentsInQueueStatistics,
+            AgentsInQueueStatistics,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -126,7 +126,7 @@ class AsyncReportAgentsInQueueStatisticsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.AgentsInQueueStatistics]:
+    ) -> AsyncPager[AgentsInQueueStatistics]:
         """Invoke function GetAgentsInQueueStatisticsData.
 
         ``GET /xapi/v1/ReportAgentsInQueueStatistics/Pbx.GetAgentsInQueueStatisticsData(queueDnStr,startDt,endDt,waitInterval)``
@@ -149,7 +149,7 @@ class AsyncReportAgentsInQueueStatisticsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.AgentsInQueueStatistics,
+            AgentsInQueueStatistics,
             page_size=page_size,
             filter=filter,
             select=select,

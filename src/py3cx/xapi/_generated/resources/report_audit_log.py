@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.audit_log import AuditLog
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -35,7 +34,7 @@ class ReportAuditLogResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.AuditLog]:
+    ) -> Pager[AuditLog]:
         """Invoke function GetAuditLogData.
 
         ``GET /xapi/v1/ReportAuditLog/Pbx.GetAuditLogData()``
@@ -50,7 +49,7 @@ class ReportAuditLogResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.AuditLog,
+            AuditLog,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -95,7 +94,7 @@ class AsyncReportAuditLogResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.AuditLog]:
+    ) -> AsyncPager[AuditLog]:
         """Invoke function GetAuditLogData.
 
         ``GET /xapi/v1/ReportAuditLog/Pbx.GetAuditLogData()``
@@ -110,7 +109,7 @@ class AsyncReportAuditLogResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.AuditLog,
+            AuditLog,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.time_report_data import TimeReportData
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -42,7 +42,7 @@ class ReportAverageQueueWaitingTimeResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.TimeReportData]:
+    ) -> Pager[TimeReportData]:
         """Invoke function GetAverageQueueWaitingTimeData.
 
         ``GET /xapi/v1/ReportAverageQueueWaitingTime/Pbx.GetAverageQueueWaitingTimeData(chartDate,chartBy,queueDnStr,waitInterval,clientTimeZone)``
@@ -67,7 +67,7 @@ class ReportAverageQueueWaitingTimeResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.TimeReportData,
+            TimeReportData,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -133,7 +133,7 @@ class AsyncReportAverageQueueWaitingTimeResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.TimeReportData]:
+    ) -> AsyncPager[TimeReportData]:
         """Invoke function GetAverageQueueWaitingTimeData.
 
         ``GET /xapi/v1/ReportAverageQueueWaitingTime/Pbx.GetAverageQueueWaitingTimeData(chartDate,chartBy,queueDnStr,waitInterval,clientTimeZone)``
@@ -158,7 +158,7 @@ class AsyncReportAverageQueueWaitingTimeResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.TimeReportData,
+            TimeReportData,
             page_size=page_size,
             filter=filter,
             select=select,

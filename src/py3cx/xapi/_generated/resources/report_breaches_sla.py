@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.breaches_sla import BreachesSla
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -41,7 +41,7 @@ class ReportBreachesSlaResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.BreachesSla]:
+    ) -> Pager[BreachesSla]:
         """Invoke function GetBreachesSlaData.
 
         ``GET /xapi/v1/ReportBreachesSla/Pbx.GetBreachesSlaData(queueDnStr,startDt,endDt,waitInterval)``
@@ -64,7 +64,7 @@ class ReportBreachesSlaResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.BreachesSla,
+            BreachesSla,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -126,7 +126,7 @@ class AsyncReportBreachesSlaResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.BreachesSla]:
+    ) -> AsyncPager[BreachesSla]:
         """Invoke function GetBreachesSlaData.
 
         ``GET /xapi/v1/ReportBreachesSla/Pbx.GetBreachesSlaData(queueDnStr,startDt,endDt,waitInterval)``
@@ -150,7 +150,7 @@ class AsyncReportBreachesSlaResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.BreachesSla,
+            BreachesSla,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_cost_by_extension_group import CallCostByExtensionGroup
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -40,7 +40,7 @@ class ReportCallCostByExtensionGroupResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CallCostByExtensionGroup]:
+    ) -> Pager[CallCostByExtensionGroup]:
         """Invoke function GetCallCostByExtensionGroupData.
 
         ``GET /xapi/v1/ReportCallCostByExtensionGroup/Pbx.GetCallCostByExtensionGroupData(periodFrom,periodTo,groupFilter,callClass)``
@@ -63,7 +63,7 @@ class ReportCallCostByExtensionGroupResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.CallCostByExtensionGroup,
+            CallCostByExtensionGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -128,7 +128,7 @@ class AsyncReportCallCostByExtensionGroupResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CallCostByExtensionGroup]:
+    ) -> AsyncPager[CallCostByExtensionGroup]:
         """Invoke function GetCallCostByExtensionGroupData.
 
         ``GET /xapi/v1/ReportCallCostByExtensionGroup/Pbx.GetCallCostByExtensionGroupData(periodFrom,periodTo,groupFilter,callClass)``
@@ -151,7 +151,7 @@ class AsyncReportCallCostByExtensionGroupResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.CallCostByExtensionGroup,
+            CallCostByExtensionGroup,
             page_size=page_size,
             filter=filter,
             select=select,

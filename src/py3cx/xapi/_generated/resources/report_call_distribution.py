@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_distribution import CallDistribution
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -46,7 +46,7 @@ class ReportCallDistributionResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CallDistribution]:
+    ) -> Pager[CallDistribution]:
         """Invoke function GetCallDistribution.
 
         ``GET /xapi/v1/ReportCallDistribution/Pbx.GetCallDistribution(clientTimeZone,periodFrom,periodTo,groupNumber,extensionDns,waitInterval,includeQueueCalls,callArea,groupingType)``
@@ -62,6 +62,7 @@ class ReportCallDistributionResource(SyncResource):
         period_from=..., period_to=..., group_number=..., extension_dns=..., wait_interval=...,
         call_area=..., grouping_type=...): ...``
         """
+
         def path_now() -> str:
             self._guard.require("GetCallDistribution")
             path = function_path(
@@ -82,7 +83,7 @@ class ReportCallDistributionResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.CallDistribution,
+            CallDistribution,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -162,7 +163,7 @@ class AsyncReportCallDistributionResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CallDistribution]:
+    ) -> AsyncPager[CallDistribution]:
         """Invoke function GetCallDistribution.
 
         ``GET /xapi/v1/ReportCallDistribution/Pbx.GetCallDistribution(clientTimeZone,periodFrom,periodTo,groupNumber,extensionDns,waitInterval,includeQueueCalls,callArea,groupingType)``
@@ -178,6 +179,7 @@ class AsyncReportCallDistributionResource(AsyncResource):
         period_from=..., period_to=..., group_number=..., extension_dns=..., wait_interval=...,
         call_area=..., grouping_type=...): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("GetCallDistribution")
             path = function_path(
@@ -198,7 +200,7 @@ class AsyncReportCallDistributionResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.CallDistribution,
+            CallDistribution,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
 from py3cx.xapi._drift import as_legacy_argument
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_log_data import CallLogData
+from py3cx.xapi._generated.schemas.quality_report import QualityReport
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -50,7 +51,7 @@ class ReportCallLogDataResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CallLogData]:
+    ) -> Pager[CallLogData]:
         """Invoke function GetCallLogData.
 
         ``GET /xapi/v1/ReportCallLogData/Pbx.GetCallLogData(periodFrom,periodTo,sourceType,sourceFilter,destinationType,destinationFilter,callsType,callTimeFilterType,callTimeFilterFrom,callTimeFilterTo,hidePcalls)``
@@ -82,7 +83,7 @@ class ReportCallLogDataResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.CallLogData,
+            CallLogData,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -115,7 +116,7 @@ class ReportCallLogDataResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.CallLogData]:
+    ) -> Pager[CallLogData]:
         """Invoke function GetOldCallLogData.
 
         ``GET /xapi/v1/ReportCallLogData/Pbx.GetOldCallLogData(periodFrom,periodTo,sourceType,sourceFilter,destinationType,destinationFilter,callsType,callTimeFilterType,callTimeFilterFrom,callTimeFilterTo,hidePcalls)``
@@ -131,6 +132,7 @@ class ReportCallLogDataResource(SyncResource):
         calls_type=..., call_time_filter_type=..., call_time_filter_from=..., call_time_filter_to=...):
         ...``
         """
+
         def path_now() -> str:
             self._guard.require("GetOldCallLogData")
             path = function_path(
@@ -153,7 +155,7 @@ class ReportCallLogDataResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.CallLogData,
+            CallLogData,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -220,7 +222,7 @@ class ReportCallLogDataResource(SyncResource):
         dst_number: str,
         src_caller_id: str | None,
         dst_caller_id: str | None,
-    ) -> m.QualityReport | None:
+    ) -> QualityReport | None:
         """Invoke function GetCallQualityReport.
 
         ``GET /xapi/v1/ReportCallLogData/Pbx.GetCallQualityReport(cdrId,srcNumber,dstNumber,srcCallerId,dstCallerId)``
@@ -255,7 +257,7 @@ class ReportCallLogDataResource(SyncResource):
                 srcCallerId=Typed(src_caller_id, "Edm.String"),
                 dstCallerId=Typed(dst_caller_id, "Edm.String"),
             )
-        return parse_optional_model(m.QualityReport, self._client.get(path))
+        return parse_optional_model(QualityReport, self._client.get(path))
 
     def get_old_call_quality_report(
         self,
@@ -265,7 +267,7 @@ class ReportCallLogDataResource(SyncResource):
         dst_number: str,
         src_caller_id: str | None,
         dst_caller_id: str | None,
-    ) -> m.QualityReport | None:
+    ) -> QualityReport | None:
         """Invoke function GetOldCallQualityReport.
 
         ``GET /xapi/v1/ReportCallLogData/Pbx.GetOldCallQualityReport(call_id,srcNumber,dstNumber,srcCallerId,dstCallerId)``
@@ -288,7 +290,7 @@ class ReportCallLogDataResource(SyncResource):
             srcCallerId=Typed(src_caller_id, "Edm.String"),
             dstCallerId=Typed(dst_caller_id, "Edm.String"),
         )
-        return parse_optional_model(m.QualityReport, self._client.get(path))
+        return parse_optional_model(QualityReport, self._client.get(path))
 
 
 class AsyncReportCallLogDataResource(AsyncResource):
@@ -316,7 +318,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CallLogData]:
+    ) -> AsyncPager[CallLogData]:
         """Invoke function GetCallLogData.
 
         ``GET /xapi/v1/ReportCallLogData/Pbx.GetCallLogData(periodFrom,periodTo,sourceType,sourceFilter,destinationType,destinationFilter,callsType,callTimeFilterType,callTimeFilterFrom,callTimeFilterTo,hidePcalls)``
@@ -348,7 +350,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.CallLogData,
+            CallLogData,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -381,7 +383,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.CallLogData]:
+    ) -> AsyncPager[CallLogData]:
         """Invoke function GetOldCallLogData.
 
         ``GET /xapi/v1/ReportCallLogData/Pbx.GetOldCallLogData(periodFrom,periodTo,sourceType,sourceFilter,destinationType,destinationFilter,callsType,callTimeFilterType,callTimeFilterFrom,callTimeFilterTo,hidePcalls)``
@@ -398,6 +400,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
         calls_type=..., call_time_filter_type=..., call_time_filter_from=..., call_time_filter_to=...):
         ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("GetOldCallLogData")
             path = function_path(
@@ -420,7 +423,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.CallLogData,
+            CallLogData,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -487,7 +490,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
         dst_number: str,
         src_caller_id: str | None,
         dst_caller_id: str | None,
-    ) -> m.QualityReport | None:
+    ) -> QualityReport | None:
         """Invoke function GetCallQualityReport.
 
         ``GET /xapi/v1/ReportCallLogData/Pbx.GetCallQualityReport(cdrId,srcNumber,dstNumber,srcCallerId,dstCallerId)``
@@ -522,7 +525,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
                 srcCallerId=Typed(src_caller_id, "Edm.String"),
                 dstCallerId=Typed(dst_caller_id, "Edm.String"),
             )
-        return parse_optional_model(m.QualityReport, await self._client.get(path))
+        return parse_optional_model(QualityReport, await self._client.get(path))
 
     async def get_old_call_quality_report(
         self,
@@ -532,7 +535,7 @@ class AsyncReportCallLogDataResource(AsyncResource):
         dst_number: str,
         src_caller_id: str | None,
         dst_caller_id: str | None,
-    ) -> m.QualityReport | None:
+    ) -> QualityReport | None:
         """Invoke function GetOldCallQualityReport.
 
         ``GET /xapi/v1/ReportCallLogData/Pbx.GetOldCallQualityReport(call_id,srcNumber,dstNumber,srcCallerId,dstCallerId)``
@@ -555,4 +558,4 @@ class AsyncReportCallLogDataResource(AsyncResource):
             srcCallerId=Typed(src_caller_id, "Edm.String"),
             dstCallerId=Typed(dst_caller_id, "Edm.String"),
         )
-        return parse_optional_model(m.QualityReport, await self._client.get(path))
+        return parse_optional_model(QualityReport, await self._client.get(path))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.chat_history_view import ChatHistoryView
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -46,7 +46,7 @@ class ReportChatLogResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ChatHistoryView]:
+    ) -> Pager[ChatHistoryView]:
         """Invoke function GetChatLog.
 
         ``GET /xapi/v1/ReportChatLog/Pbx.GetChatLog(periodFrom,periodTo,fromType,fromExtension,fromText,toType,toExtension,toText,chatType,participantType)``
@@ -61,6 +61,7 @@ class ReportChatLogResource(SyncResource):
         from_type=..., from_extension=..., from_text=..., to_type=..., to_extension=..., to_text=...,
         chat_type=..., participant_type=...): ...``
         """
+
         def path_now() -> str:
             self._guard.require("GetChatLog")
             path = function_path(
@@ -82,7 +83,7 @@ class ReportChatLogResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.ChatHistoryView,
+            ChatHistoryView,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -166,7 +167,7 @@ class AsyncReportChatLogResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ChatHistoryView]:
+    ) -> AsyncPager[ChatHistoryView]:
         """Invoke function GetChatLog.
 
         ``GET /xapi/v1/ReportChatLog/Pbx.GetChatLog(periodFrom,periodTo,fromType,fromExtension,fromText,toType,toExtension,toText,chatType,participantType)``
@@ -181,6 +182,7 @@ class AsyncReportChatLogResource(AsyncResource):
         period_to=..., from_type=..., from_extension=..., from_text=..., to_type=..., to_extension=...,
         to_text=..., chat_type=..., participant_type=...): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("GetChatLog")
             path = function_path(
@@ -202,7 +204,7 @@ class AsyncReportChatLogResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.ChatHistoryView,
+            ChatHistoryView,
             page_size=page_size,
             filter=filter,
             select=select,

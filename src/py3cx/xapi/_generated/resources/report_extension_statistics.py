@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.extension_statistics import ExtensionStatistics
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -40,7 +40,7 @@ class ReportExtensionStatisticsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ExtensionStatistics]:
+    ) -> Pager[ExtensionStatistics]:
         """Invoke function GetExtensionStatisticsData.
 
         ``GET /xapi/v1/ReportExtensionStatistics/Pbx.GetExtensionStatisticsData(periodFrom,periodTo,extensionFilter,callArea)``
@@ -64,7 +64,7 @@ class ReportExtensionStatisticsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ExtensionStatistics,
+            ExtensionStatistics,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -125,7 +125,7 @@ class AsyncReportExtensionStatisticsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ExtensionStatistics]:
+    ) -> AsyncPager[ExtensionStatistics]:
         """Invoke function GetExtensionStatisticsData.
 
         ``GET /xapi/v1/ReportExtensionStatistics/Pbx.GetExtensionStatisticsData(periodFrom,periodTo,extensionFilter,callArea)``
@@ -149,7 +149,7 @@ class AsyncReportExtensionStatisticsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ExtensionStatistics,
+            ExtensionStatistics,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.report_extension_statistics_by_group import (
+    ReportExtensionStatisticsByGroup,
+)
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -42,7 +44,7 @@ class ReportExtensionStatisticsByGroupResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ReportExtensionStatisticsByGroup]:
+    ) -> Pager[ReportExtensionStatisticsByGroup]:
         """Invoke function GetExtensionStatisticsByGroupData.
 
         ``GET /xapi/v1/ReportExtensionStatisticsByGroup/Pbx.GetExtensionStatisticsByGroupData(groupNumber,periodFrom,periodTo,callArea)``
@@ -65,7 +67,7 @@ class ReportExtensionStatisticsByGroupResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ReportExtensionStatisticsByGroup,
+            ReportExtensionStatisticsByGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -127,7 +129,7 @@ class AsyncReportExtensionStatisticsByGroupResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ReportExtensionStatisticsByGroup]:
+    ) -> AsyncPager[ReportExtensionStatisticsByGroup]:
         """Invoke function GetExtensionStatisticsByGroupData.
 
         ``GET /xapi/v1/ReportExtensionStatisticsByGroup/Pbx.GetExtensionStatisticsByGroupData(groupNumber,periodFrom,periodTo,callArea)``
@@ -150,7 +152,7 @@ class AsyncReportExtensionStatisticsByGroupResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ReportExtensionStatisticsByGroup,
+            ReportExtensionStatisticsByGroup,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.extensions_statistics_by_ring_groups import (
+    ExtensionsStatisticsByRingGroups,
+)
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -41,7 +43,7 @@ class ReportExtensionsStatisticsByRingGroupsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ExtensionsStatisticsByRingGroups]:
+    ) -> Pager[ExtensionsStatisticsByRingGroups]:
         """Invoke function GetExtensionsStatisticsByRingGroupsData.
 
         ``GET /xapi/v1/ReportExtensionsStatisticsByRingGroups/Pbx.GetExtensionsStatisticsByRingGroupsData(periodFrom,periodTo,ringGroupDns)``
@@ -63,7 +65,7 @@ class ReportExtensionsStatisticsByRingGroupsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ExtensionsStatisticsByRingGroups,
+            ExtensionsStatisticsByRingGroups,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -122,7 +124,7 @@ class AsyncReportExtensionsStatisticsByRingGroupsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ExtensionsStatisticsByRingGroups]:
+    ) -> AsyncPager[ExtensionsStatisticsByRingGroups]:
         """Invoke function GetExtensionsStatisticsByRingGroupsData.
 
         ``GET /xapi/v1/ReportExtensionsStatisticsByRingGroups/Pbx.GetExtensionsStatisticsByRingGroupsData(periodFrom,periodTo,ringGroupDns)``
@@ -144,7 +146,7 @@ class AsyncReportExtensionsStatisticsByRingGroupsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ExtensionsStatisticsByRingGroups,
+            ExtensionsStatisticsByRingGroups,
             page_size=page_size,
             filter=filter,
             select=select,

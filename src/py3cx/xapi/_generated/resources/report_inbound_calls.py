@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.inbound_call import InboundCall
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -40,7 +40,7 @@ class ReportInboundCallsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.InboundCall]:
+    ) -> Pager[InboundCall]:
         """Invoke function GetInboundCalls.
 
         ``GET /xapi/v1/ReportInboundCalls/Pbx.GetInboundCalls(periodFrom,periodTo,trunkDns,callsType)``
@@ -54,6 +54,7 @@ class ReportInboundCallsResource(SyncResource):
         Example: ``for row in client.xapi.report_inbound_calls.get_inbound_calls(period_from=...,
         period_to=..., trunk_dns=..., calls_type=...): ...``
         """
+
         def path_now() -> str:
             self._guard.require("GetInboundCalls")
             path = function_path(
@@ -69,7 +70,7 @@ class ReportInboundCallsResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.InboundCall,
+            InboundCall,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -134,7 +135,7 @@ class AsyncReportInboundCallsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.InboundCall]:
+    ) -> AsyncPager[InboundCall]:
         """Invoke function GetInboundCalls.
 
         ``GET /xapi/v1/ReportInboundCalls/Pbx.GetInboundCalls(periodFrom,periodTo,trunkDns,callsType)``
@@ -148,6 +149,7 @@ class AsyncReportInboundCallsResource(AsyncResource):
         Example: ``async for row in client.xapi.report_inbound_calls.get_inbound_calls(period_from=...,
         period_to=..., trunk_dns=..., calls_type=...): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("GetInboundCalls")
             path = function_path(
@@ -163,7 +165,7 @@ class AsyncReportInboundCallsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.InboundCall,
+            InboundCall,
             page_size=page_size,
             filter=filter,
             select=select,

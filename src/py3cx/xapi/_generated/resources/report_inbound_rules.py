@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.inbound_rule_report import InboundRuleReport
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -35,7 +34,7 @@ class ReportInboundRulesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.InboundRuleReport]:
+    ) -> Pager[InboundRuleReport]:
         """Invoke function GetInboundRulesData.
 
         ``GET /xapi/v1/ReportInboundRules/Pbx.GetInboundRulesData()``
@@ -50,7 +49,7 @@ class ReportInboundRulesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.InboundRuleReport,
+            InboundRuleReport,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -90,7 +89,7 @@ class AsyncReportInboundRulesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.InboundRuleReport]:
+    ) -> AsyncPager[InboundRuleReport]:
         """Invoke function GetInboundRulesData.
 
         ``GET /xapi/v1/ReportInboundRules/Pbx.GetInboundRulesData()``
@@ -105,7 +104,7 @@ class AsyncReportInboundRulesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.InboundRuleReport,
+            InboundRuleReport,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.outbound_call import OutboundCall
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -40,7 +40,7 @@ class ReportOutboundCallsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.OutboundCall]:
+    ) -> Pager[OutboundCall]:
         """Invoke function GetOutboundCalls.
 
         ``GET /xapi/v1/ReportOutboundCalls/Pbx.GetOutboundCalls(periodFrom,periodTo,trunkDns,callsType)``
@@ -54,6 +54,7 @@ class ReportOutboundCallsResource(SyncResource):
         Example: ``for row in client.xapi.report_outbound_calls.get_outbound_calls(period_from=...,
         period_to=..., trunk_dns=..., calls_type=...): ...``
         """
+
         def path_now() -> str:
             self._guard.require("GetOutboundCalls")
             path = function_path(
@@ -69,7 +70,7 @@ class ReportOutboundCallsResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.OutboundCall,
+            OutboundCall,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -134,7 +135,7 @@ class AsyncReportOutboundCallsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.OutboundCall]:
+    ) -> AsyncPager[OutboundCall]:
         """Invoke function GetOutboundCalls.
 
         ``GET /xapi/v1/ReportOutboundCalls/Pbx.GetOutboundCalls(periodFrom,periodTo,trunkDns,callsType)``
@@ -149,6 +150,7 @@ class AsyncReportOutboundCallsResource(AsyncResource):
         client.xapi.report_outbound_calls.get_outbound_calls(period_from=..., period_to=...,
         trunk_dns=..., calls_type=...): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("GetOutboundCalls")
             path = function_path(
@@ -164,7 +166,7 @@ class AsyncReportOutboundCallsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.OutboundCall,
+            OutboundCall,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.queue_agents_chat_statistics import QueueAgentsChatStatistics
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -42,7 +42,7 @@ class ReportQueueAgentsChatStatisticsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueueAgentsChatStatistics]:
+    ) -> Pager[QueueAgentsChatStatistics]:
         """Invoke function GetQueueAgentsChatStatisticsData.
 
         ``GET /xapi/v1/ReportQueueAgentsChatStatistics/Pbx.GetQueueAgentsChatStatisticsData(queueDnStr,startDt,endDt,participantType)``
@@ -65,7 +65,7 @@ class ReportQueueAgentsChatStatisticsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueueAgentsChatStatistics,
+            QueueAgentsChatStatistics,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -127,7 +127,7 @@ class AsyncReportQueueAgentsChatStatisticsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueueAgentsChatStatistics]:
+    ) -> AsyncPager[QueueAgentsChatStatistics]:
         """Invoke function GetQueueAgentsChatStatisticsData.
 
         ``GET /xapi/v1/ReportQueueAgentsChatStatistics/Pbx.GetQueueAgentsChatStatisticsData(queueDnStr,startDt,endDt,participantType)``
@@ -150,7 +150,7 @@ class AsyncReportQueueAgentsChatStatisticsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueueAgentsChatStatistics,
+            QueueAgentsChatStatistics,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.queue_agents_chat_statistics_totals import QueueAgentsChatStatisticsTotals
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -42,7 +42,7 @@ class ReportQueueAgentsChatStatisticsTotalsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueueAgentsChatStatisticsTotals]:
+    ) -> Pager[QueueAgentsChatStatisticsTotals]:
         """Invoke function GetQueueAgentsChatStatisticsTotalsData.
 
         ``GET /xapi/v1/ReportQueueAgentsChatStatisticsTotals/Pbx.GetQueueAgentsChatStatisticsTotalsData(queueDnStr,startDt,endDt,participantType)``
@@ -66,7 +66,7 @@ class ReportQueueAgentsChatStatisticsTotalsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueueAgentsChatStatisticsTotals,
+            QueueAgentsChatStatisticsTotals,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -129,7 +129,7 @@ class AsyncReportQueueAgentsChatStatisticsTotalsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueueAgentsChatStatisticsTotals]:
+    ) -> AsyncPager[QueueAgentsChatStatisticsTotals]:
         """Invoke function GetQueueAgentsChatStatisticsTotalsData.
 
         ``GET /xapi/v1/ReportQueueAgentsChatStatisticsTotals/Pbx.GetQueueAgentsChatStatisticsTotalsData(queueDnStr,startDt,endDt,participantType)``
@@ -153,7 +153,7 @@ class AsyncReportQueueAgentsChatStatisticsTotalsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueueAgentsChatStatisticsTotals,
+            QueueAgentsChatStatisticsTotals,
             page_size=page_size,
             filter=filter,
             select=select,

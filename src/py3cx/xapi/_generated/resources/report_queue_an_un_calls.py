@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.time_report_data import TimeReportData
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -42,7 +42,7 @@ class ReportQueueAnUnCallsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.TimeReportData]:
+    ) -> Pager[TimeReportData]:
         """Invoke function GetQueueAnUnCallsData.
 
         ``GET /xapi/v1/ReportQueueAnUnCalls/Pbx.GetQueueAnUnCallsData(chartDate,chartBy,queueDnStr,clientTimeZone,waitInterval)``
@@ -67,7 +67,7 @@ class ReportQueueAnUnCallsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.TimeReportData,
+            TimeReportData,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -131,7 +131,7 @@ class AsyncReportQueueAnUnCallsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.TimeReportData]:
+    ) -> AsyncPager[TimeReportData]:
         """Invoke function GetQueueAnUnCallsData.
 
         ``GET /xapi/v1/ReportQueueAnUnCalls/Pbx.GetQueueAnUnCallsData(chartDate,chartBy,queueDnStr,clientTimeZone,waitInterval)``
@@ -156,7 +156,7 @@ class AsyncReportQueueAnUnCallsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.TimeReportData,
+            TimeReportData,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.queue_answered_calls_by_wait_time import QueueAnsweredCallsByWaitTime
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -43,7 +43,7 @@ class ReportQueueAnsweredCallsByWaitTimeResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueueAnsweredCallsByWaitTime]:
+    ) -> Pager[QueueAnsweredCallsByWaitTime]:
         """Invoke function GetQueueAnsweredCallsByWaitTimeData.
 
         ``GET /xapi/v1/ReportQueueAnsweredCallsByWaitTime/Pbx.GetQueueAnsweredCallsByWaitTimeData(queueDnStr,startDt,endDt,answerInterval)``
@@ -66,7 +66,7 @@ class ReportQueueAnsweredCallsByWaitTimeResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueueAnsweredCallsByWaitTime,
+            QueueAnsweredCallsByWaitTime,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -131,7 +131,7 @@ class AsyncReportQueueAnsweredCallsByWaitTimeResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueueAnsweredCallsByWaitTime]:
+    ) -> AsyncPager[QueueAnsweredCallsByWaitTime]:
         """Invoke function GetQueueAnsweredCallsByWaitTimeData.
 
         ``GET /xapi/v1/ReportQueueAnsweredCallsByWaitTime/Pbx.GetQueueAnsweredCallsByWaitTimeData(queueDnStr,startDt,endDt,answerInterval)``
@@ -155,7 +155,7 @@ class AsyncReportQueueAnsweredCallsByWaitTimeResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueueAnsweredCallsByWaitTime,
+            QueueAnsweredCallsByWaitTime,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.queue_callbacks import QueueCallbacks
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -39,7 +39,7 @@ class ReportQueueCallbacksResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueueCallbacks]:
+    ) -> Pager[QueueCallbacks]:
         """Invoke function GetQueueCallbacksData.
 
         ``GET /xapi/v1/ReportQueueCallbacks/Pbx.GetQueueCallbacksData(queueDnStr,startDt,endDt)``
@@ -62,7 +62,7 @@ class ReportQueueCallbacksResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueueCallbacks,
+            QueueCallbacks,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -119,7 +119,7 @@ class AsyncReportQueueCallbacksResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueueCallbacks]:
+    ) -> AsyncPager[QueueCallbacks]:
         """Invoke function GetQueueCallbacksData.
 
         ``GET /xapi/v1/ReportQueueCallbacks/Pbx.GetQueueCallbacksData(queueDnStr,startDt,endDt)``
@@ -142,7 +142,7 @@ class AsyncReportQueueCallbacksResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueueCallbacks,
+            QueueCallbacks,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.queue_chat_performance import QueueChatPerformance
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -40,7 +40,7 @@ class ReportQueueChatPerformanceResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueueChatPerformance]:
+    ) -> Pager[QueueChatPerformance]:
         """Invoke function GetQueueChatPerformanceData.
 
         ``GET /xapi/v1/ReportQueueChatPerformance/Pbx.GetQueueChatPerformanceData(queueDnStr,startDt,endDt,participantType)``
@@ -64,7 +64,7 @@ class ReportQueueChatPerformanceResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueueChatPerformance,
+            QueueChatPerformance,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -125,7 +125,7 @@ class AsyncReportQueueChatPerformanceResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueueChatPerformance]:
+    ) -> AsyncPager[QueueChatPerformance]:
         """Invoke function GetQueueChatPerformanceData.
 
         ``GET /xapi/v1/ReportQueueChatPerformance/Pbx.GetQueueChatPerformanceData(queueDnStr,startDt,endDt,participantType)``
@@ -149,7 +149,7 @@ class AsyncReportQueueChatPerformanceResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueueChatPerformance,
+            QueueChatPerformance,
             page_size=page_size,
             filter=filter,
             select=select,

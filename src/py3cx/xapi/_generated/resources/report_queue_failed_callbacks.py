@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.queue_failed_callbacks import QueueFailedCallbacks
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -39,7 +39,7 @@ class ReportQueueFailedCallbacksResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueueFailedCallbacks]:
+    ) -> Pager[QueueFailedCallbacks]:
         """Invoke function GetQueueFailedCallbacksData.
 
         ``GET /xapi/v1/ReportQueueFailedCallbacks/Pbx.GetQueueFailedCallbacksData(queueDnStr,startDt,endDt)``
@@ -62,7 +62,7 @@ class ReportQueueFailedCallbacksResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueueFailedCallbacks,
+            QueueFailedCallbacks,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -122,7 +122,7 @@ class AsyncReportQueueFailedCallbacksResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueueFailedCallbacks]:
+    ) -> AsyncPager[QueueFailedCallbacks]:
         """Invoke function GetQueueFailedCallbacksData.
 
         ``GET /xapi/v1/ReportQueueFailedCallbacks/Pbx.GetQueueFailedCallbacksData(queueDnStr,startDt,endDt)``
@@ -145,7 +145,7 @@ class AsyncReportQueueFailedCallbacksResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueueFailedCallbacks,
+            QueueFailedCallbacks,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.queue_performance_overview import QueuePerformanceOverview
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -41,7 +41,7 @@ class ReportQueuePerformanceOverviewResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueuePerformanceOverview]:
+    ) -> Pager[QueuePerformanceOverview]:
         """Invoke function GetQueuePerformanceOverviewData.
 
         ``GET /xapi/v1/ReportQueuePerformanceOverview/Pbx.GetQueuePerformanceOverviewData(periodFrom,periodTo,queueDns,waitInterval)``
@@ -64,7 +64,7 @@ class ReportQueuePerformanceOverviewResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueuePerformanceOverview,
+            QueuePerformanceOverview,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -126,7 +126,7 @@ class AsyncReportQueuePerformanceOverviewResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueuePerformanceOverview]:
+    ) -> AsyncPager[QueuePerformanceOverview]:
         """Invoke function GetQueuePerformanceOverviewData.
 
         ``GET /xapi/v1/ReportQueuePerformanceOverview/Pbx.GetQueuePerformanceOverviewData(periodFrom,periodTo,queueDns,waitInterval)``
@@ -149,7 +149,7 @@ class AsyncReportQueuePerformanceOverviewResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueuePerformanceOverview,
+            QueuePerformanceOverview,
             page_size=page_size,
             filter=filter,
             select=select,

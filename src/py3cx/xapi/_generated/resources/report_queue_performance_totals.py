@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.queue_performance_totals import QueuePerformanceTotals
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -41,7 +41,7 @@ class ReportQueuePerformanceTotalsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.QueuePerformanceTotals]:
+    ) -> Pager[QueuePerformanceTotals]:
         """Invoke function GetQueuePerformanceTotalsData.
 
         ``GET /xapi/v1/ReportQueuePerformanceTotals/Pbx.GetQueuePerformanceTotalsData(periodFrom,periodTo,queueDns,waitInterval)``
@@ -65,7 +65,7 @@ class ReportQueuePerformanceTotalsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.QueuePerformanceTotals,
+            QueuePerformanceTotals,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -126,7 +126,7 @@ class AsyncReportQueuePerformanceTotalsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.QueuePerformanceTotals]:
+    ) -> AsyncPager[QueuePerformanceTotals]:
         """Invoke function GetQueuePerformanceTotalsData.
 
         ``GET /xapi/v1/ReportQueuePerformanceTotals/Pbx.GetQueuePerformanceTotalsData(periodFrom,periodTo,queueDns,waitInterval)``
@@ -150,7 +150,7 @@ class AsyncReportQueuePerformanceTotalsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.QueuePerformanceTotals,
+            QueuePerformanceTotals,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.ring_group_statistics import RingGroupStatistics
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -39,7 +39,7 @@ class ReportRingGroupStatisticsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.RingGroupStatistics]:
+    ) -> Pager[RingGroupStatistics]:
         """Invoke function GetRingGroupStatisticsData.
 
         ``GET /xapi/v1/ReportRingGroupStatistics/Pbx.GetRingGroupStatisticsData(periodFrom,periodTo,ringGroupDns)``
@@ -62,7 +62,7 @@ class ReportRingGroupStatisticsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.RingGroupStatistics,
+            RingGroupStatistics,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -120,7 +120,7 @@ class AsyncReportRingGroupStatisticsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.RingGroupStatistics]:
+    ) -> AsyncPager[RingGroupStatistics]:
         """Invoke function GetRingGroupStatisticsData.
 
         ``GET /xapi/v1/ReportRingGroupStatistics/Pbx.GetRingGroupStatisticsData(periodFrom,periodTo,ringGroupDns)``
@@ -143,7 +143,7 @@ class AsyncReportRingGroupStatisticsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.RingGroupStatistics,
+            RingGroupStatistics,
             page_size=page_size,
             filter=filter,
             select=select,

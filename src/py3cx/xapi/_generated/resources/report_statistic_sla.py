@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.statistic_sla import StatisticSla
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -41,7 +41,7 @@ class ReportStatisticSlaResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.StatisticSla]:
+    ) -> Pager[StatisticSla]:
         """Invoke function GetStatisticSlaData.
 
         ``GET /xapi/v1/ReportStatisticSla/Pbx.GetStatisticSlaData(queueDnStr,startDt,endDt,waitInterval)``
@@ -64,7 +64,7 @@ class ReportStatisticSlaResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.StatisticSla,
+            StatisticSla,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -124,7 +124,7 @@ class AsyncReportStatisticSlaResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.StatisticSla]:
+    ) -> AsyncPager[StatisticSla]:
         """Invoke function GetStatisticSlaData.
 
         ``GET /xapi/v1/ReportStatisticSla/Pbx.GetStatisticSlaData(queueDnStr,startDt,endDt,waitInterval)``
@@ -148,7 +148,7 @@ class AsyncReportStatisticSlaResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.StatisticSla,
+            StatisticSla,
             page_size=page_size,
             filter=filter,
             select=select,

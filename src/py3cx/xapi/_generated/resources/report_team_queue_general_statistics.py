@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.team_queue_general_statistics import TeamQueueGeneralStatistics
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -43,7 +43,7 @@ class ReportTeamQueueGeneralStatisticsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.TeamQueueGeneralStatistics]:
+    ) -> Pager[TeamQueueGeneralStatistics]:
         """Invoke function GetTeamQueueGeneralStatisticsData.
 
         ``GET /xapi/v1/ReportTeamQueueGeneralStatistics/Pbx.GetTeamQueueGeneralStatisticsData(queueDnStr,startDt,endDt,waitInterval)``
@@ -66,7 +66,7 @@ class ReportTeamQueueGeneralStatisticsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.TeamQueueGeneralStatistics,
+            TeamQueueGeneralStatistics,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -128,7 +128,7 @@ class AsyncReportTeamQueueGeneralStatisticsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.TeamQueueGeneralStatistics]:
+    ) -> AsyncPager[TeamQueueGeneralStatistics]:
         """Invoke function GetTeamQueueGeneralStatisticsData.
 
         ``GET /xapi/v1/ReportTeamQueueGeneralStatistics/Pbx.GetTeamQueueGeneralStatisticsData(queueDnStr,startDt,endDt,waitInterval)``
@@ -151,7 +151,7 @@ class AsyncReportTeamQueueGeneralStatisticsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.TeamQueueGeneralStatistics,
+            TeamQueueGeneralStatistics,
             page_size=page_size,
             filter=filter,
             select=select,

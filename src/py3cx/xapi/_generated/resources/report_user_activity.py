@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from py3cx.odata import Typed, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.user_activity import UserActivity
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -46,7 +46,7 @@ class ReportUserActivityResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.UserActivity]:
+    ) -> Pager[UserActivity]:
         """Invoke function GetUserActivity.
 
         ``GET /xapi/v1/ReportUserActivity/Pbx.GetUserActivity(clientTimeZone,periodFrom,periodTo,groupNumber,extensionDns,waitInterval,includeQueueCalls,callArea,groupingType)``
@@ -61,6 +61,7 @@ class ReportUserActivityResource(SyncResource):
         period_from=..., period_to=..., group_number=..., extension_dns=..., wait_interval=...,
         call_area=..., grouping_type=...): ...``
         """
+
         def path_now() -> str:
             self._guard.require("GetUserActivity")
             path = function_path(
@@ -81,7 +82,7 @@ class ReportUserActivityResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.UserActivity,
+            UserActivity,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -160,7 +161,7 @@ class AsyncReportUserActivityResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.UserActivity]:
+    ) -> AsyncPager[UserActivity]:
         """Invoke function GetUserActivity.
 
         ``GET /xapi/v1/ReportUserActivity/Pbx.GetUserActivity(clientTimeZone,periodFrom,periodTo,groupNumber,extensionDns,waitInterval,includeQueueCalls,callArea,groupingType)``
@@ -176,6 +177,7 @@ class AsyncReportUserActivityResource(AsyncResource):
         period_to=..., group_number=..., extension_dns=..., wait_interval=..., call_area=...,
         grouping_type=...): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("GetUserActivity")
             path = function_path(
@@ -196,7 +198,7 @@ class AsyncReportUserActivityResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.UserActivity,
+            UserActivity,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.first_available_number import FirstAvailableNumber
+from py3cx.xapi._generated.schemas.ring_group import RingGroup
+from py3cx.xapi._generated.schemas.ring_group_member import RingGroupMember
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -33,7 +35,7 @@ class RingGroupsResource(SyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.RingGroup:
+    ) -> RingGroup:
         """Get entity from RingGroups by key (Number).
 
         ``GET /xapi/v1/RingGroups(Number)``
@@ -49,9 +51,9 @@ class RingGroupsResource(SyncResource):
             path = function_path("RingGroups", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("RingGroups", Number=Typed(number, "Edm.String"))
-        return parse_model(m.RingGroup, self._client.get(path, select=select, expand=expand))
+        return parse_model(RingGroup, self._client.get(path, select=select, expand=expand))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.RingGroup:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> RingGroup:
         """Get entity from RingGroups by key.
 
         ``GET /xapi/v1/RingGroups({Id})``
@@ -61,9 +63,9 @@ class RingGroupsResource(SyncResource):
         Example: ``client.xapi.ring_groups.get(42)``
         """
         path = key_path("RingGroups", Typed(id, "Edm.Int32"))
-        return parse_model(m.RingGroup, self._client.get(path, select=select, expand=expand))
+        return parse_model(RingGroup, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.RingGroup | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: RingGroup | Mapping[str, Any]) -> None:
         """Update entity in RingGroups.
 
         ``PATCH /xapi/v1/RingGroups({Id})``
@@ -100,7 +102,7 @@ class RingGroupsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.RingGroup]:
+    ) -> Pager[RingGroup]:
         """Get entities from RingGroups.
 
         ``GET /xapi/v1/RingGroups``
@@ -115,7 +117,7 @@ class RingGroupsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.RingGroup,
+            RingGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -126,7 +128,7 @@ class RingGroupsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.RingGroup | Mapping[str, Any]) -> m.RingGroup:
+    def create(self, body: RingGroup | Mapping[str, Any]) -> RingGroup:
         """Add new entity to RingGroups.
 
         ``POST /xapi/v1/RingGroups``
@@ -136,7 +138,7 @@ class RingGroupsResource(SyncResource):
         Example: ``client.xapi.ring_groups.create(RingGroup(...))``
         """
         path = "RingGroups"
-        return parse_model(m.RingGroup, self._client.post(path, json=to_wire(body)))
+        return parse_model(RingGroup, self._client.post(path, json=to_wire(body)))
 
     def list_members(
         self,
@@ -150,7 +152,7 @@ class RingGroupsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.RingGroupMember]:
+    ) -> Pager[RingGroupMember]:
         """Get Members from RingGroups.
 
         ``GET /xapi/v1/RingGroups({Id})/Members``
@@ -165,7 +167,7 @@ class RingGroupsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.RingGroupMember,
+            RingGroupMember,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -176,7 +178,7 @@ class RingGroupsResource(SyncResource):
             skip=skip,
         )
 
-    def get_first_available_ring_group_number(self) -> m.FirstAvailableNumber:
+    def get_first_available_ring_group_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableRingGroupNumber.
 
         ``GET /xapi/v1/RingGroups/Pbx.GetFirstAvailableRingGroupNumber()``
@@ -186,7 +188,7 @@ class RingGroupsResource(SyncResource):
         Example: ``client.xapi.ring_groups.get_first_available_ring_group_number()``
         """
         path = function_path("RingGroups", "Pbx.GetFirstAvailableRingGroupNumber")
-        return parse_model(m.FirstAvailableNumber, self._client.get(path))
+        return parse_model(FirstAvailableNumber, self._client.get(path))
 
 
 class AsyncRingGroupsResource(AsyncResource):
@@ -198,7 +200,7 @@ class AsyncRingGroupsResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.RingGroup:
+    ) -> RingGroup:
         """Get entity from RingGroups by key (Number).
 
         ``GET /xapi/v1/RingGroups(Number)``
@@ -214,9 +216,9 @@ class AsyncRingGroupsResource(AsyncResource):
             path = function_path("RingGroups", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("RingGroups", Number=Typed(number, "Edm.String"))
-        return parse_model(m.RingGroup, await self._client.get(path, select=select, expand=expand))
+        return parse_model(RingGroup, await self._client.get(path, select=select, expand=expand))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.RingGroup:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> RingGroup:
         """Get entity from RingGroups by key.
 
         ``GET /xapi/v1/RingGroups({Id})``
@@ -226,9 +228,9 @@ class AsyncRingGroupsResource(AsyncResource):
         Example: ``await client.xapi.ring_groups.get(42)``
         """
         path = key_path("RingGroups", Typed(id, "Edm.Int32"))
-        return parse_model(m.RingGroup, await self._client.get(path, select=select, expand=expand))
+        return parse_model(RingGroup, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.RingGroup | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: RingGroup | Mapping[str, Any]) -> None:
         """Update entity in RingGroups.
 
         ``PATCH /xapi/v1/RingGroups({Id})``
@@ -265,7 +267,7 @@ class AsyncRingGroupsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.RingGroup]:
+    ) -> AsyncPager[RingGroup]:
         """Get entities from RingGroups.
 
         ``GET /xapi/v1/RingGroups``
@@ -280,7 +282,7 @@ class AsyncRingGroupsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.RingGroup,
+            RingGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -291,7 +293,7 @@ class AsyncRingGroupsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.RingGroup | Mapping[str, Any]) -> m.RingGroup:
+    async def create(self, body: RingGroup | Mapping[str, Any]) -> RingGroup:
         """Add new entity to RingGroups.
 
         ``POST /xapi/v1/RingGroups``
@@ -301,7 +303,7 @@ class AsyncRingGroupsResource(AsyncResource):
         Example: ``await client.xapi.ring_groups.create(RingGroup(...))``
         """
         path = "RingGroups"
-        return parse_model(m.RingGroup, await self._client.post(path, json=to_wire(body)))
+        return parse_model(RingGroup, await self._client.post(path, json=to_wire(body)))
 
     def list_members(
         self,
@@ -315,7 +317,7 @@ class AsyncRingGroupsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.RingGroupMember]:
+    ) -> AsyncPager[RingGroupMember]:
         """Get Members from RingGroups.
 
         ``GET /xapi/v1/RingGroups({Id})/Members``
@@ -330,7 +332,7 @@ class AsyncRingGroupsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.RingGroupMember,
+            RingGroupMember,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -341,7 +343,7 @@ class AsyncRingGroupsResource(AsyncResource):
             skip=skip,
         )
 
-    async def get_first_available_ring_group_number(self) -> m.FirstAvailableNumber:
+    async def get_first_available_ring_group_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableRingGroupNumber.
 
         ``GET /xapi/v1/RingGroups/Pbx.GetFirstAvailableRingGroupNumber()``
@@ -351,4 +353,4 @@ class AsyncRingGroupsResource(AsyncResource):
         Example: ``await client.xapi.ring_groups.get_first_available_ring_group_number()``
         """
         path = function_path("RingGroups", "Pbx.GetFirstAvailableRingGroupNumber")
-        return parse_model(m.FirstAvailableNumber, await self._client.get(path))
+        return parse_model(FirstAvailableNumber, await self._client.get(path))

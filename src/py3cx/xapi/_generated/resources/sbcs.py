@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.sbc import Sbc
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -27,7 +27,7 @@ __all__ = ["AsyncSbcsResource", "SbcsResource"]
 class SbcsResource(SyncResource):
     """Sbcs: ``client.xapi.sbcs`` on a ``Client``."""
 
-    def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Sbc:
+    def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Sbc:
         """Get entity from Sbcs by key.
 
         ``GET /xapi/v1/Sbcs({Name})``
@@ -37,9 +37,9 @@ class SbcsResource(SyncResource):
         Example: ``client.xapi.sbcs.get("100")``
         """
         path = key_path("Sbcs", Typed(name, "Edm.String"))
-        return parse_model(m.Sbc, self._client.get(path, select=select, expand=expand))
+        return parse_model(Sbc, self._client.get(path, select=select, expand=expand))
 
-    def update(self, name: str, body: m.Sbc | Mapping[str, Any]) -> None:
+    def update(self, name: str, body: Sbc | Mapping[str, Any]) -> None:
         """Update entity in Sbcs.
 
         ``PATCH /xapi/v1/Sbcs({Name})``
@@ -76,7 +76,7 @@ class SbcsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Sbc]:
+    ) -> Pager[Sbc]:
         """Get entities from Sbcs.
 
         ``GET /xapi/v1/Sbcs``
@@ -91,7 +91,7 @@ class SbcsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Sbc,
+            Sbc,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -102,7 +102,7 @@ class SbcsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Sbc | Mapping[str, Any]) -> m.Sbc:
+    def create(self, body: Sbc | Mapping[str, Any]) -> Sbc:
         """Add new entity to Sbcs.
 
         ``POST /xapi/v1/Sbcs``
@@ -112,7 +112,7 @@ class SbcsResource(SyncResource):
         Example: ``client.xapi.sbcs.create(Sbc(...))``
         """
         path = "Sbcs"
-        return parse_model(m.Sbc, self._client.post(path, json=to_wire(body)))
+        return parse_model(Sbc, self._client.post(path, json=to_wire(body)))
 
     def push_config(self, name: str) -> None:
         """Invoke action PushConfig.
@@ -134,7 +134,7 @@ class SbcsResource(SyncResource):
 class AsyncSbcsResource(AsyncResource):
     """Sbcs: ``client.xapi.sbcs`` on an ``AsyncClient``."""
 
-    async def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Sbc:
+    async def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Sbc:
         """Get entity from Sbcs by key.
 
         ``GET /xapi/v1/Sbcs({Name})``
@@ -144,9 +144,9 @@ class AsyncSbcsResource(AsyncResource):
         Example: ``await client.xapi.sbcs.get("100")``
         """
         path = key_path("Sbcs", Typed(name, "Edm.String"))
-        return parse_model(m.Sbc, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Sbc, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, name: str, body: m.Sbc | Mapping[str, Any]) -> None:
+    async def update(self, name: str, body: Sbc | Mapping[str, Any]) -> None:
         """Update entity in Sbcs.
 
         ``PATCH /xapi/v1/Sbcs({Name})``
@@ -183,7 +183,7 @@ class AsyncSbcsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Sbc]:
+    ) -> AsyncPager[Sbc]:
         """Get entities from Sbcs.
 
         ``GET /xapi/v1/Sbcs``
@@ -198,7 +198,7 @@ class AsyncSbcsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Sbc,
+            Sbc,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -209,7 +209,7 @@ class AsyncSbcsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Sbc | Mapping[str, Any]) -> m.Sbc:
+    async def create(self, body: Sbc | Mapping[str, Any]) -> Sbc:
         """Add new entity to Sbcs.
 
         ``POST /xapi/v1/Sbcs``
@@ -219,7 +219,7 @@ class AsyncSbcsResource(AsyncResource):
         Example: ``await client.xapi.sbcs.create(Sbc(...))``
         """
         path = "Sbcs"
-        return parse_model(m.Sbc, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Sbc, await self._client.post(path, json=to_wire(body)))
 
     async def push_config(self, name: str) -> None:
         """Invoke action PushConfig.

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.scheduled_report import ScheduledReport
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class ScheduledReportsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ScheduledReport]:
+    ) -> Pager[ScheduledReport]:
         """Get entities from ScheduledReports.
 
         ``GET /xapi/v1/ScheduledReports``
@@ -53,7 +53,7 @@ class ScheduledReportsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ScheduledReport,
+            ScheduledReport,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class ScheduledReportsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.ScheduledReport | Mapping[str, Any]) -> m.ScheduledReport:
+    def create(self, body: ScheduledReport | Mapping[str, Any]) -> ScheduledReport:
         """Add new entity to ScheduledReports.
 
         ``POST /xapi/v1/ScheduledReports``
@@ -74,9 +74,9 @@ class ScheduledReportsResource(SyncResource):
         Example: ``client.xapi.scheduled_reports.create(ScheduledReport(...))``
         """
         path = "ScheduledReports"
-        return parse_model(m.ScheduledReport, self._client.post(path, json=to_wire(body)))
+        return parse_model(ScheduledReport, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ScheduledReport:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> ScheduledReport:
         """Get entity from ScheduledReports by key.
 
         ``GET /xapi/v1/ScheduledReports({Id})``
@@ -86,9 +86,9 @@ class ScheduledReportsResource(SyncResource):
         Example: ``client.xapi.scheduled_reports.get(42)``
         """
         path = key_path("ScheduledReports", Typed(id, "Edm.Int32"))
-        return parse_model(m.ScheduledReport, self._client.get(path, select=select, expand=expand))
+        return parse_model(ScheduledReport, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.ScheduledReport | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: ScheduledReport | Mapping[str, Any]) -> None:
         """Update entity in ScheduledReports.
 
         ``PATCH /xapi/v1/ScheduledReports({Id})``
@@ -129,7 +129,7 @@ class AsyncScheduledReportsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ScheduledReport]:
+    ) -> AsyncPager[ScheduledReport]:
         """Get entities from ScheduledReports.
 
         ``GET /xapi/v1/ScheduledReports``
@@ -144,7 +144,7 @@ class AsyncScheduledReportsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ScheduledReport,
+            ScheduledReport,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -155,7 +155,7 @@ class AsyncScheduledReportsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.ScheduledReport | Mapping[str, Any]) -> m.ScheduledReport:
+    async def create(self, body: ScheduledReport | Mapping[str, Any]) -> ScheduledReport:
         """Add new entity to ScheduledReports.
 
         ``POST /xapi/v1/ScheduledReports``
@@ -165,9 +165,9 @@ class AsyncScheduledReportsResource(AsyncResource):
         Example: ``await client.xapi.scheduled_reports.create(ScheduledReport(...))``
         """
         path = "ScheduledReports"
-        return parse_model(m.ScheduledReport, await self._client.post(path, json=to_wire(body)))
+        return parse_model(ScheduledReport, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ScheduledReport:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> ScheduledReport:
         """Get entity from ScheduledReports by key.
 
         ``GET /xapi/v1/ScheduledReports({Id})``
@@ -177,9 +177,9 @@ class AsyncScheduledReportsResource(AsyncResource):
         Example: ``await client.xapi.scheduled_reports.get(42)``
         """
         path = key_path("ScheduledReports", Typed(id, "Edm.Int32"))
-        return parse_model(m.ScheduledReport, await self._client.get(path, select=select, expand=expand))
+        return parse_model(ScheduledReport, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.ScheduledReport | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: ScheduledReport | Mapping[str, Any]) -> None:
         """Update entity in ScheduledReports.
 
         ``PATCH /xapi/v1/ScheduledReports({Id})``

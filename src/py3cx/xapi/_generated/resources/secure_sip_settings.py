@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.secure_sip_settings import SecureSipSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +24,7 @@ __all__ = ["AsyncSecureSipSettingsResource", "SecureSipSettingsResource"]
 class SecureSipSettingsResource(SyncResource):
     """SecureSipSettings: ``client.xapi.secure_sip_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.SecureSipSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> SecureSipSettings:
         """Get SecureSipSettings.
 
         ``GET /xapi/v1/SecureSipSettings``
@@ -34,9 +34,9 @@ class SecureSipSettingsResource(SyncResource):
         Example: ``client.xapi.secure_sip_settings.get()``
         """
         path = "SecureSipSettings"
-        return parse_model(m.SecureSipSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(SecureSipSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.SecureSipSettings | Mapping[str, Any]) -> None:
+    def update(self, body: SecureSipSettings | Mapping[str, Any]) -> None:
         """Update SecureSipSettings.
 
         ``PATCH /xapi/v1/SecureSipSettings``
@@ -54,7 +54,7 @@ class SecureSipSettingsResource(SyncResource):
 class AsyncSecureSipSettingsResource(AsyncResource):
     """SecureSipSettings: ``client.xapi.secure_sip_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.SecureSipSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> SecureSipSettings:
         """Get SecureSipSettings.
 
         ``GET /xapi/v1/SecureSipSettings``
@@ -64,9 +64,9 @@ class AsyncSecureSipSettingsResource(AsyncResource):
         Example: ``await client.xapi.secure_sip_settings.get()``
         """
         path = "SecureSipSettings"
-        return parse_model(m.SecureSipSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(SecureSipSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.SecureSipSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: SecureSipSettings | Mapping[str, Any]) -> None:
         """Update SecureSipSettings.
 
         ``PATCH /xapi/v1/SecureSipSettings``

@@ -6,9 +6,8 @@ Do not edit: change the generator and run it again.
 
 from __future__ import annotations
 
-
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.oauth_client import RefreshToken
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -34,7 +33,7 @@ class SecurityTokensResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.RefreshToken]:
+    ) -> Pager[RefreshToken]:
         """Get entities from SecurityTokens.
 
         ``GET /xapi/v1/SecurityTokens``
@@ -49,7 +48,7 @@ class SecurityTokensResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.RefreshToken,
+            RefreshToken,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -87,7 +86,7 @@ class AsyncSecurityTokensResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.RefreshToken]:
+    ) -> AsyncPager[RefreshToken]:
         """Get entities from SecurityTokens.
 
         ``GET /xapi/v1/SecurityTokens``
@@ -102,7 +101,7 @@ class AsyncSecurityTokensResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.RefreshToken,
+            RefreshToken,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.service_principal import ServicePrincipal
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -28,7 +28,7 @@ __all__ = ["AsyncServicePrincipalsResource", "ServicePrincipalsResource"]
 class ServicePrincipalsResource(SyncResource):
     """ServicePrincipals: ``client.xapi.service_principals`` on a ``Client``."""
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ServicePrincipal:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> ServicePrincipal:
         """Get entity from ServicePrincipals by key.
 
         ``GET /xapi/v1/ServicePrincipals({Id})``
@@ -38,9 +38,9 @@ class ServicePrincipalsResource(SyncResource):
         Example: ``client.xapi.service_principals.get(42)``
         """
         path = key_path("ServicePrincipals", Typed(id, "Edm.Int32"))
-        return parse_model(m.ServicePrincipal, self._client.get(path, select=select, expand=expand))
+        return parse_model(ServicePrincipal, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.ServicePrincipal | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: ServicePrincipal | Mapping[str, Any]) -> None:
         """Update entity in ServicePrincipals.
 
         ``PATCH /xapi/v1/ServicePrincipals({Id})``
@@ -77,7 +77,7 @@ class ServicePrincipalsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ServicePrincipal]:
+    ) -> Pager[ServicePrincipal]:
         """Get entities from ServicePrincipals.
 
         ``GET /xapi/v1/ServicePrincipals``
@@ -92,7 +92,7 @@ class ServicePrincipalsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ServicePrincipal,
+            ServicePrincipal,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -103,7 +103,7 @@ class ServicePrincipalsResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.ServicePrincipal | Mapping[str, Any]) -> m.ServicePrincipal:
+    def create(self, body: ServicePrincipal | Mapping[str, Any]) -> ServicePrincipal:
         """Add new entity to ServicePrincipals.
 
         ``POST /xapi/v1/ServicePrincipals``
@@ -113,7 +113,7 @@ class ServicePrincipalsResource(SyncResource):
         Example: ``client.xapi.service_principals.create(ServicePrincipal(...))``
         """
         path = "ServicePrincipals"
-        return parse_model(m.ServicePrincipal, self._client.post(path, json=to_wire(body)))
+        return parse_model(ServicePrincipal, self._client.post(path, json=to_wire(body)))
 
     def generate_app_token(self, id: int) -> str | None:
         """Invoke action GenerateAppToken.
@@ -131,7 +131,7 @@ class ServicePrincipalsResource(SyncResource):
 class AsyncServicePrincipalsResource(AsyncResource):
     """ServicePrincipals: ``client.xapi.service_principals`` on an ``AsyncClient``."""
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.ServicePrincipal:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> ServicePrincipal:
         """Get entity from ServicePrincipals by key.
 
         ``GET /xapi/v1/ServicePrincipals({Id})``
@@ -141,9 +141,9 @@ class AsyncServicePrincipalsResource(AsyncResource):
         Example: ``await client.xapi.service_principals.get(42)``
         """
         path = key_path("ServicePrincipals", Typed(id, "Edm.Int32"))
-        return parse_model(m.ServicePrincipal, await self._client.get(path, select=select, expand=expand))
+        return parse_model(ServicePrincipal, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.ServicePrincipal | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: ServicePrincipal | Mapping[str, Any]) -> None:
         """Update entity in ServicePrincipals.
 
         ``PATCH /xapi/v1/ServicePrincipals({Id})``
@@ -180,7 +180,7 @@ class AsyncServicePrincipalsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ServicePrincipal]:
+    ) -> AsyncPager[ServicePrincipal]:
         """Get entities from ServicePrincipals.
 
         ``GET /xapi/v1/ServicePrincipals``
@@ -195,7 +195,7 @@ class AsyncServicePrincipalsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ServicePrincipal,
+            ServicePrincipal,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -206,7 +206,7 @@ class AsyncServicePrincipalsResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.ServicePrincipal | Mapping[str, Any]) -> m.ServicePrincipal:
+    async def create(self, body: ServicePrincipal | Mapping[str, Any]) -> ServicePrincipal:
         """Add new entity to ServicePrincipals.
 
         ``POST /xapi/v1/ServicePrincipals``
@@ -216,7 +216,7 @@ class AsyncServicePrincipalsResource(AsyncResource):
         Example: ``await client.xapi.service_principals.create(ServicePrincipal(...))``
         """
         path = "ServicePrincipals"
-        return parse_model(m.ServicePrincipal, await self._client.post(path, json=to_wire(body)))
+        return parse_model(ServicePrincipal, await self._client.post(path, json=to_wire(body)))
 
     async def generate_app_token(self, id: int) -> str | None:
         """Invoke action GenerateAppToken.

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.garbage_collect import GarbageCollect
+from py3cx.xapi._generated.schemas.service_info import ServiceInfo
+from py3cx.xapi._generated.schemas.x_service_manage_options import XServiceManageOptions
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -36,7 +38,7 @@ class ServicesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ServiceInfo]:
+    ) -> Pager[ServiceInfo]:
         """Get entities from Services.
 
         ``GET /xapi/v1/Services``
@@ -51,7 +53,7 @@ class ServicesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ServiceInfo,
+            ServiceInfo,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -62,7 +64,7 @@ class ServicesResource(SyncResource):
             skip=skip,
         )
 
-    def garbage_collect(self, *, options: m.GarbageCollect) -> None:
+    def garbage_collect(self, *, options: GarbageCollect) -> None:
         """Invoke action GarbageCollect.
 
         ``POST /xapi/v1/Services/Pbx.GarbageCollect``
@@ -75,7 +77,7 @@ class ServicesResource(SyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         self._client.post(path, json=body)
 
-    def start(self, *, options: m.XServiceManageOptions) -> None:
+    def start(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Start.
 
         ``POST /xapi/v1/Services/Pbx.Start``
@@ -88,7 +90,7 @@ class ServicesResource(SyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         self._client.post(path, json=body)
 
-    def stop(self, *, options: m.XServiceManageOptions) -> None:
+    def stop(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Stop.
 
         ``POST /xapi/v1/Services/Pbx.Stop``
@@ -101,7 +103,7 @@ class ServicesResource(SyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         self._client.post(path, json=body)
 
-    def enable(self, *, options: m.XServiceManageOptions) -> None:
+    def enable(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Enable.
 
         ``POST /xapi/v1/Services/Pbx.Enable``
@@ -114,7 +116,7 @@ class ServicesResource(SyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         self._client.post(path, json=body)
 
-    def disable(self, *, options: m.XServiceManageOptions) -> None:
+    def disable(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Disable.
 
         ``POST /xapi/v1/Services/Pbx.Disable``
@@ -127,7 +129,7 @@ class ServicesResource(SyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         self._client.post(path, json=body)
 
-    def restart(self, *, options: m.XServiceManageOptions) -> None:
+    def restart(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Restart.
 
         ``POST /xapi/v1/Services/Pbx.Restart``
@@ -167,7 +169,7 @@ class AsyncServicesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ServiceInfo]:
+    ) -> AsyncPager[ServiceInfo]:
         """Get entities from Services.
 
         ``GET /xapi/v1/Services``
@@ -182,7 +184,7 @@ class AsyncServicesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ServiceInfo,
+            ServiceInfo,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -193,7 +195,7 @@ class AsyncServicesResource(AsyncResource):
             skip=skip,
         )
 
-    async def garbage_collect(self, *, options: m.GarbageCollect) -> None:
+    async def garbage_collect(self, *, options: GarbageCollect) -> None:
         """Invoke action GarbageCollect.
 
         ``POST /xapi/v1/Services/Pbx.GarbageCollect``
@@ -206,7 +208,7 @@ class AsyncServicesResource(AsyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         await self._client.post(path, json=body)
 
-    async def start(self, *, options: m.XServiceManageOptions) -> None:
+    async def start(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Start.
 
         ``POST /xapi/v1/Services/Pbx.Start``
@@ -219,7 +221,7 @@ class AsyncServicesResource(AsyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         await self._client.post(path, json=body)
 
-    async def stop(self, *, options: m.XServiceManageOptions) -> None:
+    async def stop(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Stop.
 
         ``POST /xapi/v1/Services/Pbx.Stop``
@@ -232,7 +234,7 @@ class AsyncServicesResource(AsyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         await self._client.post(path, json=body)
 
-    async def enable(self, *, options: m.XServiceManageOptions) -> None:
+    async def enable(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Enable.
 
         ``POST /xapi/v1/Services/Pbx.Enable``
@@ -245,7 +247,7 @@ class AsyncServicesResource(AsyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         await self._client.post(path, json=body)
 
-    async def disable(self, *, options: m.XServiceManageOptions) -> None:
+    async def disable(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Disable.
 
         ``POST /xapi/v1/Services/Pbx.Disable``
@@ -258,7 +260,7 @@ class AsyncServicesResource(AsyncResource):
         body: dict[str, Any] = {"options": to_wire(options)}
         await self._client.post(path, json=body)
 
-    async def restart(self, *, options: m.XServiceManageOptions) -> None:
+    async def restart(self, *, options: XServiceManageOptions) -> None:
         """Invoke action Restart.
 
         ``POST /xapi/v1/Services/Pbx.Restart``

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.sip_device import SipDevice
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -36,7 +36,7 @@ class SipDevicesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.SipDevice]:
+    ) -> Pager[SipDevice]:
         """Get entities from SipDevices.
 
         ``GET /xapi/v1/SipDevices``
@@ -51,7 +51,7 @@ class SipDevicesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.SipDevice,
+            SipDevice,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -90,7 +90,7 @@ class AsyncSipDevicesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.SipDevice]:
+    ) -> AsyncPager[SipDevice]:
         """Get entities from SipDevices.
 
         ``GET /xapi/v1/SipDevices``
@@ -105,7 +105,7 @@ class AsyncSipDevicesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.SipDevice,
+            SipDevice,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import action_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.syslog_settings import SyslogSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -25,7 +25,7 @@ __all__ = ["AsyncSyslogSettingsResource", "SyslogSettingsResource"]
 class SyslogSettingsResource(SyncResource):
     """SyslogSettings: ``client.xapi.syslog_settings`` on a ``Client``."""
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.SyslogSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> SyslogSettings:
         """Get SyslogSettings.
 
         ``GET /xapi/v1/SyslogSettings``
@@ -39,9 +39,9 @@ class SyslogSettingsResource(SyncResource):
         """
         self._guard.require("GetSyslogSettings")
         path = "SyslogSettings"
-        return parse_model(m.SyslogSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(SyslogSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.SyslogSettings | Mapping[str, Any]) -> None:
+    def update(self, body: SyslogSettings | Mapping[str, Any]) -> None:
         """Update SyslogSettings.
 
         ``PATCH /xapi/v1/SyslogSettings``
@@ -58,7 +58,7 @@ class SyslogSettingsResource(SyncResource):
         path = "SyslogSettings"
         self._client.patch(path, json=to_wire(body))
 
-    def test_connection(self, *, config: m.SyslogSettings) -> None:
+    def test_connection(self, *, config: SyslogSettings) -> None:
         """Invoke action TestConnection.
 
         ``POST /xapi/v1/SyslogSettings/Pbx.TestConnection``
@@ -79,7 +79,7 @@ class SyslogSettingsResource(SyncResource):
 class AsyncSyslogSettingsResource(AsyncResource):
     """SyslogSettings: ``client.xapi.syslog_settings`` on an ``AsyncClient``."""
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.SyslogSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> SyslogSettings:
         """Get SyslogSettings.
 
         ``GET /xapi/v1/SyslogSettings``
@@ -93,9 +93,9 @@ class AsyncSyslogSettingsResource(AsyncResource):
         """
         await self._guard.require("GetSyslogSettings")
         path = "SyslogSettings"
-        return parse_model(m.SyslogSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(SyslogSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.SyslogSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: SyslogSettings | Mapping[str, Any]) -> None:
         """Update SyslogSettings.
 
         ``PATCH /xapi/v1/SyslogSettings``
@@ -112,7 +112,7 @@ class AsyncSyslogSettingsResource(AsyncResource):
         path = "SyslogSettings"
         await self._client.patch(path, json=to_wire(body))
 
-    async def test_connection(self, *, config: m.SyslogSettings) -> None:
+    async def test_connection(self, *, config: SyslogSettings) -> None:
         """Invoke action TestConnection.
 
         ``POST /xapi/v1/SyslogSettings/Pbx.TestConnection``

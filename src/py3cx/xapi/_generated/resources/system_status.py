@@ -10,7 +10,18 @@ from datetime import datetime
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.create_ticket import CreateTicket
+from py3cx.xapi._generated.schemas.enums import RemoteAccessStatus
+from py3cx.xapi._generated.schemas.my_phone_request_stats import MyPhoneRequestStats
+from py3cx.xapi._generated.schemas.network_telemetry import NetworkTelemetry
+from py3cx.xapi._generated.schemas.process_telemetry import ProcessTelemetry
+from py3cx.xapi._generated.schemas.request_help import RequestHelp
+from py3cx.xapi._generated.schemas.system_database_information import SystemDatabaseInformation
+from py3cx.xapi._generated.schemas.system_extension_status import SystemExtensionStatus
+from py3cx.xapi._generated.schemas.system_health_status import SystemHealthStatus
+from py3cx.xapi._generated.schemas.system_status import SystemStatus
+from py3cx.xapi._generated.schemas.system_telemetry import SystemTelemetry
+from py3cx.xapi._generated.schemas.version_update_type import VersionUpdateType
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -28,7 +39,7 @@ __all__ = ["AsyncSystemStatusResource", "SystemStatusResource"]
 class SystemStatusResource(SyncResource):
     """SystemStatus: ``client.xapi.system_status`` on a ``Client``."""
 
-    def get_remote_access_status(self) -> m.RemoteAccessStatus:
+    def get_remote_access_status(self) -> RemoteAccessStatus:
         """Invoke function GetRemoteAccessStatus.
 
         ``GET /xapi/v1/SystemStatus/Pbx.GetRemoteAccessStatus()``
@@ -42,7 +53,7 @@ class SystemStatusResource(SyncResource):
         """
         self._guard.require("GetRemoteAccessStatus")
         path = function_path("SystemStatus", "Pbx.GetRemoteAccessStatus")
-        return parse_value(m.RemoteAccessStatus, self._client.get(path))
+        return parse_value(RemoteAccessStatus, self._client.get(path))
 
     def revoke_remote_access(self) -> None:
         """Invoke action RevokeRemoteAccess.
@@ -60,7 +71,7 @@ class SystemStatusResource(SyncResource):
         path = action_path("SystemStatus", "Pbx.RevokeRemoteAccess")
         self._client.post(path)
 
-    def is_request_help_enabled(self) -> m.CreateTicket:
+    def is_request_help_enabled(self) -> CreateTicket:
         """Invoke function IsRequestHelpEnabled.
 
         ``GET /xapi/v1/SystemStatus/Pbx.IsRequestHelpEnabled()``
@@ -70,9 +81,9 @@ class SystemStatusResource(SyncResource):
         Example: ``client.xapi.system_status.is_request_help_enabled()``
         """
         path = function_path("SystemStatus", "Pbx.IsRequestHelpEnabled")
-        return parse_model(m.CreateTicket, self._client.get(path))
+        return parse_model(CreateTicket, self._client.get(path))
 
-    def request_help(self, *, description: m.RequestHelp | None = None) -> None:
+    def request_help(self, *, description: RequestHelp | None = None) -> None:
         """Invoke action RequestHelp.
 
         ``POST /xapi/v1/SystemStatus/Pbx.RequestHelp``
@@ -103,7 +114,7 @@ class SystemStatusResource(SyncResource):
         )
         return parse_value(str, self._client.get(path))
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.SystemStatus:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> SystemStatus:
         """Get SystemStatus.
 
         ``GET /xapi/v1/SystemStatus``
@@ -113,7 +124,7 @@ class SystemStatusResource(SyncResource):
         Example: ``client.xapi.system_status.get()``
         """
         path = "SystemStatus"
-        return parse_model(m.SystemStatus, self._client.get(path, select=select, expand=expand))
+        return parse_model(SystemStatus, self._client.get(path, select=select, expand=expand))
 
     def system_extensions(
         self,
@@ -123,7 +134,7 @@ class SystemStatusResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.SystemExtensionStatus]:
+    ) -> Pager[SystemExtensionStatus]:
         """Invoke function SystemExtensions.
 
         ``GET /xapi/v1/SystemStatus/Pbx.SystemExtensions()``
@@ -138,7 +149,7 @@ class SystemStatusResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.SystemExtensionStatus,
+            SystemExtensionStatus,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -146,7 +157,7 @@ class SystemStatusResource(SyncResource):
             skip=skip,
         )
 
-    def system_database_information(self) -> m.SystemDatabaseInformation:
+    def system_database_information(self) -> SystemDatabaseInformation:
         """Invoke function SystemDatabaseInformation.
 
         ``GET /xapi/v1/SystemStatus/Pbx.SystemDatabaseInformation()``
@@ -156,9 +167,9 @@ class SystemStatusResource(SyncResource):
         Example: ``client.xapi.system_status.system_database_information()``
         """
         path = function_path("SystemStatus", "Pbx.SystemDatabaseInformation")
-        return parse_model(m.SystemDatabaseInformation, self._client.get(path))
+        return parse_model(SystemDatabaseInformation, self._client.get(path))
 
-    def get_version_type(self) -> m.VersionUpdateType:
+    def get_version_type(self) -> VersionUpdateType:
         """Invoke function GetVersionType.
 
         ``GET /xapi/v1/SystemStatus/Pbx.GetVersionType()``
@@ -168,7 +179,7 @@ class SystemStatusResource(SyncResource):
         Example: ``client.xapi.system_status.get_version_type()``
         """
         path = function_path("SystemStatus", "Pbx.GetVersionType")
-        return parse_model(m.VersionUpdateType, self._client.get(path))
+        return parse_model(VersionUpdateType, self._client.get(path))
 
     def set_chat_log_status(self, *, enable: bool | None = None) -> None:
         """Invoke action SetChatLogStatus.
@@ -197,7 +208,7 @@ class SystemStatusResource(SyncResource):
         path = action_path("SystemStatus", "Pbx.StartDBMaintenance")
         self._client.post(path)
 
-    def system_health_status(self) -> m.SystemHealthStatus:
+    def system_health_status(self) -> SystemHealthStatus:
         """Invoke function SystemHealthStatus.
 
         ``GET /xapi/v1/SystemStatus/Pbx.SystemHealthStatus()``
@@ -207,7 +218,7 @@ class SystemStatusResource(SyncResource):
         Example: ``client.xapi.system_status.system_health_status()``
         """
         path = function_path("SystemStatus", "Pbx.SystemHealthStatus")
-        return parse_model(m.SystemHealthStatus, self._client.get(path))
+        return parse_model(SystemHealthStatus, self._client.get(path))
 
     def api_token(self) -> str:
         """Invoke function APIToken.
@@ -247,7 +258,7 @@ class SystemStatusResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.SystemTelemetry]:
+    ) -> Pager[SystemTelemetry]:
         """Invoke function SystemTelemetry.
 
         ``GET /xapi/v1/SystemStatus/Pbx.SystemTelemetry()``
@@ -260,6 +271,7 @@ class SystemStatusResource(SyncResource):
 
         Example: ``for row in client.xapi.system_status.system_telemetry(): ...``
         """
+
         def path_now() -> str:
             self._guard.require("SystemTelemetry")
             path = function_path("SystemStatus", "Pbx.SystemTelemetry")
@@ -268,7 +280,7 @@ class SystemStatusResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.SystemTelemetry,
+            SystemTelemetry,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -290,7 +302,7 @@ class SystemStatusResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ProcessTelemetry]:
+    ) -> Pager[ProcessTelemetry]:
         """Invoke function ServiceTelemetry.
 
         ``GET /xapi/v1/SystemStatus/Pbx.ServiceTelemetry()``
@@ -303,6 +315,7 @@ class SystemStatusResource(SyncResource):
 
         Example: ``for row in client.xapi.system_status.service_telemetry(): ...``
         """
+
         def path_now() -> str:
             self._guard.require("ServiceTelemetry")
             path = function_path("SystemStatus", "Pbx.ServiceTelemetry")
@@ -311,7 +324,7 @@ class SystemStatusResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.ProcessTelemetry,
+            ProcessTelemetry,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -333,7 +346,7 @@ class SystemStatusResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.NetworkTelemetry]:
+    ) -> Pager[NetworkTelemetry]:
         """Invoke function NetworkTelemetry.
 
         ``GET /xapi/v1/SystemStatus/Pbx.NetworkTelemetry()``
@@ -346,6 +359,7 @@ class SystemStatusResource(SyncResource):
 
         Example: ``for row in client.xapi.system_status.network_telemetry(): ...``
         """
+
         def path_now() -> str:
             self._guard.require("NetworkTelemetry")
             path = function_path("SystemStatus", "Pbx.NetworkTelemetry")
@@ -354,7 +368,7 @@ class SystemStatusResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.NetworkTelemetry,
+            NetworkTelemetry,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -378,7 +392,7 @@ class SystemStatusResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.MyPhoneRequestStats]:
+    ) -> Pager[MyPhoneRequestStats]:
         """Invoke function MyPhoneRequestIdTelemetry.
 
         ``GET /xapi/v1/SystemStatus/Pbx.MyPhoneRequestIdTelemetry(startDate,endDate)``
@@ -392,6 +406,7 @@ class SystemStatusResource(SyncResource):
         Example: ``for row in client.xapi.system_status.my_phone_request_id_telemetry(start_date=...,
         end_date=...): ...``
         """
+
         def path_now() -> str:
             self._guard.require("MyPhoneRequestIdTelemetry")
             path = function_path(
@@ -405,7 +420,7 @@ class SystemStatusResource(SyncResource):
         return Pager(
             self._client,
             path_now,
-            m.MyPhoneRequestStats,
+            MyPhoneRequestStats,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -420,7 +435,7 @@ class SystemStatusResource(SyncResource):
 class AsyncSystemStatusResource(AsyncResource):
     """SystemStatus: ``client.xapi.system_status`` on an ``AsyncClient``."""
 
-    async def get_remote_access_status(self) -> m.RemoteAccessStatus:
+    async def get_remote_access_status(self) -> RemoteAccessStatus:
         """Invoke function GetRemoteAccessStatus.
 
         ``GET /xapi/v1/SystemStatus/Pbx.GetRemoteAccessStatus()``
@@ -434,7 +449,7 @@ class AsyncSystemStatusResource(AsyncResource):
         """
         await self._guard.require("GetRemoteAccessStatus")
         path = function_path("SystemStatus", "Pbx.GetRemoteAccessStatus")
-        return parse_value(m.RemoteAccessStatus, await self._client.get(path))
+        return parse_value(RemoteAccessStatus, await self._client.get(path))
 
     async def revoke_remote_access(self) -> None:
         """Invoke action RevokeRemoteAccess.
@@ -452,7 +467,7 @@ class AsyncSystemStatusResource(AsyncResource):
         path = action_path("SystemStatus", "Pbx.RevokeRemoteAccess")
         await self._client.post(path)
 
-    async def is_request_help_enabled(self) -> m.CreateTicket:
+    async def is_request_help_enabled(self) -> CreateTicket:
         """Invoke function IsRequestHelpEnabled.
 
         ``GET /xapi/v1/SystemStatus/Pbx.IsRequestHelpEnabled()``
@@ -462,9 +477,9 @@ class AsyncSystemStatusResource(AsyncResource):
         Example: ``await client.xapi.system_status.is_request_help_enabled()``
         """
         path = function_path("SystemStatus", "Pbx.IsRequestHelpEnabled")
-        return parse_model(m.CreateTicket, await self._client.get(path))
+        return parse_model(CreateTicket, await self._client.get(path))
 
-    async def request_help(self, *, description: m.RequestHelp | None = None) -> None:
+    async def request_help(self, *, description: RequestHelp | None = None) -> None:
         """Invoke action RequestHelp.
 
         ``POST /xapi/v1/SystemStatus/Pbx.RequestHelp``
@@ -495,7 +510,7 @@ class AsyncSystemStatusResource(AsyncResource):
         )
         return parse_value(str, await self._client.get(path))
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.SystemStatus:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> SystemStatus:
         """Get SystemStatus.
 
         ``GET /xapi/v1/SystemStatus``
@@ -505,7 +520,7 @@ class AsyncSystemStatusResource(AsyncResource):
         Example: ``await client.xapi.system_status.get()``
         """
         path = "SystemStatus"
-        return parse_model(m.SystemStatus, await self._client.get(path, select=select, expand=expand))
+        return parse_model(SystemStatus, await self._client.get(path, select=select, expand=expand))
 
     def system_extensions(
         self,
@@ -515,7 +530,7 @@ class AsyncSystemStatusResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.SystemExtensionStatus]:
+    ) -> AsyncPager[SystemExtensionStatus]:
         """Invoke function SystemExtensions.
 
         ``GET /xapi/v1/SystemStatus/Pbx.SystemExtensions()``
@@ -530,7 +545,7 @@ class AsyncSystemStatusResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.SystemExtensionStatus,
+            SystemExtensionStatus,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -538,7 +553,7 @@ class AsyncSystemStatusResource(AsyncResource):
             skip=skip,
         )
 
-    async def system_database_information(self) -> m.SystemDatabaseInformation:
+    async def system_database_information(self) -> SystemDatabaseInformation:
         """Invoke function SystemDatabaseInformation.
 
         ``GET /xapi/v1/SystemStatus/Pbx.SystemDatabaseInformation()``
@@ -548,9 +563,9 @@ class AsyncSystemStatusResource(AsyncResource):
         Example: ``await client.xapi.system_status.system_database_information()``
         """
         path = function_path("SystemStatus", "Pbx.SystemDatabaseInformation")
-        return parse_model(m.SystemDatabaseInformation, await self._client.get(path))
+        return parse_model(SystemDatabaseInformation, await self._client.get(path))
 
-    async def get_version_type(self) -> m.VersionUpdateType:
+    async def get_version_type(self) -> VersionUpdateType:
         """Invoke function GetVersionType.
 
         ``GET /xapi/v1/SystemStatus/Pbx.GetVersionType()``
@@ -560,7 +575,7 @@ class AsyncSystemStatusResource(AsyncResource):
         Example: ``await client.xapi.system_status.get_version_type()``
         """
         path = function_path("SystemStatus", "Pbx.GetVersionType")
-        return parse_model(m.VersionUpdateType, await self._client.get(path))
+        return parse_model(VersionUpdateType, await self._client.get(path))
 
     async def set_chat_log_status(self, *, enable: bool | None = None) -> None:
         """Invoke action SetChatLogStatus.
@@ -589,7 +604,7 @@ class AsyncSystemStatusResource(AsyncResource):
         path = action_path("SystemStatus", "Pbx.StartDBMaintenance")
         await self._client.post(path)
 
-    async def system_health_status(self) -> m.SystemHealthStatus:
+    async def system_health_status(self) -> SystemHealthStatus:
         """Invoke function SystemHealthStatus.
 
         ``GET /xapi/v1/SystemStatus/Pbx.SystemHealthStatus()``
@@ -599,7 +614,7 @@ class AsyncSystemStatusResource(AsyncResource):
         Example: ``await client.xapi.system_status.system_health_status()``
         """
         path = function_path("SystemStatus", "Pbx.SystemHealthStatus")
-        return parse_model(m.SystemHealthStatus, await self._client.get(path))
+        return parse_model(SystemHealthStatus, await self._client.get(path))
 
     async def api_token(self) -> str:
         """Invoke function APIToken.
@@ -639,7 +654,7 @@ class AsyncSystemStatusResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.SystemTelemetry]:
+    ) -> AsyncPager[SystemTelemetry]:
         """Invoke function SystemTelemetry.
 
         ``GET /xapi/v1/SystemStatus/Pbx.SystemTelemetry()``
@@ -652,6 +667,7 @@ class AsyncSystemStatusResource(AsyncResource):
 
         Example: ``async for row in client.xapi.system_status.system_telemetry(): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("SystemTelemetry")
             path = function_path("SystemStatus", "Pbx.SystemTelemetry")
@@ -660,7 +676,7 @@ class AsyncSystemStatusResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.SystemTelemetry,
+            SystemTelemetry,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -682,7 +698,7 @@ class AsyncSystemStatusResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ProcessTelemetry]:
+    ) -> AsyncPager[ProcessTelemetry]:
         """Invoke function ServiceTelemetry.
 
         ``GET /xapi/v1/SystemStatus/Pbx.ServiceTelemetry()``
@@ -695,6 +711,7 @@ class AsyncSystemStatusResource(AsyncResource):
 
         Example: ``async for row in client.xapi.system_status.service_telemetry(): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("ServiceTelemetry")
             path = function_path("SystemStatus", "Pbx.ServiceTelemetry")
@@ -703,7 +720,7 @@ class AsyncSystemStatusResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.ProcessTelemetry,
+            ProcessTelemetry,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -725,7 +742,7 @@ class AsyncSystemStatusResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.NetworkTelemetry]:
+    ) -> AsyncPager[NetworkTelemetry]:
         """Invoke function NetworkTelemetry.
 
         ``GET /xapi/v1/SystemStatus/Pbx.NetworkTelemetry()``
@@ -738,6 +755,7 @@ class AsyncSystemStatusResource(AsyncResource):
 
         Example: ``async for row in client.xapi.system_status.network_telemetry(): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("NetworkTelemetry")
             path = function_path("SystemStatus", "Pbx.NetworkTelemetry")
@@ -746,7 +764,7 @@ class AsyncSystemStatusResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.NetworkTelemetry,
+            NetworkTelemetry,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -770,7 +788,7 @@ class AsyncSystemStatusResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.MyPhoneRequestStats]:
+    ) -> AsyncPager[MyPhoneRequestStats]:
         """Invoke function MyPhoneRequestIdTelemetry.
 
         ``GET /xapi/v1/SystemStatus/Pbx.MyPhoneRequestIdTelemetry(startDate,endDate)``
@@ -784,6 +802,7 @@ class AsyncSystemStatusResource(AsyncResource):
         Example: ``async for row in
         client.xapi.system_status.my_phone_request_id_telemetry(start_date=..., end_date=...): ...``
         """
+
         async def path_now() -> str:
             await self._guard.require("MyPhoneRequestIdTelemetry")
             path = function_path(
@@ -797,7 +816,7 @@ class AsyncSystemStatusResource(AsyncResource):
         return AsyncPager(
             self._client,
             path_now,
-            m.MyPhoneRequestStats,
+            MyPhoneRequestStats,
             page_size=page_size,
             filter=filter,
             select=select,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.property import Property
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class TenantPropertiesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Property]:
+    ) -> Pager[Property]:
         """Get entities from TenantProperties.
 
         ``GET /xapi/v1/TenantProperties``
@@ -53,7 +53,7 @@ class TenantPropertiesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Property,
+            Property,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class TenantPropertiesResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Property | Mapping[str, Any]) -> m.Property:
+    def create(self, body: Property | Mapping[str, Any]) -> Property:
         """Add new entity to TenantProperties.
 
         ``POST /xapi/v1/TenantProperties``
@@ -74,9 +74,9 @@ class TenantPropertiesResource(SyncResource):
         Example: ``client.xapi.tenant_properties.create(Property(...))``
         """
         path = "TenantProperties"
-        return parse_model(m.Property, self._client.post(path, json=to_wire(body)))
+        return parse_model(Property, self._client.post(path, json=to_wire(body)))
 
-    def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Property:
+    def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Property:
         """Get entity from TenantProperties by key.
 
         ``GET /xapi/v1/TenantProperties({Name})``
@@ -86,9 +86,9 @@ class TenantPropertiesResource(SyncResource):
         Example: ``client.xapi.tenant_properties.get("100")``
         """
         path = key_path("TenantProperties", Typed(name, "Edm.String"))
-        return parse_model(m.Property, self._client.get(path, select=select, expand=expand))
+        return parse_model(Property, self._client.get(path, select=select, expand=expand))
 
-    def update(self, name: str, body: m.Property | Mapping[str, Any]) -> None:
+    def update(self, name: str, body: Property | Mapping[str, Any]) -> None:
         """Update entity in TenantProperties.
 
         ``PATCH /xapi/v1/TenantProperties({Name})``
@@ -129,7 +129,7 @@ class AsyncTenantPropertiesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Property]:
+    ) -> AsyncPager[Property]:
         """Get entities from TenantProperties.
 
         ``GET /xapi/v1/TenantProperties``
@@ -144,7 +144,7 @@ class AsyncTenantPropertiesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Property,
+            Property,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -155,7 +155,7 @@ class AsyncTenantPropertiesResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Property | Mapping[str, Any]) -> m.Property:
+    async def create(self, body: Property | Mapping[str, Any]) -> Property:
         """Add new entity to TenantProperties.
 
         ``POST /xapi/v1/TenantProperties``
@@ -165,9 +165,9 @@ class AsyncTenantPropertiesResource(AsyncResource):
         Example: ``await client.xapi.tenant_properties.create(Property(...))``
         """
         path = "TenantProperties"
-        return parse_model(m.Property, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Property, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Property:
+    async def get(self, name: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Property:
         """Get entity from TenantProperties by key.
 
         ``GET /xapi/v1/TenantProperties({Name})``
@@ -177,9 +177,9 @@ class AsyncTenantPropertiesResource(AsyncResource):
         Example: ``await client.xapi.tenant_properties.get("100")``
         """
         path = key_path("TenantProperties", Typed(name, "Edm.String"))
-        return parse_model(m.Property, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Property, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, name: str, body: m.Property | Mapping[str, Any]) -> None:
+    async def update(self, name: str, body: Property | Mapping[str, Any]) -> None:
         """Update entity in TenantProperties.
 
         ``PATCH /xapi/v1/TenantProperties({Name})``

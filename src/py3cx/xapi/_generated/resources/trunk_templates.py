@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.trunk_template import TrunkTemplate
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +38,7 @@ class TrunkTemplatesResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.TrunkTemplate]:
+    ) -> Pager[TrunkTemplate]:
         """Get entities from TrunkTemplates.
 
         ``GET /xapi/v1/TrunkTemplates``
@@ -53,7 +53,7 @@ class TrunkTemplatesResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.TrunkTemplate,
+            TrunkTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +64,7 @@ class TrunkTemplatesResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.TrunkTemplate | Mapping[str, Any]) -> m.TrunkTemplate:
+    def create(self, body: TrunkTemplate | Mapping[str, Any]) -> TrunkTemplate:
         """Add new entity to TrunkTemplates.
 
         ``POST /xapi/v1/TrunkTemplates``
@@ -74,9 +74,9 @@ class TrunkTemplatesResource(SyncResource):
         Example: ``client.xapi.trunk_templates.create(TrunkTemplate(...))``
         """
         path = "TrunkTemplates"
-        return parse_model(m.TrunkTemplate, self._client.post(path, json=to_wire(body)))
+        return parse_model(TrunkTemplate, self._client.post(path, json=to_wire(body)))
 
-    def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.TrunkTemplate:
+    def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> TrunkTemplate:
         """Get entity from TrunkTemplates by key.
 
         ``GET /xapi/v1/TrunkTemplates({Id})``
@@ -86,9 +86,9 @@ class TrunkTemplatesResource(SyncResource):
         Example: ``client.xapi.trunk_templates.get("100")``
         """
         path = key_path("TrunkTemplates", Typed(id, "Edm.String"))
-        return parse_model(m.TrunkTemplate, self._client.get(path, select=select, expand=expand))
+        return parse_model(TrunkTemplate, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: str, body: m.TrunkTemplate | Mapping[str, Any]) -> None:
+    def update(self, id: str, body: TrunkTemplate | Mapping[str, Any]) -> None:
         """Update entity in TrunkTemplates.
 
         ``PATCH /xapi/v1/TrunkTemplates({Id})``
@@ -129,7 +129,7 @@ class AsyncTrunkTemplatesResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.TrunkTemplate]:
+    ) -> AsyncPager[TrunkTemplate]:
         """Get entities from TrunkTemplates.
 
         ``GET /xapi/v1/TrunkTemplates``
@@ -144,7 +144,7 @@ class AsyncTrunkTemplatesResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.TrunkTemplate,
+            TrunkTemplate,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -155,7 +155,7 @@ class AsyncTrunkTemplatesResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.TrunkTemplate | Mapping[str, Any]) -> m.TrunkTemplate:
+    async def create(self, body: TrunkTemplate | Mapping[str, Any]) -> TrunkTemplate:
         """Add new entity to TrunkTemplates.
 
         ``POST /xapi/v1/TrunkTemplates``
@@ -165,9 +165,9 @@ class AsyncTrunkTemplatesResource(AsyncResource):
         Example: ``await client.xapi.trunk_templates.create(TrunkTemplate(...))``
         """
         path = "TrunkTemplates"
-        return parse_model(m.TrunkTemplate, await self._client.post(path, json=to_wire(body)))
+        return parse_model(TrunkTemplate, await self._client.post(path, json=to_wire(body)))
 
-    async def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.TrunkTemplate:
+    async def get(self, id: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> TrunkTemplate:
         """Get entity from TrunkTemplates by key.
 
         ``GET /xapi/v1/TrunkTemplates({Id})``
@@ -177,9 +177,9 @@ class AsyncTrunkTemplatesResource(AsyncResource):
         Example: ``await client.xapi.trunk_templates.get("100")``
         """
         path = key_path("TrunkTemplates", Typed(id, "Edm.String"))
-        return parse_model(m.TrunkTemplate, await self._client.get(path, select=select, expand=expand))
+        return parse_model(TrunkTemplate, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: str, body: m.TrunkTemplate | Mapping[str, Any]) -> None:
+    async def update(self, id: str, body: TrunkTemplate | Mapping[str, Any]) -> None:
         """Update entity in TrunkTemplates.
 
         ``PATCH /xapi/v1/TrunkTemplates({Id})``

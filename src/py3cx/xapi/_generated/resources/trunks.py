@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.create_trunk import CreateTrunk
+from py3cx.xapi._generated.schemas.first_available_number import FirstAvailableNumber
+from py3cx.xapi._generated.schemas.get_provider_phones import GetProviderPhones
+from py3cx.xapi._generated.schemas.provider_phones import ProviderPhones
+from py3cx.xapi._generated.schemas.set_route_request import SetRouteRequest
+from py3cx.xapi._generated.schemas.trunk import Trunk
+from py3cx.xapi._generated.schemas.trunk_report import TrunkReport
+from py3cx.xapi._generated.schemas.trunk_test_result import TrunkTestResult
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -31,7 +38,7 @@ __all__ = ["AsyncTrunksResource", "TrunksResource"]
 class TrunksResource(SyncResource):
     """Trunks: ``client.xapi.trunks`` on a ``Client``."""
 
-    def get_first_available_trunk_number(self) -> m.FirstAvailableNumber:
+    def get_first_available_trunk_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableTrunkNumber.
 
         ``GET /xapi/v1/Trunks/Pbx.GetFirstAvailableTrunkNumber()``
@@ -41,9 +48,9 @@ class TrunksResource(SyncResource):
         Example: ``client.xapi.trunks.get_first_available_trunk_number()``
         """
         path = function_path("Trunks", "Pbx.GetFirstAvailableTrunkNumber")
-        return parse_model(m.FirstAvailableNumber, self._client.get(path))
+        return parse_model(FirstAvailableNumber, self._client.get(path))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Trunk:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Trunk:
         """Get entity from Trunks by key.
 
         ``GET /xapi/v1/Trunks({Id})``
@@ -53,9 +60,9 @@ class TrunksResource(SyncResource):
         Example: ``client.xapi.trunks.get(42)``
         """
         path = key_path("Trunks", Typed(id, "Edm.Int32"))
-        return parse_model(m.Trunk, self._client.get(path, select=select, expand=expand))
+        return parse_model(Trunk, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.Trunk | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: Trunk | Mapping[str, Any]) -> None:
         """Update entity in Trunks.
 
         ``PATCH /xapi/v1/Trunks({Id})``
@@ -81,7 +88,7 @@ class TrunksResource(SyncResource):
         path = key_path("Trunks", Typed(id, "Edm.Int32"))
         self._client.delete(path, etag=etag)
 
-    def init_master_bridge(self) -> m.Trunk:
+    def init_master_bridge(self) -> Trunk:
         """Invoke function InitMasterBridge.
 
         ``GET /xapi/v1/Trunks/Pbx.InitMasterBridge()``
@@ -91,9 +98,9 @@ class TrunksResource(SyncResource):
         Example: ``client.xapi.trunks.init_master_bridge()``
         """
         path = function_path("Trunks", "Pbx.InitMasterBridge")
-        return parse_model(m.Trunk, self._client.get(path))
+        return parse_model(Trunk, self._client.get(path))
 
-    def init_slave_bridge(self) -> m.Trunk:
+    def init_slave_bridge(self) -> Trunk:
         """Invoke function InitSlaveBridge.
 
         ``GET /xapi/v1/Trunks/Pbx.InitSlaveBridge()``
@@ -103,9 +110,9 @@ class TrunksResource(SyncResource):
         Example: ``client.xapi.trunks.init_slave_bridge()``
         """
         path = function_path("Trunks", "Pbx.InitSlaveBridge")
-        return parse_model(m.Trunk, self._client.get(path))
+        return parse_model(Trunk, self._client.get(path))
 
-    def init_trunk(self, *, template: str) -> m.Trunk:
+    def init_trunk(self, *, template: str) -> Trunk:
         """Invoke function InitTrunk.
 
         ``GET /xapi/v1/Trunks/Pbx.InitTrunk(template)``
@@ -115,7 +122,7 @@ class TrunksResource(SyncResource):
         Example: ``client.xapi.trunks.init_trunk(template=...)``
         """
         path = function_path("Trunks", "Pbx.InitTrunk", template=Typed(template, "Edm.String"))
-        return parse_model(m.Trunk, self._client.get(path))
+        return parse_model(Trunk, self._client.get(path))
 
     def export_trunk(self, id: int, *, file: FileArg) -> int:
         """Invoke function ExportTrunk.
@@ -144,7 +151,7 @@ class TrunksResource(SyncResource):
         body: dict[str, Any] = {"id": to_wire(id)}
         self._client.post(path, json=body)
 
-    def set_routes(self, *, routes: m.SetRouteRequest) -> None:
+    def set_routes(self, *, routes: SetRouteRequest) -> None:
         """Invoke action SetRoutes.
 
         ``POST /xapi/v1/Trunks/Pbx.SetRoutes``
@@ -157,7 +164,7 @@ class TrunksResource(SyncResource):
         body: dict[str, Any] = {"routes": to_wire(routes)}
         self._client.post(path, json=body)
 
-    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Trunk:
+    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Trunk:
         """Get entity from Trunks by key (Number).
 
         ``GET /xapi/v1/Trunks(Number)``
@@ -173,9 +180,9 @@ class TrunksResource(SyncResource):
             path = function_path("Trunks", "Pbx.GetTrunkByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Trunks", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Trunk, self._client.get(path, select=select, expand=expand))
+        return parse_model(Trunk, self._client.get(path, select=select, expand=expand))
 
-    def run_analysis(self, id: int) -> builtins.list[m.TrunkReport]:
+    def run_analysis(self, id: int) -> builtins.list[TrunkReport]:
         """Invoke action RunAnalysis.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.RunAnalysis``
@@ -189,9 +196,9 @@ class TrunksResource(SyncResource):
         """
         self._guard.require("RunAnalysis")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.RunAnalysis")
-        return parse_list(m.TrunkReport, self._client.post(path))
+        return parse_list(TrunkReport, self._client.post(path))
 
-    def test_inbound_call(self, id: int) -> m.TrunkTestResult | None:
+    def test_inbound_call(self, id: int) -> TrunkTestResult | None:
         """Invoke action TestInboundCall.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.TestInboundCall``
@@ -205,9 +212,9 @@ class TrunksResource(SyncResource):
         """
         self._guard.require("TestInboundCall")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.TestInboundCall")
-        return parse_optional_model(m.TrunkTestResult, self._client.post(path))
+        return parse_optional_model(TrunkTestResult, self._client.post(path))
 
-    def test_outbound_call(self, id: int, *, contact: str, destination: str) -> m.TrunkTestResult | None:
+    def test_outbound_call(self, id: int, *, contact: str, destination: str) -> TrunkTestResult | None:
         """Invoke action TestOutboundCall.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.TestOutboundCall``
@@ -222,7 +229,7 @@ class TrunksResource(SyncResource):
         self._guard.require("TestOutboundCall")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.TestOutboundCall")
         body: dict[str, Any] = {"contact": to_wire(contact), "destination": to_wire(destination)}
-        return parse_optional_model(m.TrunkTestResult, self._client.post(path, json=body))
+        return parse_optional_model(TrunkTestResult, self._client.post(path, json=body))
 
     def list(
         self,
@@ -235,7 +242,7 @@ class TrunksResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Trunk]:
+    ) -> Pager[Trunk]:
         """Get entities from Trunks.
 
         ``GET /xapi/v1/Trunks``
@@ -250,7 +257,7 @@ class TrunksResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Trunk,
+            Trunk,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -261,7 +268,7 @@ class TrunksResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Trunk | Mapping[str, Any]) -> m.Trunk:
+    def create(self, body: Trunk | Mapping[str, Any]) -> Trunk:
         """Add new entity to Trunks.
 
         ``POST /xapi/v1/Trunks``
@@ -271,9 +278,9 @@ class TrunksResource(SyncResource):
         Example: ``client.xapi.trunks.create(Trunk(...))``
         """
         path = "Trunks"
-        return parse_model(m.Trunk, self._client.post(path, json=to_wire(body)))
+        return parse_model(Trunk, self._client.post(path, json=to_wire(body)))
 
-    def get_provider_phones(self, *, model: m.GetProviderPhones) -> m.ProviderPhones | None:
+    def get_provider_phones(self, *, model: GetProviderPhones) -> ProviderPhones | None:
         """Invoke action GetProviderPhones.
 
         ``POST /xapi/v1/Trunks/Pbx.GetProviderPhones``
@@ -288,9 +295,9 @@ class TrunksResource(SyncResource):
         self._guard.require("GetProviderPhones")
         path = action_path("Trunks", "Pbx.GetProviderPhones")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_optional_model(m.ProviderPhones, self._client.post(path, json=body))
+        return parse_optional_model(ProviderPhones, self._client.post(path, json=body))
 
-    def finalize_trunk_provisioning(self, *, model: m.CreateTrunk) -> m.Trunk | None:
+    def finalize_trunk_provisioning(self, *, model: CreateTrunk) -> Trunk | None:
         """Invoke action FinalizeTrunkProvisioning.
 
         ``POST /xapi/v1/Trunks/Pbx.FinalizeTrunkProvisioning``
@@ -305,13 +312,13 @@ class TrunksResource(SyncResource):
         self._guard.require("FinalizeTrunkProvisioning")
         path = action_path("Trunks", "Pbx.FinalizeTrunkProvisioning")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_optional_model(m.Trunk, self._client.post(path, json=body))
+        return parse_optional_model(Trunk, self._client.post(path, json=body))
 
 
 class AsyncTrunksResource(AsyncResource):
     """Trunks: ``client.xapi.trunks`` on an ``AsyncClient``."""
 
-    async def get_first_available_trunk_number(self) -> m.FirstAvailableNumber:
+    async def get_first_available_trunk_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableTrunkNumber.
 
         ``GET /xapi/v1/Trunks/Pbx.GetFirstAvailableTrunkNumber()``
@@ -321,9 +328,9 @@ class AsyncTrunksResource(AsyncResource):
         Example: ``await client.xapi.trunks.get_first_available_trunk_number()``
         """
         path = function_path("Trunks", "Pbx.GetFirstAvailableTrunkNumber")
-        return parse_model(m.FirstAvailableNumber, await self._client.get(path))
+        return parse_model(FirstAvailableNumber, await self._client.get(path))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Trunk:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> Trunk:
         """Get entity from Trunks by key.
 
         ``GET /xapi/v1/Trunks({Id})``
@@ -333,9 +340,9 @@ class AsyncTrunksResource(AsyncResource):
         Example: ``await client.xapi.trunks.get(42)``
         """
         path = key_path("Trunks", Typed(id, "Edm.Int32"))
-        return parse_model(m.Trunk, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Trunk, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.Trunk | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: Trunk | Mapping[str, Any]) -> None:
         """Update entity in Trunks.
 
         ``PATCH /xapi/v1/Trunks({Id})``
@@ -361,7 +368,7 @@ class AsyncTrunksResource(AsyncResource):
         path = key_path("Trunks", Typed(id, "Edm.Int32"))
         await self._client.delete(path, etag=etag)
 
-    async def init_master_bridge(self) -> m.Trunk:
+    async def init_master_bridge(self) -> Trunk:
         """Invoke function InitMasterBridge.
 
         ``GET /xapi/v1/Trunks/Pbx.InitMasterBridge()``
@@ -371,9 +378,9 @@ class AsyncTrunksResource(AsyncResource):
         Example: ``await client.xapi.trunks.init_master_bridge()``
         """
         path = function_path("Trunks", "Pbx.InitMasterBridge")
-        return parse_model(m.Trunk, await self._client.get(path))
+        return parse_model(Trunk, await self._client.get(path))
 
-    async def init_slave_bridge(self) -> m.Trunk:
+    async def init_slave_bridge(self) -> Trunk:
         """Invoke function InitSlaveBridge.
 
         ``GET /xapi/v1/Trunks/Pbx.InitSlaveBridge()``
@@ -383,9 +390,9 @@ class AsyncTrunksResource(AsyncResource):
         Example: ``await client.xapi.trunks.init_slave_bridge()``
         """
         path = function_path("Trunks", "Pbx.InitSlaveBridge")
-        return parse_model(m.Trunk, await self._client.get(path))
+        return parse_model(Trunk, await self._client.get(path))
 
-    async def init_trunk(self, *, template: str) -> m.Trunk:
+    async def init_trunk(self, *, template: str) -> Trunk:
         """Invoke function InitTrunk.
 
         ``GET /xapi/v1/Trunks/Pbx.InitTrunk(template)``
@@ -395,7 +402,7 @@ class AsyncTrunksResource(AsyncResource):
         Example: ``await client.xapi.trunks.init_trunk(template=...)``
         """
         path = function_path("Trunks", "Pbx.InitTrunk", template=Typed(template, "Edm.String"))
-        return parse_model(m.Trunk, await self._client.get(path))
+        return parse_model(Trunk, await self._client.get(path))
 
     async def export_trunk(self, id: int, *, file: FileArg) -> int:
         """Invoke function ExportTrunk.
@@ -424,7 +431,7 @@ class AsyncTrunksResource(AsyncResource):
         body: dict[str, Any] = {"id": to_wire(id)}
         await self._client.post(path, json=body)
 
-    async def set_routes(self, *, routes: m.SetRouteRequest) -> None:
+    async def set_routes(self, *, routes: SetRouteRequest) -> None:
         """Invoke action SetRoutes.
 
         ``POST /xapi/v1/Trunks/Pbx.SetRoutes``
@@ -443,7 +450,7 @@ class AsyncTrunksResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.Trunk:
+    ) -> Trunk:
         """Get entity from Trunks by key (Number).
 
         ``GET /xapi/v1/Trunks(Number)``
@@ -459,9 +466,9 @@ class AsyncTrunksResource(AsyncResource):
             path = function_path("Trunks", "Pbx.GetTrunkByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Trunks", Number=Typed(number, "Edm.String"))
-        return parse_model(m.Trunk, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Trunk, await self._client.get(path, select=select, expand=expand))
 
-    async def run_analysis(self, id: int) -> builtins.list[m.TrunkReport]:
+    async def run_analysis(self, id: int) -> builtins.list[TrunkReport]:
         """Invoke action RunAnalysis.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.RunAnalysis``
@@ -475,9 +482,9 @@ class AsyncTrunksResource(AsyncResource):
         """
         await self._guard.require("RunAnalysis")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.RunAnalysis")
-        return parse_list(m.TrunkReport, await self._client.post(path))
+        return parse_list(TrunkReport, await self._client.post(path))
 
-    async def test_inbound_call(self, id: int) -> m.TrunkTestResult | None:
+    async def test_inbound_call(self, id: int) -> TrunkTestResult | None:
         """Invoke action TestInboundCall.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.TestInboundCall``
@@ -491,7 +498,7 @@ class AsyncTrunksResource(AsyncResource):
         """
         await self._guard.require("TestInboundCall")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.TestInboundCall")
-        return parse_optional_model(m.TrunkTestResult, await self._client.post(path))
+        return parse_optional_model(TrunkTestResult, await self._client.post(path))
 
     async def test_outbound_call(
         self,
@@ -499,7 +506,7 @@ class AsyncTrunksResource(AsyncResource):
         *,
         contact: str,
         destination: str,
-    ) -> m.TrunkTestResult | None:
+    ) -> TrunkTestResult | None:
         """Invoke action TestOutboundCall.
 
         ``POST /xapi/v1/Trunks({Id})/Pbx.TestOutboundCall``
@@ -514,7 +521,7 @@ class AsyncTrunksResource(AsyncResource):
         await self._guard.require("TestOutboundCall")
         path = action_path(key_path("Trunks", Typed(id, "Edm.Int32")), "Pbx.TestOutboundCall")
         body: dict[str, Any] = {"contact": to_wire(contact), "destination": to_wire(destination)}
-        return parse_optional_model(m.TrunkTestResult, await self._client.post(path, json=body))
+        return parse_optional_model(TrunkTestResult, await self._client.post(path, json=body))
 
     def list(
         self,
@@ -527,7 +534,7 @@ class AsyncTrunksResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Trunk]:
+    ) -> AsyncPager[Trunk]:
         """Get entities from Trunks.
 
         ``GET /xapi/v1/Trunks``
@@ -542,7 +549,7 @@ class AsyncTrunksResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Trunk,
+            Trunk,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -553,7 +560,7 @@ class AsyncTrunksResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Trunk | Mapping[str, Any]) -> m.Trunk:
+    async def create(self, body: Trunk | Mapping[str, Any]) -> Trunk:
         """Add new entity to Trunks.
 
         ``POST /xapi/v1/Trunks``
@@ -563,9 +570,9 @@ class AsyncTrunksResource(AsyncResource):
         Example: ``await client.xapi.trunks.create(Trunk(...))``
         """
         path = "Trunks"
-        return parse_model(m.Trunk, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Trunk, await self._client.post(path, json=to_wire(body)))
 
-    async def get_provider_phones(self, *, model: m.GetProviderPhones) -> m.ProviderPhones | None:
+    async def get_provider_phones(self, *, model: GetProviderPhones) -> ProviderPhones | None:
         """Invoke action GetProviderPhones.
 
         ``POST /xapi/v1/Trunks/Pbx.GetProviderPhones``
@@ -580,9 +587,9 @@ class AsyncTrunksResource(AsyncResource):
         await self._guard.require("GetProviderPhones")
         path = action_path("Trunks", "Pbx.GetProviderPhones")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_optional_model(m.ProviderPhones, await self._client.post(path, json=body))
+        return parse_optional_model(ProviderPhones, await self._client.post(path, json=body))
 
-    async def finalize_trunk_provisioning(self, *, model: m.CreateTrunk) -> m.Trunk | None:
+    async def finalize_trunk_provisioning(self, *, model: CreateTrunk) -> Trunk | None:
         """Invoke action FinalizeTrunkProvisioning.
 
         ``POST /xapi/v1/Trunks/Pbx.FinalizeTrunkProvisioning``
@@ -597,4 +604,4 @@ class AsyncTrunksResource(AsyncResource):
         await self._guard.require("FinalizeTrunkProvisioning")
         path = action_path("Trunks", "Pbx.FinalizeTrunkProvisioning")
         body: dict[str, Any] = {"model": to_wire(model)}
-        return parse_optional_model(m.Trunk, await self._client.post(path, json=body))
+        return parse_optional_model(Trunk, await self._client.post(path, json=body))

@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from py3cx.odata import action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.install_updates import InstallUpdates
+from py3cx.xapi._generated.schemas.update_list import UpdateList
+from py3cx.xapi._generated.schemas.update_settings import UpdateSettings
+from py3cx.xapi._generated.schemas.updates_stats import UpdatesStats
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._resource import (
     AsyncResource,
@@ -24,7 +27,7 @@ __all__ = ["AsyncUpdatesResource", "UpdatesResource"]
 class UpdatesResource(SyncResource):
     """Updates: ``client.xapi.updates`` on a ``Client``."""
 
-    def get_update_settings(self) -> m.UpdateSettings:
+    def get_update_settings(self) -> UpdateSettings:
         """Invoke functionImport GetUpdateSettings.
 
         ``GET /xapi/v1/GetUpdateSettings()``
@@ -34,9 +37,9 @@ class UpdatesResource(SyncResource):
         Example: ``client.xapi.updates.get_update_settings()``
         """
         path = function_path(None, "GetUpdateSettings")
-        return parse_model(m.UpdateSettings, self._client.get(path))
+        return parse_model(UpdateSettings, self._client.get(path))
 
-    def set_update_settings(self, *, settings: m.UpdateSettings) -> None:
+    def set_update_settings(self, *, settings: UpdateSettings) -> None:
         """Invoke actionImport SetUpdateSettings.
 
         ``POST /xapi/v1/SetUpdateSettings``
@@ -73,7 +76,7 @@ class UpdatesResource(SyncResource):
         path = action_path(None, "UpgradeDebian")
         self._client.post(path)
 
-    def get_updates(self) -> m.UpdateList:
+    def get_updates(self) -> UpdateList:
         """Invoke functionImport GetUpdates.
 
         ``GET /xapi/v1/GetUpdates()``
@@ -83,9 +86,9 @@ class UpdatesResource(SyncResource):
         Example: ``client.xapi.updates.get_updates()``
         """
         path = function_path(None, "GetUpdates")
-        return parse_model(m.UpdateList, self._client.get(path))
+        return parse_model(UpdateList, self._client.get(path))
 
-    def get_prompt_set_updates(self) -> m.UpdateList:
+    def get_prompt_set_updates(self) -> UpdateList:
         """Invoke functionImport GetPromptSetUpdates.
 
         ``GET /xapi/v1/GetPromptSetUpdates()``
@@ -95,9 +98,9 @@ class UpdatesResource(SyncResource):
         Example: ``client.xapi.updates.get_prompt_set_updates()``
         """
         path = function_path(None, "GetPromptSetUpdates")
-        return parse_model(m.UpdateList, self._client.get(path))
+        return parse_model(UpdateList, self._client.get(path))
 
-    def get_server_crm_updates(self) -> m.UpdateList:
+    def get_server_crm_updates(self) -> UpdateList:
         """Invoke functionImport GetServerCrmUpdates.
 
         ``GET /xapi/v1/GetServerCrmUpdates()``
@@ -107,9 +110,9 @@ class UpdatesResource(SyncResource):
         Example: ``client.xapi.updates.get_server_crm_updates()``
         """
         path = function_path(None, "GetServerCrmUpdates")
-        return parse_model(m.UpdateList, self._client.get(path))
+        return parse_model(UpdateList, self._client.get(path))
 
-    def install_updates(self, *, install: m.InstallUpdates) -> None:
+    def install_updates(self, *, install: InstallUpdates) -> None:
         """Invoke actionImport InstallUpdates.
 
         ``POST /xapi/v1/InstallUpdates``
@@ -122,7 +125,7 @@ class UpdatesResource(SyncResource):
         body: dict[str, Any] = {"install": to_wire(install)}
         self._client.post(path, json=body)
 
-    def get_updates_stats(self) -> m.UpdatesStats:
+    def get_updates_stats(self) -> UpdatesStats:
         """Invoke functionImport GetUpdatesStats.
 
         ``GET /xapi/v1/GetUpdatesStats()``
@@ -132,13 +135,13 @@ class UpdatesResource(SyncResource):
         Example: ``client.xapi.updates.get_updates_stats()``
         """
         path = function_path(None, "GetUpdatesStats")
-        return parse_model(m.UpdatesStats, self._client.get(path))
+        return parse_model(UpdatesStats, self._client.get(path))
 
 
 class AsyncUpdatesResource(AsyncResource):
     """Updates: ``client.xapi.updates`` on an ``AsyncClient``."""
 
-    async def get_update_settings(self) -> m.UpdateSettings:
+    async def get_update_settings(self) -> UpdateSettings:
         """Invoke functionImport GetUpdateSettings.
 
         ``GET /xapi/v1/GetUpdateSettings()``
@@ -148,9 +151,9 @@ class AsyncUpdatesResource(AsyncResource):
         Example: ``await client.xapi.updates.get_update_settings()``
         """
         path = function_path(None, "GetUpdateSettings")
-        return parse_model(m.UpdateSettings, await self._client.get(path))
+        return parse_model(UpdateSettings, await self._client.get(path))
 
-    async def set_update_settings(self, *, settings: m.UpdateSettings) -> None:
+    async def set_update_settings(self, *, settings: UpdateSettings) -> None:
         """Invoke actionImport SetUpdateSettings.
 
         ``POST /xapi/v1/SetUpdateSettings``
@@ -187,7 +190,7 @@ class AsyncUpdatesResource(AsyncResource):
         path = action_path(None, "UpgradeDebian")
         await self._client.post(path)
 
-    async def get_updates(self) -> m.UpdateList:
+    async def get_updates(self) -> UpdateList:
         """Invoke functionImport GetUpdates.
 
         ``GET /xapi/v1/GetUpdates()``
@@ -197,9 +200,9 @@ class AsyncUpdatesResource(AsyncResource):
         Example: ``await client.xapi.updates.get_updates()``
         """
         path = function_path(None, "GetUpdates")
-        return parse_model(m.UpdateList, await self._client.get(path))
+        return parse_model(UpdateList, await self._client.get(path))
 
-    async def get_prompt_set_updates(self) -> m.UpdateList:
+    async def get_prompt_set_updates(self) -> UpdateList:
         """Invoke functionImport GetPromptSetUpdates.
 
         ``GET /xapi/v1/GetPromptSetUpdates()``
@@ -209,9 +212,9 @@ class AsyncUpdatesResource(AsyncResource):
         Example: ``await client.xapi.updates.get_prompt_set_updates()``
         """
         path = function_path(None, "GetPromptSetUpdates")
-        return parse_model(m.UpdateList, await self._client.get(path))
+        return parse_model(UpdateList, await self._client.get(path))
 
-    async def get_server_crm_updates(self) -> m.UpdateList:
+    async def get_server_crm_updates(self) -> UpdateList:
         """Invoke functionImport GetServerCrmUpdates.
 
         ``GET /xapi/v1/GetServerCrmUpdates()``
@@ -221,9 +224,9 @@ class AsyncUpdatesResource(AsyncResource):
         Example: ``await client.xapi.updates.get_server_crm_updates()``
         """
         path = function_path(None, "GetServerCrmUpdates")
-        return parse_model(m.UpdateList, await self._client.get(path))
+        return parse_model(UpdateList, await self._client.get(path))
 
-    async def install_updates(self, *, install: m.InstallUpdates) -> None:
+    async def install_updates(self, *, install: InstallUpdates) -> None:
         """Invoke actionImport InstallUpdates.
 
         ``POST /xapi/v1/InstallUpdates``
@@ -236,7 +239,7 @@ class AsyncUpdatesResource(AsyncResource):
         body: dict[str, Any] = {"install": to_wire(install)}
         await self._client.post(path, json=body)
 
-    async def get_updates_stats(self) -> m.UpdatesStats:
+    async def get_updates_stats(self) -> UpdatesStats:
         """Invoke functionImport GetUpdatesStats.
 
         ``GET /xapi/v1/GetUpdatesStats()``
@@ -246,4 +249,4 @@ class AsyncUpdatesResource(AsyncResource):
         Example: ``await client.xapi.updates.get_updates_stats()``
         """
         path = function_path(None, "GetUpdatesStats")
-        return parse_model(m.UpdatesStats, await self._client.get(path))
+        return parse_model(UpdatesStats, await self._client.get(path))

@@ -11,7 +11,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.call_control_result_response import CallControlResultResponse
+from py3cx.xapi._generated.schemas.first_available_number import FirstAvailableNumber
+from py3cx.xapi._generated.schemas.forwarding_profile import ForwardingProfile
+from py3cx.xapi._generated.schemas.greeting import Greeting
+from py3cx.xapi._generated.schemas.greeting_file import GreetingFile
+from py3cx.xapi._generated.schemas.install_firmware import InstallFirmware
+from py3cx.xapi._generated.schemas.multi_edit_user_data import MultiEditUserData
+from py3cx.xapi._generated.schemas.phone_registrar import PhoneRegistrar
+from py3cx.xapi._generated.schemas.regenerate_options import RegenerateOptions
+from py3cx.xapi._generated.schemas.user import User
+from py3cx.xapi._generated.schemas.user_delete_error import UserDeleteError
+from py3cx.xapi._generated.schemas.user_group import UserGroup
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -32,7 +43,7 @@ __all__ = ["AsyncUsersResource", "UsersResource"]
 class UsersResource(SyncResource):
     """Users: ``client.xapi.users`` on a ``Client``."""
 
-    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.User:
+    def get_by_number(self, number: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> User:
         """Get entity from Users by key (Number).
 
         ``GET /xapi/v1/Users(Number)``
@@ -48,7 +59,7 @@ class UsersResource(SyncResource):
             path = function_path("Users", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Users", Number=Typed(number, "Edm.String"))
-        return parse_model(m.User, self._client.get(path, select=select, expand=expand))
+        return parse_model(User, self._client.get(path, select=select, expand=expand))
 
     def has_duplicated_email(self, id: int) -> bool:
         """Invoke function HasDuplicatedEmail.
@@ -75,7 +86,7 @@ class UsersResource(SyncResource):
         body: dict[str, Any] = {"emails": to_wire(emails)}
         return parse_list(str, self._client.post(path, json=body))
 
-    def get_first_available_extension_number(self) -> m.FirstAvailableNumber:
+    def get_first_available_extension_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableExtensionNumber.
 
         ``GET /xapi/v1/Users/Pbx.GetFirstAvailableExtensionNumber()``
@@ -85,9 +96,9 @@ class UsersResource(SyncResource):
         Example: ``client.xapi.users.get_first_available_extension_number()``
         """
         path = function_path("Users", "Pbx.GetFirstAvailableExtensionNumber")
-        return parse_model(m.FirstAvailableNumber, self._client.get(path))
+        return parse_model(FirstAvailableNumber, self._client.get(path))
 
-    def get_first_available_hotdesking_number(self) -> m.FirstAvailableNumber:
+    def get_first_available_hotdesking_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableHotdeskingNumber.
 
         ``GET /xapi/v1/Users/Pbx.GetFirstAvailableHotdeskingNumber()``
@@ -97,7 +108,7 @@ class UsersResource(SyncResource):
         Example: ``client.xapi.users.get_first_available_hotdesking_number()``
         """
         path = function_path("Users", "Pbx.GetFirstAvailableHotdeskingNumber")
-        return parse_model(m.FirstAvailableNumber, self._client.get(path))
+        return parse_model(FirstAvailableNumber, self._client.get(path))
 
     def send_welcome_email(self, id: int) -> None:
         """Invoke action SendWelcomeEmail.
@@ -123,7 +134,7 @@ class UsersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.UserGroup]:
+    ) -> Pager[UserGroup]:
         """Get Groups from Users.
 
         ``GET /xapi/v1/Users({Id})/Groups``
@@ -138,7 +149,7 @@ class UsersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -161,7 +172,7 @@ class UsersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.ForwardingProfile]:
+    ) -> Pager[ForwardingProfile]:
         """Get ForwardingProfiles from Users.
 
         ``GET /xapi/v1/Users({Id})/ForwardingProfiles``
@@ -176,7 +187,7 @@ class UsersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.ForwardingProfile,
+            ForwardingProfile,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -199,7 +210,7 @@ class UsersResource(SyncResource):
         path = function_path(key_path("Users", Typed(id, "Edm.Int32")), "Pbx.GetPhoneSecret")
         return parse_value(str, self._client.get(path))
 
-    def regenerate(self, id: int, *, opts: m.RegenerateOptions) -> None:
+    def regenerate(self, id: int, *, opts: RegenerateOptions) -> None:
         """Invoke action Regenerate.
 
         ``POST /xapi/v1/Users({Id})/Pbx.Regenerate``
@@ -217,7 +228,7 @@ class UsersResource(SyncResource):
         self._guard.check_body("Regenerate", body)
         self._client.post(path, json=body)
 
-    def regenerate_passwords(self, *, ids: Sequence[int], opts: m.RegenerateOptions) -> None:
+    def regenerate_passwords(self, *, ids: Sequence[int], opts: RegenerateOptions) -> None:
         """Invoke action RegeneratePasswords.
 
         ``POST /xapi/v1/Users/Pbx.RegeneratePasswords``
@@ -249,7 +260,7 @@ class UsersResource(SyncResource):
         path = function_path("Users", "Pbx.ExportExtensions")
         return self._client.download(path, file)
 
-    def get_phone_registrar(self, *, mac: str) -> m.PhoneRegistrar:
+    def get_phone_registrar(self, *, mac: str) -> PhoneRegistrar:
         """Invoke function GetPhoneRegistrar.
 
         ``GET /xapi/v1/Users/Pbx.GetPhoneRegistrar(mac)``
@@ -259,9 +270,9 @@ class UsersResource(SyncResource):
         Example: ``client.xapi.users.get_phone_registrar(mac=...)``
         """
         path = function_path("Users", "Pbx.GetPhoneRegistrar", mac=Typed(mac, "Edm.String"))
-        return parse_model(m.PhoneRegistrar, self._client.get(path))
+        return parse_model(PhoneRegistrar, self._client.get(path))
 
-    def bulk_update(self, *, ids: Sequence[int], user: m.User) -> None:
+    def bulk_update(self, *, ids: Sequence[int], user: User) -> None:
         """Invoke action BulkUpdate.
 
         ``POST /xapi/v1/Users/Pbx.BulkUpdate``
@@ -274,7 +285,7 @@ class UsersResource(SyncResource):
         body: dict[str, Any] = {"ids": to_wire(ids), "user": to_wire(user)}
         self._client.post(path, json=body)
 
-    def get_phone_registrars(self, *, macs: Sequence[str]) -> builtins.list[m.PhoneRegistrar]:
+    def get_phone_registrars(self, *, macs: Sequence[str]) -> builtins.list[PhoneRegistrar]:
         """Invoke action GetPhoneRegistrars.
 
         ``POST /xapi/v1/Users/Pbx.GetPhoneRegistrars``
@@ -285,7 +296,7 @@ class UsersResource(SyncResource):
         """
         path = action_path("Users", "Pbx.GetPhoneRegistrars")
         body: dict[str, Any] = {"macs": to_wire(macs)}
-        return parse_list(m.PhoneRegistrar, self._client.post(path, json=body))
+        return parse_list(PhoneRegistrar, self._client.post(path, json=body))
 
     def reboot_phone(self, *, mac: str) -> None:
         """Invoke action RebootPhone.
@@ -338,7 +349,7 @@ class UsersResource(SyncResource):
         path = function_path(key_path("Users", Typed(id, "Edm.Int32")), "Pbx.GenerateProvLink")
         return parse_value(str, self._client.get(path))
 
-    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.User:
+    def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> User:
         """Get entity from Users by key.
 
         ``GET /xapi/v1/Users({Id})``
@@ -348,9 +359,9 @@ class UsersResource(SyncResource):
         Example: ``client.xapi.users.get(42)``
         """
         path = key_path("Users", Typed(id, "Edm.Int32"))
-        return parse_model(m.User, self._client.get(path, select=select, expand=expand))
+        return parse_model(User, self._client.get(path, select=select, expand=expand))
 
-    def update(self, id: int, body: m.User | Mapping[str, Any]) -> None:
+    def update(self, id: int, body: User | Mapping[str, Any]) -> None:
         """Update entity in Users.
 
         ``PATCH /xapi/v1/Users({Id})``
@@ -388,7 +399,7 @@ class UsersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Greeting]:
+    ) -> Pager[Greeting]:
         """Get Greetings from Users.
 
         ``GET /xapi/v1/Users({Id})/Greetings``
@@ -403,7 +414,7 @@ class UsersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Greeting,
+            Greeting,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -446,7 +457,7 @@ class UsersResource(SyncResource):
         )
         return self._client.download(path, file)
 
-    def batch_delete(self, *, ids: Sequence[int]) -> builtins.list[m.UserDeleteError]:
+    def batch_delete(self, *, ids: Sequence[int]) -> builtins.list[UserDeleteError]:
         """Invoke action BatchDelete.
 
         ``POST /xapi/v1/Users/Pbx.BatchDelete``
@@ -457,7 +468,7 @@ class UsersResource(SyncResource):
         """
         path = action_path("Users", "Pbx.BatchDelete")
         body: dict[str, Any] = {"ids": to_wire(ids)}
-        return parse_list(m.UserDeleteError, self._client.post(path, json=body))
+        return parse_list(UserDeleteError, self._client.post(path, json=body))
 
     def make_call(
         self,
@@ -466,7 +477,7 @@ class UsersResource(SyncResource):
         contact: str | None = None,
         dn: str | None = None,
         test_call: bool | None = None,
-    ) -> m.CallControlResultResponse | None:
+    ) -> CallControlResultResponse | None:
         """Invoke action MakeCall.
 
         ``POST /xapi/v1/Users/Pbx.MakeCall``
@@ -487,7 +498,7 @@ class UsersResource(SyncResource):
         if test_call is not None:
             body["testCall"] = to_wire(test_call)
         self._guard.check_body("MakeCall", body)
-        return parse_optional_model(m.CallControlResultResponse, self._client.post(path, json=body))
+        return parse_optional_model(CallControlResultResponse, self._client.post(path, json=body))
 
     def set_monitor_status(self, id: int, *, days: int) -> None:
         """Invoke action SetMonitorStatus.
@@ -502,7 +513,7 @@ class UsersResource(SyncResource):
         body: dict[str, Any] = {"days": to_wire(days)}
         self._client.post(path, json=body)
 
-    def install_firmware(self, *, phone: m.InstallFirmware) -> None:
+    def install_firmware(self, *, phone: InstallFirmware) -> None:
         """Invoke action InstallFirmware.
 
         ``POST /xapi/v1/Users/Pbx.InstallFirmware``
@@ -519,7 +530,7 @@ class UsersResource(SyncResource):
         body: dict[str, Any] = {"phone": to_wire(phone)}
         self._client.post(path, json=body)
 
-    def multi_user_update(self, *, ids: Sequence[int], user: m.MultiEditUserData) -> None:
+    def multi_user_update(self, *, ids: Sequence[int], user: MultiEditUserData) -> None:
         """Invoke action MultiUserUpdate.
 
         ``POST /xapi/v1/Users/Pbx.MultiUserUpdate``
@@ -545,7 +556,7 @@ class UsersResource(SyncResource):
         body: dict[str, Any] = {"ids": to_wire(ids)}
         self._client.post(path, json=body)
 
-    def get_multi_edit_greetings(self, *, ids: Sequence[int]) -> builtins.list[m.GreetingFile]:
+    def get_multi_edit_greetings(self, *, ids: Sequence[int]) -> builtins.list[GreetingFile]:
         """Invoke action GetMultiEditGreetings.
 
         ``POST /xapi/v1/Users/Pbx.GetMultiEditGreetings``
@@ -556,7 +567,7 @@ class UsersResource(SyncResource):
         """
         path = action_path("Users", "Pbx.GetMultiEditGreetings")
         body: dict[str, Any] = {"ids": to_wire(ids)}
-        return parse_list(m.GreetingFile, self._client.post(path, json=body))
+        return parse_list(GreetingFile, self._client.post(path, json=body))
 
     def multi_delete_greeting(self, *, filename: str, ids: Sequence[int]) -> None:
         """Invoke action MultiDeleteGreeting.
@@ -582,7 +593,7 @@ class UsersResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.User]:
+    ) -> Pager[User]:
         """Get entities from Users.
 
         ``GET /xapi/v1/Users``
@@ -597,7 +608,7 @@ class UsersResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.User,
+            User,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -608,7 +619,7 @@ class UsersResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.User | Mapping[str, Any]) -> m.User:
+    def create(self, body: User | Mapping[str, Any]) -> User:
         """Add new entity to Users.
 
         ``POST /xapi/v1/Users``
@@ -618,7 +629,7 @@ class UsersResource(SyncResource):
         Example: ``client.xapi.users.create(User(...))``
         """
         path = "Users"
-        return parse_model(m.User, self._client.post(path, json=to_wire(body)))
+        return parse_model(User, self._client.post(path, json=to_wire(body)))
 
 
 class AsyncUsersResource(AsyncResource):
@@ -630,7 +641,7 @@ class AsyncUsersResource(AsyncResource):
         *,
         select: FieldsArg = None,
         expand: FieldsArg = None,
-    ) -> m.User:
+    ) -> User:
         """Get entity from Users by key (Number).
 
         ``GET /xapi/v1/Users(Number)``
@@ -646,7 +657,7 @@ class AsyncUsersResource(AsyncResource):
             path = function_path("Users", "Pbx.GetByNumber", number=Typed(number, "Edm.String"))
         else:
             path = key_path("Users", Number=Typed(number, "Edm.String"))
-        return parse_model(m.User, await self._client.get(path, select=select, expand=expand))
+        return parse_model(User, await self._client.get(path, select=select, expand=expand))
 
     async def has_duplicated_email(self, id: int) -> bool:
         """Invoke function HasDuplicatedEmail.
@@ -673,7 +684,7 @@ class AsyncUsersResource(AsyncResource):
         body: dict[str, Any] = {"emails": to_wire(emails)}
         return parse_list(str, await self._client.post(path, json=body))
 
-    async def get_first_available_extension_number(self) -> m.FirstAvailableNumber:
+    async def get_first_available_extension_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableExtensionNumber.
 
         ``GET /xapi/v1/Users/Pbx.GetFirstAvailableExtensionNumber()``
@@ -683,9 +694,9 @@ class AsyncUsersResource(AsyncResource):
         Example: ``await client.xapi.users.get_first_available_extension_number()``
         """
         path = function_path("Users", "Pbx.GetFirstAvailableExtensionNumber")
-        return parse_model(m.FirstAvailableNumber, await self._client.get(path))
+        return parse_model(FirstAvailableNumber, await self._client.get(path))
 
-    async def get_first_available_hotdesking_number(self) -> m.FirstAvailableNumber:
+    async def get_first_available_hotdesking_number(self) -> FirstAvailableNumber:
         """Invoke function GetFirstAvailableHotdeskingNumber.
 
         ``GET /xapi/v1/Users/Pbx.GetFirstAvailableHotdeskingNumber()``
@@ -695,7 +706,7 @@ class AsyncUsersResource(AsyncResource):
         Example: ``await client.xapi.users.get_first_available_hotdesking_number()``
         """
         path = function_path("Users", "Pbx.GetFirstAvailableHotdeskingNumber")
-        return parse_model(m.FirstAvailableNumber, await self._client.get(path))
+        return parse_model(FirstAvailableNumber, await self._client.get(path))
 
     async def send_welcome_email(self, id: int) -> None:
         """Invoke action SendWelcomeEmail.
@@ -721,7 +732,7 @@ class AsyncUsersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.UserGroup]:
+    ) -> AsyncPager[UserGroup]:
         """Get Groups from Users.
 
         ``GET /xapi/v1/Users({Id})/Groups``
@@ -736,7 +747,7 @@ class AsyncUsersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.UserGroup,
+            UserGroup,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -759,7 +770,7 @@ class AsyncUsersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.ForwardingProfile]:
+    ) -> AsyncPager[ForwardingProfile]:
         """Get ForwardingProfiles from Users.
 
         ``GET /xapi/v1/Users({Id})/ForwardingProfiles``
@@ -774,7 +785,7 @@ class AsyncUsersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.ForwardingProfile,
+            ForwardingProfile,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -797,7 +808,7 @@ class AsyncUsersResource(AsyncResource):
         path = function_path(key_path("Users", Typed(id, "Edm.Int32")), "Pbx.GetPhoneSecret")
         return parse_value(str, await self._client.get(path))
 
-    async def regenerate(self, id: int, *, opts: m.RegenerateOptions) -> None:
+    async def regenerate(self, id: int, *, opts: RegenerateOptions) -> None:
         """Invoke action Regenerate.
 
         ``POST /xapi/v1/Users({Id})/Pbx.Regenerate``
@@ -815,7 +826,7 @@ class AsyncUsersResource(AsyncResource):
         await self._guard.check_body("Regenerate", body)
         await self._client.post(path, json=body)
 
-    async def regenerate_passwords(self, *, ids: Sequence[int], opts: m.RegenerateOptions) -> None:
+    async def regenerate_passwords(self, *, ids: Sequence[int], opts: RegenerateOptions) -> None:
         """Invoke action RegeneratePasswords.
 
         ``POST /xapi/v1/Users/Pbx.RegeneratePasswords``
@@ -847,7 +858,7 @@ class AsyncUsersResource(AsyncResource):
         path = function_path("Users", "Pbx.ExportExtensions")
         return await self._client.download(path, file)
 
-    async def get_phone_registrar(self, *, mac: str) -> m.PhoneRegistrar:
+    async def get_phone_registrar(self, *, mac: str) -> PhoneRegistrar:
         """Invoke function GetPhoneRegistrar.
 
         ``GET /xapi/v1/Users/Pbx.GetPhoneRegistrar(mac)``
@@ -857,9 +868,9 @@ class AsyncUsersResource(AsyncResource):
         Example: ``await client.xapi.users.get_phone_registrar(mac=...)``
         """
         path = function_path("Users", "Pbx.GetPhoneRegistrar", mac=Typed(mac, "Edm.String"))
-        return parse_model(m.PhoneRegistrar, await self._client.get(path))
+        return parse_model(PhoneRegistrar, await self._client.get(path))
 
-    async def bulk_update(self, *, ids: Sequence[int], user: m.User) -> None:
+    async def bulk_update(self, *, ids: Sequence[int], user: User) -> None:
         """Invoke action BulkUpdate.
 
         ``POST /xapi/v1/Users/Pbx.BulkUpdate``
@@ -872,7 +883,7 @@ class AsyncUsersResource(AsyncResource):
         body: dict[str, Any] = {"ids": to_wire(ids), "user": to_wire(user)}
         await self._client.post(path, json=body)
 
-    async def get_phone_registrars(self, *, macs: Sequence[str]) -> builtins.list[m.PhoneRegistrar]:
+    async def get_phone_registrars(self, *, macs: Sequence[str]) -> builtins.list[PhoneRegistrar]:
         """Invoke action GetPhoneRegistrars.
 
         ``POST /xapi/v1/Users/Pbx.GetPhoneRegistrars``
@@ -883,7 +894,7 @@ class AsyncUsersResource(AsyncResource):
         """
         path = action_path("Users", "Pbx.GetPhoneRegistrars")
         body: dict[str, Any] = {"macs": to_wire(macs)}
-        return parse_list(m.PhoneRegistrar, await self._client.post(path, json=body))
+        return parse_list(PhoneRegistrar, await self._client.post(path, json=body))
 
     async def reboot_phone(self, *, mac: str) -> None:
         """Invoke action RebootPhone.
@@ -936,7 +947,7 @@ class AsyncUsersResource(AsyncResource):
         path = function_path(key_path("Users", Typed(id, "Edm.Int32")), "Pbx.GenerateProvLink")
         return parse_value(str, await self._client.get(path))
 
-    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.User:
+    async def get(self, id: int, *, select: FieldsArg = None, expand: FieldsArg = None) -> User:
         """Get entity from Users by key.
 
         ``GET /xapi/v1/Users({Id})``
@@ -946,9 +957,9 @@ class AsyncUsersResource(AsyncResource):
         Example: ``await client.xapi.users.get(42)``
         """
         path = key_path("Users", Typed(id, "Edm.Int32"))
-        return parse_model(m.User, await self._client.get(path, select=select, expand=expand))
+        return parse_model(User, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, id: int, body: m.User | Mapping[str, Any]) -> None:
+    async def update(self, id: int, body: User | Mapping[str, Any]) -> None:
         """Update entity in Users.
 
         ``PATCH /xapi/v1/Users({Id})``
@@ -986,7 +997,7 @@ class AsyncUsersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Greeting]:
+    ) -> AsyncPager[Greeting]:
         """Get Greetings from Users.
 
         ``GET /xapi/v1/Users({Id})/Greetings``
@@ -1001,7 +1012,7 @@ class AsyncUsersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Greeting,
+            Greeting,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -1045,7 +1056,7 @@ class AsyncUsersResource(AsyncResource):
         )
         return await self._client.download(path, file)
 
-    async def batch_delete(self, *, ids: Sequence[int]) -> builtins.list[m.UserDeleteError]:
+    async def batch_delete(self, *, ids: Sequence[int]) -> builtins.list[UserDeleteError]:
         """Invoke action BatchDelete.
 
         ``POST /xapi/v1/Users/Pbx.BatchDelete``
@@ -1056,7 +1067,7 @@ class AsyncUsersResource(AsyncResource):
         """
         path = action_path("Users", "Pbx.BatchDelete")
         body: dict[str, Any] = {"ids": to_wire(ids)}
-        return parse_list(m.UserDeleteError, await self._client.post(path, json=body))
+        return parse_list(UserDeleteError, await self._client.post(path, json=body))
 
     async def make_call(
         self,
@@ -1065,7 +1076,7 @@ class AsyncUsersResource(AsyncResource):
         contact: str | None = None,
         dn: str | None = None,
         test_call: bool | None = None,
-    ) -> m.CallControlResultResponse | None:
+    ) -> CallControlResultResponse | None:
         """Invoke action MakeCall.
 
         ``POST /xapi/v1/Users/Pbx.MakeCall``
@@ -1086,7 +1097,7 @@ class AsyncUsersResource(AsyncResource):
         if test_call is not None:
             body["testCall"] = to_wire(test_call)
         await self._guard.check_body("MakeCall", body)
-        return parse_optional_model(m.CallControlResultResponse, await self._client.post(path, json=body))
+        return parse_optional_model(CallControlResultResponse, await self._client.post(path, json=body))
 
     async def set_monitor_status(self, id: int, *, days: int) -> None:
         """Invoke action SetMonitorStatus.
@@ -1101,7 +1112,7 @@ class AsyncUsersResource(AsyncResource):
         body: dict[str, Any] = {"days": to_wire(days)}
         await self._client.post(path, json=body)
 
-    async def install_firmware(self, *, phone: m.InstallFirmware) -> None:
+    async def install_firmware(self, *, phone: InstallFirmware) -> None:
         """Invoke action InstallFirmware.
 
         ``POST /xapi/v1/Users/Pbx.InstallFirmware``
@@ -1118,7 +1129,7 @@ class AsyncUsersResource(AsyncResource):
         body: dict[str, Any] = {"phone": to_wire(phone)}
         await self._client.post(path, json=body)
 
-    async def multi_user_update(self, *, ids: Sequence[int], user: m.MultiEditUserData) -> None:
+    async def multi_user_update(self, *, ids: Sequence[int], user: MultiEditUserData) -> None:
         """Invoke action MultiUserUpdate.
 
         ``POST /xapi/v1/Users/Pbx.MultiUserUpdate``
@@ -1144,7 +1155,7 @@ class AsyncUsersResource(AsyncResource):
         body: dict[str, Any] = {"ids": to_wire(ids)}
         await self._client.post(path, json=body)
 
-    async def get_multi_edit_greetings(self, *, ids: Sequence[int]) -> builtins.list[m.GreetingFile]:
+    async def get_multi_edit_greetings(self, *, ids: Sequence[int]) -> builtins.list[GreetingFile]:
         """Invoke action GetMultiEditGreetings.
 
         ``POST /xapi/v1/Users/Pbx.GetMultiEditGreetings``
@@ -1155,7 +1166,7 @@ class AsyncUsersResource(AsyncResource):
         """
         path = action_path("Users", "Pbx.GetMultiEditGreetings")
         body: dict[str, Any] = {"ids": to_wire(ids)}
-        return parse_list(m.GreetingFile, await self._client.post(path, json=body))
+        return parse_list(GreetingFile, await self._client.post(path, json=body))
 
     async def multi_delete_greeting(self, *, filename: str, ids: Sequence[int]) -> None:
         """Invoke action MultiDeleteGreeting.
@@ -1181,7 +1192,7 @@ class AsyncUsersResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.User]:
+    ) -> AsyncPager[User]:
         """Get entities from Users.
 
         ``GET /xapi/v1/Users``
@@ -1196,7 +1207,7 @@ class AsyncUsersResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.User,
+            User,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -1207,7 +1218,7 @@ class AsyncUsersResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.User | Mapping[str, Any]) -> m.User:
+    async def create(self, body: User | Mapping[str, Any]) -> User:
         """Add new entity to Users.
 
         ``POST /xapi/v1/Users``
@@ -1217,4 +1228,4 @@ class AsyncUsersResource(AsyncResource):
         Example: ``await client.xapi.users.create(User(...))``
         """
         path = "Users"
-        return parse_model(m.User, await self._client.post(path, json=to_wire(body)))
+        return parse_model(User, await self._client.post(path, json=to_wire(body)))

@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from py3cx.odata import Typed, action_path, function_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.configured_ai_servers import ConfiguredAiServers
+from py3cx.xapi._generated.schemas.connected_ai_servers import ConnectedAiServers
+from py3cx.xapi._generated.schemas.language_item import LanguageItem
+from py3cx.xapi._generated.schemas.on_board_ui_command import OnBoardUICommand
+from py3cx.xapi._generated.schemas.voicemail_settings import VoicemailSettings
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -35,7 +39,7 @@ class VoicemailSettingsResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.LanguageItem]:
+    ) -> Pager[LanguageItem]:
         """Invoke function GetTranscribeLanguages.
 
         ``GET /xapi/v1/VoicemailSettings/Pbx.GetTranscribeLanguages()``
@@ -50,7 +54,7 @@ class VoicemailSettingsResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.LanguageItem,
+            LanguageItem,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -58,7 +62,7 @@ class VoicemailSettingsResource(SyncResource):
             skip=skip,
         )
 
-    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.VoicemailSettings:
+    def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> VoicemailSettings:
         """Get VoicemailSettings.
 
         ``GET /xapi/v1/VoicemailSettings``
@@ -68,9 +72,9 @@ class VoicemailSettingsResource(SyncResource):
         Example: ``client.xapi.voicemail_settings.get()``
         """
         path = "VoicemailSettings"
-        return parse_model(m.VoicemailSettings, self._client.get(path, select=select, expand=expand))
+        return parse_model(VoicemailSettings, self._client.get(path, select=select, expand=expand))
 
-    def update(self, body: m.VoicemailSettings | Mapping[str, Any]) -> None:
+    def update(self, body: VoicemailSettings | Mapping[str, Any]) -> None:
         """Update VoicemailSettings.
 
         ``PATCH /xapi/v1/VoicemailSettings``
@@ -96,7 +100,7 @@ class VoicemailSettingsResource(SyncResource):
         path = action_path("VoicemailSettings", "Pbx.DeleteAllUserVoicemails")
         self._client.post(path)
 
-    def get_converter_request_status(self, *, strict: bool = False) -> m.OnBoardUICommand:
+    def get_converter_request_status(self, *, strict: bool = False) -> OnBoardUICommand:
         """Invoke function GetConverterRequestStatus.
 
         ``GET /xapi/v1/VoicemailSettings/Pbx.GetConverterRequestStatus(strict)``
@@ -114,7 +118,7 @@ class VoicemailSettingsResource(SyncResource):
             "Pbx.GetConverterRequestStatus",
             strict=Typed(strict, "Edm.Boolean"),
         )
-        return parse_model(m.OnBoardUICommand, self._client.get(path))
+        return parse_model(OnBoardUICommand, self._client.get(path))
 
     def create_converter_configuration(self) -> None:
         """Invoke action CreateConverterConfiguration.
@@ -149,7 +153,7 @@ class VoicemailSettingsResource(SyncResource):
         body: dict[str, Any] = {"id": to_wire(id)}
         self._client.post(path, json=body)
 
-    def get_connected_converters_data(self) -> m.ConnectedAiServers:
+    def get_connected_converters_data(self) -> ConnectedAiServers:
         """Invoke function GetConnectedConvertersData.
 
         ``GET /xapi/v1/VoicemailSettings/Pbx.GetConnectedConvertersData()``
@@ -163,9 +167,9 @@ class VoicemailSettingsResource(SyncResource):
         """
         self._guard.require("GetConnectedConvertersData")
         path = function_path("VoicemailSettings", "Pbx.GetConnectedConvertersData")
-        return parse_model(m.ConnectedAiServers, self._client.get(path))
+        return parse_model(ConnectedAiServers, self._client.get(path))
 
-    def get_configured_converters(self) -> m.ConfiguredAiServers:
+    def get_configured_converters(self) -> ConfiguredAiServers:
         """Invoke function GetConfiguredConverters.
 
         ``GET /xapi/v1/VoicemailSettings/Pbx.GetConfiguredConverters()``
@@ -179,7 +183,7 @@ class VoicemailSettingsResource(SyncResource):
         """
         self._guard.require("GetConfiguredConverters")
         path = function_path("VoicemailSettings", "Pbx.GetConfiguredConverters")
-        return parse_model(m.ConfiguredAiServers, self._client.get(path))
+        return parse_model(ConfiguredAiServers, self._client.get(path))
 
 
 class AsyncVoicemailSettingsResource(AsyncResource):
@@ -193,7 +197,7 @@ class AsyncVoicemailSettingsResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.LanguageItem]:
+    ) -> AsyncPager[LanguageItem]:
         """Invoke function GetTranscribeLanguages.
 
         ``GET /xapi/v1/VoicemailSettings/Pbx.GetTranscribeLanguages()``
@@ -208,7 +212,7 @@ class AsyncVoicemailSettingsResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.LanguageItem,
+            LanguageItem,
             page_size=page_size,
             filter=filter,
             search=search,
@@ -216,7 +220,7 @@ class AsyncVoicemailSettingsResource(AsyncResource):
             skip=skip,
         )
 
-    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.VoicemailSettings:
+    async def get(self, *, select: FieldsArg = None, expand: FieldsArg = None) -> VoicemailSettings:
         """Get VoicemailSettings.
 
         ``GET /xapi/v1/VoicemailSettings``
@@ -226,9 +230,9 @@ class AsyncVoicemailSettingsResource(AsyncResource):
         Example: ``await client.xapi.voicemail_settings.get()``
         """
         path = "VoicemailSettings"
-        return parse_model(m.VoicemailSettings, await self._client.get(path, select=select, expand=expand))
+        return parse_model(VoicemailSettings, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, body: m.VoicemailSettings | Mapping[str, Any]) -> None:
+    async def update(self, body: VoicemailSettings | Mapping[str, Any]) -> None:
         """Update VoicemailSettings.
 
         ``PATCH /xapi/v1/VoicemailSettings``
@@ -254,7 +258,7 @@ class AsyncVoicemailSettingsResource(AsyncResource):
         path = action_path("VoicemailSettings", "Pbx.DeleteAllUserVoicemails")
         await self._client.post(path)
 
-    async def get_converter_request_status(self, *, strict: bool = False) -> m.OnBoardUICommand:
+    async def get_converter_request_status(self, *, strict: bool = False) -> OnBoardUICommand:
         """Invoke function GetConverterRequestStatus.
 
         ``GET /xapi/v1/VoicemailSettings/Pbx.GetConverterRequestStatus(strict)``
@@ -272,7 +276,7 @@ class AsyncVoicemailSettingsResource(AsyncResource):
             "Pbx.GetConverterRequestStatus",
             strict=Typed(strict, "Edm.Boolean"),
         )
-        return parse_model(m.OnBoardUICommand, await self._client.get(path))
+        return parse_model(OnBoardUICommand, await self._client.get(path))
 
     async def create_converter_configuration(self) -> None:
         """Invoke action CreateConverterConfiguration.
@@ -307,7 +311,7 @@ class AsyncVoicemailSettingsResource(AsyncResource):
         body: dict[str, Any] = {"id": to_wire(id)}
         await self._client.post(path, json=body)
 
-    async def get_connected_converters_data(self) -> m.ConnectedAiServers:
+    async def get_connected_converters_data(self) -> ConnectedAiServers:
         """Invoke function GetConnectedConvertersData.
 
         ``GET /xapi/v1/VoicemailSettings/Pbx.GetConnectedConvertersData()``
@@ -321,9 +325,9 @@ class AsyncVoicemailSettingsResource(AsyncResource):
         """
         await self._guard.require("GetConnectedConvertersData")
         path = function_path("VoicemailSettings", "Pbx.GetConnectedConvertersData")
-        return parse_model(m.ConnectedAiServers, await self._client.get(path))
+        return parse_model(ConnectedAiServers, await self._client.get(path))
 
-    async def get_configured_converters(self) -> m.ConfiguredAiServers:
+    async def get_configured_converters(self) -> ConfiguredAiServers:
         """Invoke function GetConfiguredConverters.
 
         ``GET /xapi/v1/VoicemailSettings/Pbx.GetConfiguredConverters()``
@@ -337,4 +341,4 @@ class AsyncVoicemailSettingsResource(AsyncResource):
         """
         await self._guard.require("GetConfiguredConverters")
         path = function_path("VoicemailSettings", "Pbx.GetConfiguredConverters")
-        return parse_model(m.ConfiguredAiServers, await self._client.get(path))
+        return parse_model(ConfiguredAiServers, await self._client.get(path))

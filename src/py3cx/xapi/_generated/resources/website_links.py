@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from py3cx.odata import Typed, action_path, key_path
-from py3cx.xapi._generated import models as m
+from py3cx.xapi._generated.schemas.chat_link_name_validation import ChatLinkNameValidation
+from py3cx.xapi._generated.schemas.weblink import Weblink
 from py3cx.xapi._model_base import to_wire
 from py3cx.xapi._pager import AsyncPager, Pager
 from py3cx.xapi._resource import (
@@ -38,7 +39,7 @@ class WebsiteLinksResource(SyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> Pager[m.Weblink]:
+    ) -> Pager[Weblink]:
         """Get entities from WebsiteLinks.
 
         ``GET /xapi/v1/WebsiteLinks``
@@ -53,7 +54,7 @@ class WebsiteLinksResource(SyncResource):
         return Pager(
             self._client,
             path,
-            m.Weblink,
+            Weblink,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -64,7 +65,7 @@ class WebsiteLinksResource(SyncResource):
             skip=skip,
         )
 
-    def create(self, body: m.Weblink | Mapping[str, Any]) -> m.Weblink:
+    def create(self, body: Weblink | Mapping[str, Any]) -> Weblink:
         """Add new entity to WebsiteLinks.
 
         ``POST /xapi/v1/WebsiteLinks``
@@ -74,9 +75,9 @@ class WebsiteLinksResource(SyncResource):
         Example: ``client.xapi.website_links.create(Weblink(...))``
         """
         path = "WebsiteLinks"
-        return parse_model(m.Weblink, self._client.post(path, json=to_wire(body)))
+        return parse_model(Weblink, self._client.post(path, json=to_wire(body)))
 
-    def validate_link(self, *, model: m.ChatLinkNameValidation) -> None:
+    def validate_link(self, *, model: ChatLinkNameValidation) -> None:
         """Invoke action ValidateLink.
 
         ``POST /xapi/v1/WebsiteLinks/Pbx.ValidateLink``
@@ -102,7 +103,7 @@ class WebsiteLinksResource(SyncResource):
         body: dict[str, Any] = {"ids": to_wire(ids)}
         self._client.post(path, json=body)
 
-    def get(self, link: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Weblink:
+    def get(self, link: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Weblink:
         """Get entity from WebsiteLinks by key.
 
         ``GET /xapi/v1/WebsiteLinks({Link})``
@@ -112,9 +113,9 @@ class WebsiteLinksResource(SyncResource):
         Example: ``client.xapi.website_links.get("100")``
         """
         path = key_path("WebsiteLinks", Typed(link, "Edm.String"))
-        return parse_model(m.Weblink, self._client.get(path, select=select, expand=expand))
+        return parse_model(Weblink, self._client.get(path, select=select, expand=expand))
 
-    def update(self, link: str, body: m.Weblink | Mapping[str, Any]) -> None:
+    def update(self, link: str, body: Weblink | Mapping[str, Any]) -> None:
         """Update entity in WebsiteLinks.
 
         ``PATCH /xapi/v1/WebsiteLinks({Link})``
@@ -155,7 +156,7 @@ class AsyncWebsiteLinksResource(AsyncResource):
         top: int | None = None,
         skip: int | None = None,
         page_size: int = 500,
-    ) -> AsyncPager[m.Weblink]:
+    ) -> AsyncPager[Weblink]:
         """Get entities from WebsiteLinks.
 
         ``GET /xapi/v1/WebsiteLinks``
@@ -170,7 +171,7 @@ class AsyncWebsiteLinksResource(AsyncResource):
         return AsyncPager(
             self._client,
             path,
-            m.Weblink,
+            Weblink,
             page_size=page_size,
             filter=filter,
             select=select,
@@ -181,7 +182,7 @@ class AsyncWebsiteLinksResource(AsyncResource):
             skip=skip,
         )
 
-    async def create(self, body: m.Weblink | Mapping[str, Any]) -> m.Weblink:
+    async def create(self, body: Weblink | Mapping[str, Any]) -> Weblink:
         """Add new entity to WebsiteLinks.
 
         ``POST /xapi/v1/WebsiteLinks``
@@ -191,9 +192,9 @@ class AsyncWebsiteLinksResource(AsyncResource):
         Example: ``await client.xapi.website_links.create(Weblink(...))``
         """
         path = "WebsiteLinks"
-        return parse_model(m.Weblink, await self._client.post(path, json=to_wire(body)))
+        return parse_model(Weblink, await self._client.post(path, json=to_wire(body)))
 
-    async def validate_link(self, *, model: m.ChatLinkNameValidation) -> None:
+    async def validate_link(self, *, model: ChatLinkNameValidation) -> None:
         """Invoke action ValidateLink.
 
         ``POST /xapi/v1/WebsiteLinks/Pbx.ValidateLink``
@@ -219,7 +220,7 @@ class AsyncWebsiteLinksResource(AsyncResource):
         body: dict[str, Any] = {"ids": to_wire(ids)}
         await self._client.post(path, json=body)
 
-    async def get(self, link: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> m.Weblink:
+    async def get(self, link: str, *, select: FieldsArg = None, expand: FieldsArg = None) -> Weblink:
         """Get entity from WebsiteLinks by key.
 
         ``GET /xapi/v1/WebsiteLinks({Link})``
@@ -229,9 +230,9 @@ class AsyncWebsiteLinksResource(AsyncResource):
         Example: ``await client.xapi.website_links.get("100")``
         """
         path = key_path("WebsiteLinks", Typed(link, "Edm.String"))
-        return parse_model(m.Weblink, await self._client.get(path, select=select, expand=expand))
+        return parse_model(Weblink, await self._client.get(path, select=select, expand=expand))
 
-    async def update(self, link: str, body: m.Weblink | Mapping[str, Any]) -> None:
+    async def update(self, link: str, body: Weblink | Mapping[str, Any]) -> None:
         """Update entity in WebsiteLinks.
 
         ``PATCH /xapi/v1/WebsiteLinks({Link})``
