@@ -174,3 +174,13 @@ def test_wire_participants_leave_nulls_out() -> None:
     assert wire["status"] == "Dialing" and wire["party_dn"] == "100" and wire["party_dn_type"] == "Wextension"
     info = sb.dn_info("100")
     assert info["type"] == "Wextension" and info["participants"][0]["status"] == "Ringing"
+
+
+def test_a_full_queue_turns_callers_away_at_once() -> None:
+    sb = Switchboard([DN("100", "Wextension"), DN("800", "Wqueue", agents=["100"], max_callers=2)])
+    ended = Ended()
+    sb.observers.append(ended)
+    for number in ("+1", "+2", "+3"):
+        sb.place_call(number, "800")
+    assert len(sb.participants_of("800")) == 2
+    assert [c.caller.number for c in ended.calls] == ["+3"] and ended.calls[0].abandoned

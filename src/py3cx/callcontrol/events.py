@@ -95,10 +95,7 @@ class WireEvent:
     entity: str
     attached_data: Any
     raw: dict[str, Any]
-
-    @property
-    def target(self) -> EntityPath | None:
-        return parse_entity(self.entity)
+    target: EntityPath | None = None  # the entity path split up (None when it is not under /callcontrol)
 
 
 def parse_message(message: str | bytes | dict[str, Any]) -> WireEvent:
@@ -127,12 +124,14 @@ def parse_message(message: str | bytes | dict[str, Any]) -> WireEvent:
     raw_sequence = data.get("sequence")
     sequence = raw_sequence if isinstance(raw_sequence, int) and not isinstance(raw_sequence, bool) else None
     entity = event.get("entity")
+    entity = entity if isinstance(entity, str) else ""
     return WireEvent(
         sequence=sequence,
         event_type=event_type,
-        entity=entity if isinstance(entity, str) else "",
+        entity=entity,
         attached_data=event.get("attached_data"),
         raw=data,
+        target=parse_entity(entity),
     )
 
 

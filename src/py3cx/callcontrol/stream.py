@@ -60,6 +60,7 @@ from py3cx.callcontrol.events import (
     dtmf_digits,
     parse_message,
 )
+from py3cx.callcontrol.fetching import ParticipantFetcher
 from py3cx.callcontrol.models import CallParticipant, DNDevice, DNInfo
 from py3cx.callcontrol.paths import ROOT
 from py3cx.callcontrol.state import CallState
@@ -120,6 +121,7 @@ class StreamStats:
     messages: int = 0
     bad_messages: int = 0
     fetches: int = 0
+    batched: int = 0
     duplicates: int = 0
     not_found: int = 0
     fetch_errors: int = 0
@@ -190,6 +192,7 @@ class EventStream:
         self._lanes: dict[str, _Lane] = {}
         self._gone: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._semaphore: asyncio.Semaphore | None = None
+        self._fetcher: ParticipantFetcher | None = None
         self._ws: ClientConnection | None = None
         self._closed = False
         self._resync_needed = False
@@ -204,6 +207,7 @@ class EventStream:
             self._space = asyncio.Event()
             self._space.set()
             self._semaphore = asyncio.Semaphore(self.options.max_in_flight)
+            self._fetcher = ParticipantFetcher(self.backend.get, self._semaphore, self.stats)
             self._task = asyncio.get_running_loop().create_task(self._run(), name="py3cx-callcontrol-events")
 
     def __aiter__(self) -> AsyncIterator[CallControlEvent]:
@@ -246,6 +250,8 @@ class EventStream:
             if lane.task is not None:
                 lane.task.cancel()
         self._lanes.clear()
+        if self._fetcher is not None:
+            self._fetcher.cancel()
         if self._ready is not None:
             self._ready.set()
 
@@ -494,18 +500,22 @@ class EventStream:
 
     async def _apply_upsert(self, wire: WireEvent) -> None:
         target = wire.target
-        assert target is not None and self._semaphore is not None
-        async with self._semaphore:
-            self.stats.fetches += 1
-            try:
-                data = await self.backend.get(target.path)
-            except NotFoundError:
-                data = None
-            except APIError as exc:
-                self.stats.fetch_errors += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self._resync_needed = True
-                return
+        assert target is not None and self._semaphore is not None and self._fetcher is not None
+        try:
+            if target.kind == "participants" and target.participant_id is not None:
+                data = await self._fetcher.fetch(target.dn, target.participant_id)
+            else:
+                async with self._semaphore:
+                    self.stats.fetches += 1
+                    try:
+                        data = await self.backend.get(target.path)
+                    except NotFoundError:
+                        data = None
+        except APIError as exc:
+            self.stats.fetch_errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            self._resync_needed = True
+            return
         if target.kind == "participants" and target.participant_id is not None:
             pid = target.participant_id
             if data is None:

@@ -53,10 +53,20 @@ def load_directory(state: Any, monitored: Mapping[str, list[str]]) -> list[DN]:
         if row.get("IsRegistered", 1):
             devices.append(Device(number, device_id_for(number), _USER_AGENTS[i % len(_USER_AGENTS)]))
         dns.append(DN(number, "Wextension", str(row.get("DisplayName") or number), devices))
-    for row in _rows(state.engine, queues.table if queues else None, ["Number", "Name", "Agents"]):
+    columns = ["Number", "Name", "Agents", "MaxCallersInQueue"]
+    for row in _rows(state.engine, queues.table if queues else None, columns):
         agents = json.loads(row["Agents"]) if row.get("Agents") else []
         numbers = [str(a["Number"]) for a in agents if isinstance(a, dict) and a.get("Number")]
-        dns.append(DN(str(row["Number"]), "Wqueue", str(row.get("Name") or row["Number"]), agents=numbers))
+        limit = int(row.get("MaxCallersInQueue") or 10)
+        dns.append(
+            DN(
+                str(row["Number"]),
+                "Wqueue",
+                str(row.get("Name") or row["Number"]),
+                agents=numbers,
+                max_callers=limit,
+            )
+        )
     taken = {d.number for d in dns}
     everyone = sorted(taken)
     for client in state.config.clients:

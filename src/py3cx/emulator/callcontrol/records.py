@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timezone
+import functools
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from py3cx.emulator.callcontrol.switchboard import Call, Party
-from py3cx.emulator.store import datetime_to_storage
 from py3cx.emulator.synthetic import (
     ACTION_CALLER_HUNG_UP,
     ACTION_ENDED,
@@ -36,8 +37,15 @@ _DID = "+442079460000"
 FLUSH_AFTER = 0.2
 
 
+@functools.lru_cache(maxsize=4096)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole))
+
+
 def _stamp(epoch: float) -> str:
-    return datetime_to_storage(datetime.fromtimestamp(epoch, timezone.utc))
+    """Epoch seconds in the store's UTC text form (`2025-03-01 10:00:02.437000`)."""
+    whole = int(epoch)
+    return f"{_second(whole)}.{int((epoch - whole) * 1_000_000):06d}"
 
 
 def _label(party: Party) -> str:
@@ -60,6 +68,21 @@ def _party_columns(prefix: str, party: Party, participant_id: int) -> dict[str, 
     }
 
 
+_ACTIVE_COLUMNS = ("Id", "Caller", "Callee", "Status", "EstablishedAt", "LastChangeStatus", "ServerNow")
+_CALL_COLUMNS = (
+    "call_id", "start_time", "end_time", "direction", "caller_number", "caller_name", "caller_dn",
+    "callee_number", "callee_dn", "did", "trunk_dn", "queue_dn", "polled_agents", "answered_by",
+    "ring_seconds", "wait_seconds", "talk_seconds", "answered", "abandoned", "segment_first", "segment_count",
+)  # fmt: skip
+
+
+def _insert(conn: Any, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+
+
 class CallRecorder:
     """A `CallObserver` that keeps the XAPI call tables in step with the switchboard.
 
@@ -69,7 +92,7 @@ class CallRecorder:
     def __init__(self, state: Any, dns: dict[str, Any]) -> None:
         self.state = state
         self.dns = dns
-        self._active: dict[int, dict[str, Any] | None] = {}  # None: delete the row
+        self._active: dict[int, tuple[Call, float] | None] = {}  # None: delete the row
         self._ended: list[Call] = []
         self._timer: asyncio.TimerHandle | None = None
         with state.engine.connect() as conn:
@@ -83,23 +106,28 @@ class CallRecorder:
     # -- observer ---------------------------------------------------------------------------------
 
     def call_changed(self, call: Call) -> None:
+        # the row is built at flush time: a call changing five times between flushes is written once
+        self._active[call.callid] = (call, time.time())
+        self._schedule()
+
+    @staticmethod
+    def _active_row(call: Call, changed_at: float) -> tuple[Any, ...]:
         if call.answered_at is not None:
             status = "Talking"
         elif any(p.status == "Ringing" for p in call.participants.values()):
             status = "Ringing"
         else:
             status = "Routing"
-        now = _stamp(call.ended_at or call.answered_at or call.started_at)
-        self._active[call.callid] = {
-            "Id": call.callid,
-            "Caller": _label(call.caller),
-            "Callee": _label(call.callee),
-            "Status": status,
-            "EstablishedAt": _stamp(call.started_at),
-            "LastChangeStatus": now,
-            "ServerNow": now,
-        }
-        self._schedule()
+        now = _stamp(changed_at)
+        return (
+            call.callid,
+            _label(call.caller),
+            _label(call.callee),
+            status,
+            _stamp(call.started_at),
+            now,
+            now,
+        )
 
     def call_ended(self, call: Call) -> None:
         self._active[call.callid] = None
@@ -127,24 +155,25 @@ class CallRecorder:
         ended, self._ended = self._ended, []
         if not active and not ended:
             return
-        table = self.state.tables["ActiveCalls"].table
         call_rows: list[dict[str, Any]] = []
         segment_rows: list[dict[str, Any]] = []
         for call in ended:
             call_row, segments = self._history(call)
             call_rows.append(call_row)
             segment_rows.extend(segments)
+        live = [self._active_row(*change) for change in active.values() if change is not None]
+        history = self.state.tables.get("CallHistoryView")
         with self.state.lock, self.state.engine.begin() as conn:
+            # plain executemany: SQLAlchemy's per-row parameter handling costs more than SQLite here
             if active:
-                conn.execute(table.delete().where(table.c.Id.in_(list(active))))
-                rows = [row for row in active.values() if row is not None]
-                if rows:
-                    conn.execute(table.insert(), rows)
-            if call_rows:
-                conn.execute(self.state.calls.insert(), call_rows)
-            history = self.state.tables.get("CallHistoryView")
-            if segment_rows and history is not None:
-                conn.execute(history.table.insert(), segment_rows)
+                conn.exec_driver_sql('DELETE FROM "ActiveCalls" WHERE "Id" = ?', [(c,) for c in active])
+            _insert(conn, "ActiveCalls", _ACTIVE_COLUMNS, live)
+            _insert(conn, "_calls", _CALL_COLUMNS, [tuple(r[c] for c in _CALL_COLUMNS) for r in call_rows])
+            if history is not None and segment_rows:
+                columns = list(segment_rows[0])
+                _insert(
+                    conn, "CallHistoryView", columns, [tuple(r[c] for c in columns) for r in segment_rows]
+                )
         self.recorded += len(call_rows)
 
     def _history(self, call: Call) -> tuple[dict[str, Any], list[dict[str, Any]]]:

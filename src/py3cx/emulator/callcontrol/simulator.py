@@ -33,6 +33,7 @@ class CallSimulator:
         self.settings = settings
         self.rng = rng
         self.started = 0
+        self._numbers: tuple[list[str], list[str]] | None = None
 
     # -- scheduling -------------------------------------------------------------------------------
 
@@ -129,11 +130,18 @@ class CallSimulator:
 
     # -- steady traffic ---------------------------------------------------------------------------
 
+    def _directory(self) -> tuple[list[str], list[str]]:
+        if self._numbers is None:
+            dns = self.switchboard.dns.values()
+            self._numbers = (
+                [d.number for d in dns if d.type == "Wextension"],
+                [d.number for d in dns if d.type == "Wqueue"],
+            )
+        return self._numbers
+
     def random_call(self) -> tuple[str, str]:
         """A plausible (source, destination): inbound to a queue or a user, outbound, or internal."""
-        dns = self.switchboard.dns.values()
-        extensions = [d.number for d in dns if d.type == "Wextension"]
-        queues = [d.number for d in dns if d.type == "Wqueue"]
+        extensions, queues = self._directory()
         free = [n for n in extensions if self.switchboard.is_free(n)] or extensions
         roll = self.rng.random()
         if roll < 0.45 and queues:

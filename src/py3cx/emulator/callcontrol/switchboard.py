@@ -67,6 +67,7 @@ class DN:
     name: str = ""
     devices: list[Device] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)  # queues only
+    max_callers: int = 10  # queues only: callers beyond this get a busy signal
     monitored: list[str] = field(default_factory=list)  # route points only
 
 
@@ -92,13 +93,20 @@ class Participant:
     on_behalf_of_type: str | None = None
     attached_data: dict[str, Any] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
+    _wire: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def entity(self) -> str:
         return f"/callcontrol/{self.dn}/participants/{self.id}"
 
     def to_wire(self) -> dict[str, Any]:
-        """The participant as `GET /callcontrol/{dn}/participants/{id}` returns it (nulls left out)."""
+        """The participant as `GET /callcontrol/{dn}/participants/{id}` returns it (nulls left out).
+
+        Cached while the status (the only field that changes) stays: under load `GET /callcontrol`
+        asks for every participant many times a second.
+        """
+        if self._wire is not None and self._wire["status"] == self.status:
+            return self._wire
         wire: dict[str, Any] = {
             "id": self.id,
             "status": self.status,
@@ -119,7 +127,8 @@ class Participant:
             "callid": self.callid,
             "legid": self.legid,
         }
-        return {k: v for k, v in wire.items() if v is not None}
+        self._wire = {k: v for k, v in wire.items() if v is not None}
+        return self._wire
 
 
 @dataclass
@@ -193,6 +202,12 @@ class Switchboard:
         self.dns: dict[str, DN] = {d.number: d for d in dns}
         self.calls: dict[int, Call] = {}
         self.participants: dict[int, Participant] = {}
+        self._by_dn: dict[str, dict[int, Participant]] = {}  # the busy simulator asks "who is on DN x?" a lot
+        self._waiting: dict[int, Call] = {}  # queue calls not answered yet
+        self._queues_of_agent: dict[str, list[str]] = {}
+        for dn in self.dns.values():
+            for agent in dn.agents:
+                self._queues_of_agent.setdefault(agent, []).append(dn.number)
         self.ended: deque[Call] = deque(maxlen=history)
         self.listeners: set[EventListener] = set()
         self.observers: list[CallObserver] = []
@@ -214,7 +229,8 @@ class Switchboard:
         }
 
     def participants_of(self, number: str) -> list[Participant]:
-        return sorted((p for p in self.participants.values() if p.dn == number), key=lambda p: p.id)
+        legs = self._by_dn.get(number)
+        return [legs[k] for k in sorted(legs)] if legs else []
 
     def visible_dns(self, route_point: str) -> frozenset[str]:
         """What an API client bound to `route_point` may see: the DN itself and its monitored DNs."""
@@ -224,7 +240,7 @@ class Switchboard:
         return frozenset([dn.number, *(m for m in dn.monitored if m in self.dns)])
 
     def is_free(self, number: str) -> bool:
-        return not any(p.dn == number for p in self.participants.values())
+        return not self._by_dn.get(number)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -269,6 +285,7 @@ class Switchboard:
         call.participants[participant.id] = participant
         call.history.append(participant)
         self.participants[participant.id] = participant
+        self._by_dn.setdefault(dn, {})[participant.id] = participant
         self._changed(participant)
         return participant
 
@@ -276,6 +293,7 @@ class Switchboard:
         call = self.calls.get(participant.callid)
         if call is not None:
             call.participants.pop(participant.id, None)
+        self._by_dn.get(participant.dn, {}).pop(participant.id, None)
         if self.participants.pop(participant.id, None) is not None:
             self._emit(participant.dn, REMOVE, participant.entity)
 
@@ -324,8 +342,10 @@ class Switchboard:
                 originated_by_type=self.dns[source].type,
                 direct_control=self.dns[source].type == "Wroutepoint",
             )
-        self._ring(call, destination, call.caller)
+        ringing = self._ring(call, destination, call.caller)
         self._notify(call)
+        if ringing is None and call.queue is not None:
+            self.end_call(call.callid)  # a full queue turns the caller away at once
         return call, source_leg
 
     def _ring(self, call: Call, destination: str, peer: Party, **extra: Any) -> Participant | None:
@@ -334,6 +354,9 @@ class Switchboard:
             return None  # the far end is outside the PBX: it answers when the simulator says so
         if dn.type == "Wqueue":
             call.queue = dn.number
+            if len(self._by_dn.get(dn.number, {})) >= dn.max_callers:
+                return None  # the queue is full: the caller hears busy (see start_call)
+            self._waiting[call.callid] = call
             call.queue_entered_at = self._clock()
             leg = self._add(call, dn.number, "Ringing", peer, **extra)
             self.offer_to_agent(call)
@@ -358,11 +381,22 @@ class Switchboard:
                 )
         return None
 
-    def offer_waiting_calls(self) -> None:
-        """Offer every waiting queue call to a free agent, oldest first."""
-        for call in sorted(self.calls.values(), key=lambda c: c.queue_entered_at or 0.0):
-            if call.queue is not None and call.answered_at is None:
-                self.offer_to_agent(call)
+    def offer_waiting_calls(self, freed: Iterable[str] | None = None) -> None:
+        """Offer waiting queue calls to free agents, oldest first (only queues of `freed` agents)."""
+        queues = None
+        if freed is not None:
+            queues = {q for dn in freed for q in self._queues_of_agent.get(dn, ())}
+            if not queues:
+                return
+        has_free: dict[str, bool] = {}
+        for call in list(self._waiting.values()):  # dicts keep insertion order: oldest first
+            queue = call.queue or ""
+            if queues is not None and queue not in queues:
+                continue
+            if queue not in has_free:
+                has_free[queue] = any(self.is_free(a) for a in self.dns[queue].agents if a in self.dns)
+            if has_free[queue] and self.offer_to_agent(call) is not None:
+                has_free.pop(queue)  # that agent is taken now: look again for the next caller
 
     # -- what phones and apps do -------------------------------------------------------------
 
@@ -373,6 +407,7 @@ class Switchboard:
             raise Refused(f"cannot answer a participant that is {leg.status}")
         call = self.calls[leg.callid]
         call.answered_at = call.answered_at or self._clock()
+        self._waiting.pop(call.callid, None)
         call.answered_by = leg.dn
         self._set_status(leg, "Connected")
         for other in list(call.participants.values()):
@@ -397,6 +432,7 @@ class Switchboard:
             return
         call.answered_at = self._clock()
         call.answered_by = call.callee.number
+        self._waiting.pop(call.callid, None)
         for leg in list(call.participants.values()):
             self._set_status(leg, "Connected")
         self._notify(call)
@@ -429,9 +465,10 @@ class Switchboard:
             self._remove(leg)
         call.ended_at = self._clock()
         self.ended.append(call)
+        self._waiting.pop(call.callid, None)
         for observer in self.observers:
             observer.call_ended(call)
-        self.offer_waiting_calls()
+        self.offer_waiting_calls({leg.dn for leg in call.history})
         return call
 
     def divert(self, participant_id: int, destination: str, dn: str | None = None) -> Participant:

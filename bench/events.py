@@ -1,0 +1,223 @@
+"""Benchmark: how many Call Control events per second the event stream keeps up with, and how late.
+
+    .venv/bin/python bench/events.py                  # the default steps (about a minute)
+    .venv/bin/python bench/events.py --rates 500 2000 --seconds 10
+
+The emulator runs in its own process (its own core, as a PBX would be another machine) and
+generates calls at increasing rates. For every step the bench measures, in this process:
+
+- the event rate the emulator offered and the rate the stream received;
+- the lag from the moment the emulator emitted an event to the moment the state cache held its
+  result (after the GET an upsert needs), p50 / p99 / max, from the `emitted_at` stamp the
+  emulator adds when `stamp_events` is on (both sides read the same CLOCK_MONOTONIC);
+- whether the cache is correct: the calls are frozen at the end of the step and the cache must
+  equal the emulator's truth within 2 s.
+
+Prints a Markdown table (paste it into bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import multiprocessing
+import os
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+
+ROUTE_POINT = ("8000", "bench-route-point-secret")
+DEFAULT_RATES = [250, 500, 1000, 2000, 3000, 4000]
+
+
+def _serve(port: int) -> None:
+    import uvicorn
+
+    from py3cx.emulator import ApiClient, EmulatorConfig, create_app
+
+    app = create_app(EmulatorConfig(seed=1, calls=200, clients=[ApiClient(*ROUTE_POINT, "SystemOwner")]))
+    # the spec index and the seeded tables are a big, permanent heap: keep the collector off it, so
+    # that the emulator's own garbage-collection pauses do not show up as event lag
+    gc.freeze()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+    )
+    uvicorn.Server(config).run()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Step:
+    offered: float
+    target: float
+    received: float = 0.0
+    applied: float = 0.0
+    fetches: float = 0.0
+    lags: list[float] = field(default_factory=list)
+    correct: bool = False
+    settle: float = 0.0
+    client_cpu: float = 0.0
+
+    def percentile(self, share: float) -> float:
+        if not self.lags:
+            return float("nan")
+        ordered = sorted(self.lags)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+
+async def _wait_up(url: str) -> None:
+    async with httpx2.AsyncClient() as http:
+        for _ in range(300):
+            try:
+                if (await http.get(url + "/_emulator/callcontrol")).status_code == 200:
+                    return
+            except httpx2.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the emulator did not start")
+
+
+async def bench(rates: list[int], seconds: float, events_per_call: float) -> list[Step]:
+    import py3cx
+    from py3cx.callcontrol import DNInfo, StreamOptions
+
+    port = _free_port()
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,), daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    steps: list[Step] = []
+    try:
+        await _wait_up(url)
+        control = httpx2.AsyncClient(base_url=url + "/_emulator/callcontrol/", timeout=30)
+        await control.post(
+            "settings",
+            json={
+                "stamp_events": True,
+                "ring_seconds": [0.2, 0.6],
+                "talk_seconds": [0.5, 1.5],
+                "queue_wait_seconds": [0.2, 1.0],
+                "abandon_share": 0.1,
+                "transfer_share": 0.05,
+            },
+        )
+        async with py3cx.AsyncClient(url, *ROUTE_POINT) as client:
+            lags: list[float] = []
+
+            def record(event: Any, wire: Any) -> None:
+                if wire is not None and "emitted_at" in wire.raw:
+                    lags.append(time.monotonic() - float(wire.raw["emitted_at"]))
+
+            options = StreamOptions(max_in_flight=64, high_water=1_000_000)
+            stream = client.callcontrol.events(options=options)
+            stream.on_applied = record
+
+            async def consume() -> None:
+                async for _ in stream:
+                    pass
+
+            reader = asyncio.ensure_future(consume())
+            await stream.wait_connected(30)
+            per_call = events_per_call
+            for rate in rates:
+                step = Step(offered=0.0, target=rate)
+                # calibrate: how many events a call makes depends on the load (full queues, busy agents)
+                for _ in range(3):
+                    await control.post("settings", json={"call_rate": rate / per_call * 60, "frozen": False})
+                    first = (await control.get(".")).json()
+                    await asyncio.sleep(1.0)
+                    second = (await control.get(".")).json()
+                    calls = second["calls_simulated"] - first["calls_simulated"]
+                    if calls:
+                        per_call = max(1.0, (second["events_emitted"] - first["events_emitted"]) / calls)
+                await control.post("settings", json={"call_rate": rate / per_call * 60})
+                before = (await control.get(".")).json()
+                stats0 = (stream.stats.messages, stream.stats.events, stream.stats.fetches)
+                cpu0, t0 = time.process_time(), time.monotonic()
+                lags.clear()
+                await asyncio.sleep(seconds)
+                elapsed = time.monotonic() - t0
+                step.client_cpu = (time.process_time() - cpu0) / elapsed
+                after = (await control.get(".")).json()
+                step.lags = list(lags)
+                step.offered = (after["events_emitted"] - before["events_emitted"]) / elapsed
+                step.received = (stream.stats.messages - stats0[0]) / elapsed
+                step.applied = (stream.stats.events - stats0[1]) / elapsed
+                step.fetches = (stream.stats.fetches - stats0[2]) / elapsed
+                await control.post("settings", json={"frozen": True})
+                settle_started = time.monotonic()
+                while time.monotonic() - settle_started < 2.0:
+                    truth = [
+                        DNInfo.model_validate(d)
+                        for d in (await control.get("truth?route_point=8000")).json()
+                    ]
+                    if stream.state.snapshot() == truth:
+                        step.correct = True
+                        break
+                    await asyncio.sleep(0.02)
+                step.settle = time.monotonic() - settle_started
+                steps.append(step)
+                print(_row(step), file=sys.stderr, flush=True)
+                await control.post("settings", json={"call_rate": 0, "frozen": False})
+                await asyncio.sleep(2.0)  # let the step's calls end before the next one
+            await stream.aclose()
+            reader.cancel()
+        await control.aclose()
+    finally:
+        server.terminate()
+        server.join(5)
+    return steps
+
+
+HEADER = (
+    "| offered events/s | received events/s | applied events/s | GETs/s | lag p50 ms | lag p99 ms | "
+    "lag max ms | cache correct | client CPU |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|:---:|---:|"
+)
+
+
+def _row(step: Step) -> str:
+    return (
+        f"| {step.offered:,.0f} | {step.received:,.0f} | {step.applied:,.0f} | {step.fetches:,.0f} | "
+        f"{step.percentile(0.5):.1f} | {step.percentile(0.99):.1f} | {step.percentile(1.0):.1f} | "
+        f"{'yes' if step.correct else 'NO'} ({step.settle * 1000:.0f} ms) | {step.client_cpu:.0%} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rates", type=int, nargs="+", default=DEFAULT_RATES, help="target events per second"
+    )
+    parser.add_argument("--seconds", type=float, default=6.0, help="measuring time per step")
+    parser.add_argument(
+        "--events-per-call", type=float, default=6.5, help="to turn event rates into call rates"
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("PY3CX_CACHE_DIR", tempfile.mkdtemp(prefix="py3cx-bench-"))
+    print(f"# py3cx event stream, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}", file=sys.stderr)
+    print(HEADER, file=sys.stderr)
+    steps = asyncio.run(bench(args.rates, args.seconds, args.events_per_call))
+    print(HEADER)
+    for step in steps:
+        print(_row(step))
+
+
+if __name__ == "__main__":
+    main()
