@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.applications import Starlette
 
-from py3cx import APIStatusError, AsyncClient
+from py3cx import APIStatusError, AsyncClient, Client
+from py3cx.emulator import running_emulator
 from py3cx.xapi import PbxProfile, UnsupportedByPbxError
 from py3cx.xapi._generated.drift import ADDED_SINCE_LEGACY, CURRENT_PATHS, LEGACY_BODY_FIELDS, LEGACY_PATHS
 from py3cx.xapi.models import User
@@ -171,3 +172,17 @@ def test_every_operation_that_drifted_is_sent_in_the_form_a_20_0_4_pbx_has(
             assert not isinstance(error, UnsupportedByPbxError), f"{step.id}: {error}"
         else:
             assert isinstance(error, UnsupportedByPbxError) and sent == 0, f"{step.id}: {error}"
+
+
+def test_the_sync_client_picks_the_old_forms_too_over_a_real_server() -> None:
+    config = emulator_app(spec_version="20.0.4").state.emulator.config
+    with running_emulator(config) as emu:
+        owner = next(c for c in emu.clients if c.role == "SystemOwner")
+        with Client(emu.url, owner.client_id, owner.secret) as pbx:
+            user = pbx.xapi.users.get_by_number("100")
+            profile = pbx.xapi.pbx_profile()
+            holidays = pbx.xapi.holidays.list()  # lazy: nothing is sent or checked yet
+            with pytest.raises(UnsupportedByPbxError):
+                holidays.to_list()
+    assert user.Number == "100"
+    assert profile.build is not None and profile.build[:3] == (20, 0, 4)
