@@ -57,6 +57,16 @@ def _serve(port: int) -> None:
     uvicorn.Server(config).run()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -74,6 +84,7 @@ class Step:
     correct: bool = False
     settle: float = 0.0
     client_cpu: float = 0.0
+    emulator_cpu: float = 0.0
 
     def percentile(self, share: float) -> float:
         if not self.lags:
@@ -150,10 +161,12 @@ async def bench(rates: list[int], seconds: float, events_per_call: float) -> lis
                 before = (await control.get(".")).json()
                 stats0 = (stream.stats.messages, stream.stats.events, stream.stats.fetches)
                 cpu0, t0 = time.process_time(), time.monotonic()
+                server_cpu0 = _cpu_seconds(server.pid or 0)
                 lags.clear()
                 await asyncio.sleep(seconds)
                 elapsed = time.monotonic() - t0
                 step.client_cpu = (time.process_time() - cpu0) / elapsed
+                step.emulator_cpu = (_cpu_seconds(server.pid or 0) - server_cpu0) / elapsed
                 after = (await control.get(".")).json()
                 step.lags = list(lags)
                 step.offered = (after["events_emitted"] - before["events_emitted"]) / elapsed
@@ -164,8 +177,7 @@ async def bench(rates: list[int], seconds: float, events_per_call: float) -> lis
                 settle_started = time.monotonic()
                 while time.monotonic() - settle_started < 2.0:
                     truth = [
-                        DNInfo.model_validate(d)
-                        for d in (await control.get("truth?route_point=8000")).json()
+                        DNInfo.model_validate(d) for d in (await control.get("truth?route_point=8000")).json()
                     ]
                     if stream.state.snapshot() == truth:
                         step.correct = True
@@ -187,8 +199,8 @@ async def bench(rates: list[int], seconds: float, events_per_call: float) -> lis
 
 HEADER = (
     "| offered events/s | received events/s | applied events/s | GETs/s | lag p50 ms | lag p99 ms | "
-    "lag max ms | cache correct | client CPU |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|:---:|---:|"
+    "lag max ms | cache correct | client CPU | emulator CPU |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|"
 )
 
 
@@ -196,7 +208,8 @@ def _row(step: Step) -> str:
     return (
         f"| {step.offered:,.0f} | {step.received:,.0f} | {step.applied:,.0f} | {step.fetches:,.0f} | "
         f"{step.percentile(0.5):.1f} | {step.percentile(0.99):.1f} | {step.percentile(1.0):.1f} | "
-        f"{'yes' if step.correct else 'NO'} ({step.settle * 1000:.0f} ms) | {step.client_cpu:.0%} |"
+        f"{'yes' if step.correct else 'NO'} ({step.settle * 1000:.0f} ms) | {step.client_cpu:.0%} | "
+        f"{step.emulator_cpu:.0%} |"
     )
 
 

@@ -147,3 +147,17 @@ def test_emulator_settings_parse_the_fault_switches() -> None:
         settings.update({"calls_per_hour": 1})
     with pytest.raises(ValueError, match="min <= max"):
         settings.update({"talk_seconds": [3, 1]})
+
+
+def test_emulator_settings_come_from_the_config_when_it_has_them() -> None:
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(
+        call_rate=120,
+        faults=SimpleNamespace(ws_drop=5.0, event_delay=0.25),
+        callcontrol={"talk_seconds": [1, 2], "monitored": {"8000": ["100"]}},
+    )
+    settings = CallControlSettings.from_config(config)
+    assert (settings.call_rate, settings.ws_drop_every, settings.event_delay) == (120.0, 5.0, 0.25)
+    assert settings.talk_seconds == (1.0, 2.0) and settings.monitored == {"8000": ["100"]}
+    assert CallControlSettings.from_config(SimpleNamespace()) == CallControlSettings()

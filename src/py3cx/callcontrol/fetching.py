@@ -7,7 +7,8 @@ would be a request per event for both the PBX and us, so asks are gathered in ro
 - a round answers every ask that arrived since the last round started; up to `rounds` rounds run
   at once, so a slow round does not hold back the asks behind it;
 - one ask: `GET /callcontrol/{dn}/participants/{id}`; several on one DN: that DN's participant
-  list; several DNs: one list per DN in parallel, or, from `wide_at` DNs on, one `GET /callcontrol`.
+  list; several DNs: one list per DN in parallel, or, from `wide_at` DNs on and when it is cheaper
+  (a request costs about as much as `PER_REQUEST` participants in a reply), one `GET /callcontrol`.
 
 Correctness rule: a request must start *after* the event that asked for it, or it could return a
 state older than the event. Rounds guarantee it: an ask never joins a request already on the way.
@@ -25,6 +26,7 @@ from py3cx.callcontrol.paths import ROOT, participant_path
 __all__ = ["ParticipantFetcher"]
 
 Key = tuple[str, int]
+PER_REQUEST = 50  # participants whose JSON costs about one request's overhead (both sides)
 
 
 class ParticipantFetcher:
@@ -42,12 +44,14 @@ class ParticipantFetcher:
         *,
         wide_at: int = 6,
         rounds: int = 3,
+        sizes: Callable[[], dict[str, int]] | None = None,
     ) -> None:
         self._get = get
         self._limit = limit
         self.stats = stats
         self.wide_at = wide_at
         self.rounds = rounds
+        self.sizes = sizes  # participants per DN now (the cache's view), to price the two ways
         self._asks: dict[Key, list[asyncio.Future[Any]]] = {}
         self._tasks: set[asyncio.Future[None]] = set()
 
@@ -101,7 +105,7 @@ class ParticipantFetcher:
         by_dn: dict[str, list[int]] = {}
         for dn, participant_id in keys:
             by_dn.setdefault(dn, []).append(participant_id)
-        if len(by_dn) >= self.wide_at:
+        if len(by_dn) >= self.wide_at and self._everything_is_cheaper(list(by_dn)):
             everything = await self._request(ROOT, len(keys))
             found = {
                 (str(info.get("dn")), item.get("id")): item
@@ -113,6 +117,13 @@ class ParticipantFetcher:
             return {key: found[key] for key in keys if key in found}
         parts = await asyncio.gather(*(self._one_dn(dn, ids) for dn, ids in by_dn.items()))
         return {key: value for part in parts for key, value in part.items()}
+
+    def _everything_is_cheaper(self, dns: list[str]) -> bool:
+        if self.sizes is None:
+            return True
+        sizes = self.sizes()
+        one_per_dn = sum(PER_REQUEST + sizes.get(dn, 0) for dn in dns)
+        return PER_REQUEST + sum(sizes.values()) <= one_per_dn
 
     async def _one_dn(self, dn: str, participant_ids: list[int]) -> dict[Key, Any]:
         if len(participant_ids) == 1:

@@ -109,6 +109,11 @@ class CallState:
         with self._lock:
             return [self._dns[k].to_info() for k in sorted(self._dns)]
 
+    def sizes(self) -> dict[str, int]:
+        """How many participants each DN has now."""
+        with self._lock:
+            return {dn: len(entry.participants) for dn, entry in self._dns.items()}
+
     def __len__(self) -> int:
         with self._lock:
             return sum(len(e.participants) for e in self._dns.values())

@@ -93,7 +93,9 @@ class StreamOptions:
     """Tuning of an event stream. The defaults suit a real PBX; tests shorten the intervals.
 
     `dns` limits the stream (and its cache) to some DNs. `backoff_*` shape the reconnect delays;
-    `max_attempts` (None: forever) bounds reconnects in a row that fail.
+    `max_attempts` (None: forever) bounds reconnects in a row that fail. `max_in_flight` caps
+    concurrent GETs; `fetch_rounds` and `fetch_everything_at` tune the batching of upsert
+    fetches (see `fetching.py`).
     """
 
     dns: frozenset[str] | None = None
@@ -105,6 +107,8 @@ class StreamOptions:
     backoff_factor: float = 2.0
     max_attempts: int | None = None
     max_in_flight: int = 32
+    fetch_rounds: int = 3
+    fetch_everything_at: int = 6
     high_water: int = 10_000
     drain_timeout: float = 5.0
     remember_removed: int = 50_000
@@ -207,7 +211,14 @@ class EventStream:
             self._space = asyncio.Event()
             self._space.set()
             self._semaphore = asyncio.Semaphore(self.options.max_in_flight)
-            self._fetcher = ParticipantFetcher(self.backend.get, self._semaphore, self.stats)
+            self._fetcher = ParticipantFetcher(
+                self.backend.get,
+                self._semaphore,
+                self.stats,
+                wide_at=self.options.fetch_everything_at,
+                rounds=self.options.fetch_rounds,
+                sizes=self.state.sizes,
+            )
             self._task = asyncio.get_running_loop().create_task(self._run(), name="py3cx-callcontrol-events")
 
     def __aiter__(self) -> AsyncIterator[CallControlEvent]:

@@ -1,8 +1,9 @@
 """Settings of the emulated Call Control: traffic, timings, faults, and what route points see.
 
-They start from the `EmulatorConfig` (fields read when present: `call_rate`, `ws_drop_every`,
-`event_delay`, `callcontrol`, a dict of any field below) and can be changed while the emulator
-runs through the loopback-only `POST /_emulator/callcontrol/settings`.
+They start from the `EmulatorConfig` (read when present: `call_rate`, `ws_drop_every`,
+`event_delay`, `faults.ws_drop`, `faults.event_delay`, and `callcontrol`, a dict of any field
+below) and can be changed while the emulator runs through the loopback-only
+`POST /_emulator/callcontrol/settings`.
 """
 
 from __future__ import annotations
@@ -61,10 +62,14 @@ class CallControlSettings:
             if value is not None:
                 values[name] = value
         faults = getattr(config, "faults", None)
-        for name in ("ws_drop", "ws_drop_every"):
+        for name, setting in (
+            ("ws_drop", "ws_drop_every"),
+            ("ws_drop_every", "ws_drop_every"),
+            ("event_delay", "event_delay"),
+        ):
             value = getattr(faults, name, None)
             if value:
-                values["ws_drop_every"] = value
+                values[setting] = value
         extra = getattr(config, "callcontrol", None)
         if isinstance(extra, dict):
             values.update(extra)
