@@ -85,6 +85,7 @@ class Step:
     settle: float = 0.0
     client_cpu: float = 0.0
     emulator_cpu: float = 0.0
+    legs: float = 0.0
 
     def percentile(self, share: float) -> float:
         if not self.lags:
@@ -105,7 +106,9 @@ async def _wait_up(url: str) -> None:
     raise SystemExit("the emulator did not start")
 
 
-async def bench(rates: list[int], seconds: float, events_per_call: float) -> list[Step]:
+async def bench(
+    rates: list[int], seconds: float, events_per_call: float, tuning: dict[str, int]
+) -> list[Step]:
     import py3cx
     from py3cx.callcontrol import DNInfo, StreamOptions
 
@@ -121,9 +124,9 @@ async def bench(rates: list[int], seconds: float, events_per_call: float) -> lis
             "settings",
             json={
                 "stamp_events": True,
-                "ring_seconds": [0.2, 0.6],
-                "talk_seconds": [0.5, 1.5],
-                "queue_wait_seconds": [0.2, 1.0],
+                "ring_seconds": [0.1, 0.3],
+                "talk_seconds": [0.2, 0.8],
+                "queue_wait_seconds": [0.1, 0.5],
                 "abandon_share": 0.1,
                 "transfer_share": 0.05,
             },
@@ -135,7 +138,7 @@ async def bench(rates: list[int], seconds: float, events_per_call: float) -> lis
                 if wire is not None and "emitted_at" in wire.raw:
                     lags.append(time.monotonic() - float(wire.raw["emitted_at"]))
 
-            options = StreamOptions(max_in_flight=64, high_water=1_000_000)
+            options = StreamOptions(max_in_flight=64, high_water=1_000_000, **tuning)
             stream = client.callcontrol.events(options=options)
             stream.on_applied = record
 
@@ -146,29 +149,35 @@ async def bench(rates: list[int], seconds: float, events_per_call: float) -> lis
             reader = asyncio.ensure_future(consume())
             await stream.wait_connected(30)
             per_call = events_per_call
+            legs: list[int] = []
             for rate in rates:
                 step = Step(offered=0.0, target=rate)
-                # calibrate: how many events a call makes depends on the load (full queues, busy agents)
+                # calibrate on the events themselves: how many a call makes depends on the load
+                call_rate = rate / per_call * 60
                 for _ in range(3):
-                    await control.post("settings", json={"call_rate": rate / per_call * 60, "frozen": False})
+                    await control.post("settings", json={"call_rate": call_rate, "frozen": False})
                     first = (await control.get(".")).json()
                     await asyncio.sleep(1.0)
                     second = (await control.get(".")).json()
-                    calls = second["calls_simulated"] - first["calls_simulated"]
-                    if calls:
-                        per_call = max(1.0, (second["events_emitted"] - first["events_emitted"]) / calls)
-                await control.post("settings", json={"call_rate": rate / per_call * 60})
+                    offered = second["events_emitted"] - first["events_emitted"]
+                    if offered:
+                        call_rate *= rate / offered
+                await control.post("settings", json={"call_rate": call_rate})
                 before = (await control.get(".")).json()
                 stats0 = (stream.stats.messages, stream.stats.events, stream.stats.fetches)
                 cpu0, t0 = time.process_time(), time.monotonic()
                 server_cpu0 = _cpu_seconds(server.pid or 0)
                 lags.clear()
-                await asyncio.sleep(seconds)
+                legs.clear()
+                for _ in range(int(seconds * 4)):
+                    await asyncio.sleep(0.25)
+                    legs.append(len(stream.state))
                 elapsed = time.monotonic() - t0
                 step.client_cpu = (time.process_time() - cpu0) / elapsed
                 step.emulator_cpu = (_cpu_seconds(server.pid or 0) - server_cpu0) / elapsed
                 after = (await control.get(".")).json()
                 step.lags = list(lags)
+                step.legs = sum(legs) / max(1, len(legs))
                 step.offered = (after["events_emitted"] - before["events_emitted"]) / elapsed
                 step.received = (stream.stats.messages - stats0[0]) / elapsed
                 step.applied = (stream.stats.events - stats0[1]) / elapsed
@@ -198,15 +207,15 @@ async def bench(rates: list[int], seconds: float, events_per_call: float) -> lis
 
 
 HEADER = (
-    "| offered events/s | received events/s | applied events/s | GETs/s | lag p50 ms | lag p99 ms | "
+    "| offered events/s | legs live | received events/s | applied events/s | GETs/s | lag p50 ms | lag p99 ms | "
     "lag max ms | cache correct | client CPU | emulator CPU |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|"
 )
 
 
 def _row(step: Step) -> str:
     return (
-        f"| {step.offered:,.0f} | {step.received:,.0f} | {step.applied:,.0f} | {step.fetches:,.0f} | "
+        f"| {step.offered:,.0f} | {step.legs:,.0f} | {step.received:,.0f} | {step.applied:,.0f} | {step.fetches:,.0f} | "
         f"{step.percentile(0.5):.1f} | {step.percentile(0.99):.1f} | {step.percentile(1.0):.1f} | "
         f"{'yes' if step.correct else 'NO'} ({step.settle * 1000:.0f} ms) | {step.client_cpu:.0%} | "
         f"{step.emulator_cpu:.0%} |"
@@ -222,11 +231,14 @@ def main() -> None:
     parser.add_argument(
         "--events-per-call", type=float, default=6.5, help="to turn event rates into call rates"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="StreamOptions.fetch_rounds")
+    parser.add_argument("--everything-at", type=int, default=6, help="StreamOptions.fetch_everything_at")
     args = parser.parse_args()
+    tuning = {"fetch_rounds": args.rounds, "fetch_everything_at": args.everything_at}
     os.environ.setdefault("PY3CX_CACHE_DIR", tempfile.mkdtemp(prefix="py3cx-bench-"))
     print(f"# py3cx event stream, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}", file=sys.stderr)
     print(HEADER, file=sys.stderr)
-    steps = asyncio.run(bench(args.rates, args.seconds, args.events_per_call))
+    steps = asyncio.run(bench(args.rates, args.seconds, args.events_per_call, tuning))
     print(HEADER)
     for step in steps:
         print(_row(step))
