@@ -57,7 +57,7 @@ def generate(
     schemas = spec.document.get("components", {}).get("schemas", {})
     resources = OperationReader(spec.document).resources()
     drift = compare(spec.document, legacy.document)
-    models = ModelsWriter(schemas)
+    models = ModelsWriter(schemas, legacy.document.get("components", {}).get("schemas", {}))
     owners = models.module_of()
     files: dict[Path, str] = {
         GENERATED / "__init__.py": file_header(

@@ -126,17 +126,18 @@ def _body_value(annotation: str) -> Any:
 _REALISTIC_ARGUMENTS: dict[str, dict[str, Any]] = {
     "MakeCall": {"dn": "100", "destination": "101"},
     "GetCallQualityReport": {"cdr_id": "1"},
+    "RetreivePeersByNumbers": {"peers_request": models.RetreivePeersRequest(DnNumbers=["100", "101"])},
 }
 
 
 @dataclass
 class PreparedCall:
-    """A typed method with its arguments, and whether the walk had to make a key up."""
+    """A typed method with its arguments, and whether the walk had to make some of them up."""
 
     method: Any
     args: list[Any]
     kwargs: dict[str, Any]
-    made_up_key: bool
+    made_up: bool
     paged: bool
 
     async def invoke(self) -> Any:
@@ -173,5 +174,10 @@ async def prepare_step(pbx: AsyncClient, step: WalkStep) -> PreparedCall:
             kwargs[field.python] = _body_value(field.annotation)
     if op.result.kind == "download":
         kwargs["file"] = io.BytesIO()
-    kwargs.update(_REALISTIC_ARGUMENTS.get(op.operation_id, {}))
+    realistic = _REALISTIC_ARGUMENTS.get(op.operation_id, {})
+    kwargs.update(realistic)
+    # Arguments and bodies made of samples may name nothing that exists, or be refused as empty.
+    sampled = {name for name in kwargs if name != "file"} - set(realistic)
+    if sampled or (op.entity_body is not None and op.kind != "create"):
+        made_up = True
     return PreparedCall(method, args, kwargs, made_up, op.result.kind == "pager")

@@ -260,7 +260,8 @@ components:
 """
 
 # The same API as an older build had it: widgets by number through a function, the report's
-# first argument under another name and type, Ring without testCall, and no Gadgets at all.
+# first argument under another name and type, Ring without testCall, a license as plain text,
+# and no Gadgets at all.
 LEGACY = (
     CURRENT.replace(
         """  '/Widgets(Number={Number})':
@@ -290,5 +291,11 @@ LEGACY = (
         "        - {name: queueDns",
     )
     .replace("                testCall: {type: boolean, default: false, nullable: true}\n", "")
+    .replace(
+        """            License:
+              allOf: [{$ref: '#/components/schemas/Pbx.License'}]
+              nullable: true""",
+        """            License: {type: string, nullable: true}""",
+    )
 )
 LEGACY = LEGACY[: LEGACY.index("  /Gadgets:")] + LEGACY[LEGACY.index("components:") :]

@@ -199,6 +199,22 @@ def test_models_that_refer_to_each_other_validate_both_ways(models: SimpleNamesp
     assert widget.Parts[0].Widget.Id == 2
 
 
+def test_a_property_whose_type_changed_between_builds_accepts_both(tmp_path: Path) -> None:
+    package = f"synthetic_{uuid.uuid4().hex}.schemas"
+    writer = ModelsWriter(CURRENT["components"]["schemas"], LEGACY["components"]["schemas"])
+    both = import_package(tmp_path, writer.write_all(package, "0" * 64, "a test spec"), package)
+    assert both.Widget.model_validate({"License": "****"}).License == "****"
+    assert isinstance(both.Widget.model_validate({"License": {"Key": "k"}}).License, both.License)
+    # Unchanged properties keep their one type.
+    with pytest.raises(ValidationError):
+        both.Widget.model_validate({"Parts": "not a list"})
+
+
+def test_without_the_older_spec_a_changed_property_takes_only_the_new_type(models: SimpleNamespace) -> None:
+    with pytest.raises(ValidationError):
+        models.Widget.model_validate({"License": "****"})
+
+
 def test_non_identifier_wire_name_is_aliased_and_both_forms_are_accepted(models: SimpleNamespace) -> None:
     page = models.WidgetCollectionResponse.model_validate({"@odata.count": 3, "value": [{"Id": 1}]})
     assert page.odata_count == 3

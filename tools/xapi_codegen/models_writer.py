@@ -94,8 +94,10 @@ def is_secret_name(wire_name: str) -> bool:
 class ModelsWriter:
     """Collects the classes of a spec and writes them as one module."""
 
-    def __init__(self, schemas: dict[str, Any]) -> None:
+    def __init__(self, schemas: dict[str, Any], legacy_schemas: dict[str, Any] | None = None) -> None:
         self.schemas = schemas
+        # An older build's schemas: where a property's type changed, the model accepts both.
+        self.legacy_schemas = legacy_schemas or {}
         self.class_names: dict[str, str] = {}
         for schema_name in schemas:
             name = class_name(schema_name)
@@ -165,9 +167,12 @@ class ModelsWriter:
                 secret = prop.get("type") not in ("boolean", "integer", "number") and (
                     is_secret_name(wire_name) or is_secret_name(model.name)
                 )
-                model.fields.append(
-                    ModelField(wire_name, attribute, mapper.expr(prop), is_nullable(prop), secret)
-                )
+                annotation = mapper.expr(prop)
+                legacy = self._legacy_annotation(schema_name, wire_name, shadowed)
+                if legacy is not None and not self._compatible(annotation, legacy):
+                    # e.g. Trunk.AuthPassword: a ConcealedPassword now, a plain string on 20.0.4.
+                    annotation = f"{annotation} | {legacy}"
+                model.fields.append(ModelField(wire_name, attribute, annotation, is_nullable(prop), secret))
             title = schema.get("title")
             doc = f"``{schema_name}``" + (f": {title}" if title and title != model.name else "") + "."
             if schema.get("description"):
@@ -212,6 +217,40 @@ class ModelsWriter:
             for name, schema in self.schemas.items()
             if not is_model_schema(schema) and "enum" not in schema
         ]
+
+    def _legacy_annotation(self, schema_name: str, wire_name: str, shadowed: set[str]) -> str | None:
+        """The property's annotation as the older spec types it, in this spec's class names; None
+        when the older spec lacks it, or types it with a class this spec does not have."""
+        legacy_schema = self.legacy_schemas.get(schema_name)
+        if legacy_schema is None:
+            return None
+        prop = _properties(legacy_schema, self.legacy_schemas)[1].get(wire_name)
+        if prop is None:
+            return None
+        known = {class_name(name) for name in self.schemas}
+
+        def ref(name: str) -> str:
+            if class_name(name) not in known:
+                raise KeyError(name)
+            return self._model_ref(shadowed)(name)
+
+        try:
+            return TypeMapper(self.legacy_schemas, ref, runtime_prefix="_").expr(prop)
+        except KeyError:
+            return None
+
+    def _compatible(self, annotation: str, legacy: str) -> bool:
+        """True when a value the older build sends already validates as ``annotation``: the same
+        type, or text on both sides (open enums take any text)."""
+        if annotation == legacy:
+            return True
+        enums = {class_name(name) for name, schema in self.schemas.items() if "enum" in schema}
+
+        def takes_text(text: str) -> bool:
+            words = {word.lstrip("_") for word in _IDENTIFIER.findall(text)}
+            return "str" in words or bool(words & enums)
+
+        return takes_text(annotation) and takes_text(legacy) and "list" not in annotation + legacy
 
     def _inherited_properties(self, base_schema: str | None) -> set[str]:
         names: set[str] = set()

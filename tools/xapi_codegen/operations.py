@@ -237,7 +237,8 @@ class OperationReader:
             return Result("value", self.mapper.expr(value), is_nullable(value) or answers_empty)
         target = ref_name(schema)
         if target is not None and "enum" in self.schemas.get(target, {}):
-            return Result("value", self.mapper.expr(schema), is_nullable(schema))
+            # A null enum value is left out of the answer ({"@odata.context": ...} alone).
+            return Result("value", self.mapper.expr(schema), True)
         if target is not None:
             # Actions typed as returning something often answer 204 with no body (BEHAVIOUR.md
             # §2), and an IActionResult has no properties to lose: both may come back as None.

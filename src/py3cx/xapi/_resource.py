@@ -176,12 +176,15 @@ def parse_value(annotation: type[T], data: Any) -> T:
 
 
 def parse_optional_value(annotation: type[T], data: Any) -> T | None:
-    """Like :func:`parse_value`, but an empty answer or a ``null`` value is ``None``.
+    """Like :func:`parse_value`, but an empty answer or a ``null`` value is ``None``; so is an
+    answer with only annotations (the PBX leaves a null ``value`` out).
 
-    Example: ``parse_optional_value(str, {"value": None}) is None``.
+    Example: ``parse_optional_value(str, {"@odata.context": "..."}) is None``.
     """
-    if isinstance(data, Mapping) and "value" in data:
-        data = data["value"]
+    if isinstance(data, Mapping):
+        if "value" not in data and all(str(key).startswith("@") for key in data):
+            return None
+        data = data.get("value", data)
     if data is None or data == "":
         return None
     return parse_value(annotation, data)

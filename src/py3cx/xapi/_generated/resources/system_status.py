@@ -30,6 +30,7 @@ from py3cx.xapi._resource import (
     FilterArg,
     SyncResource,
     parse_model,
+    parse_optional_value,
     parse_value,
 )
 
@@ -39,7 +40,7 @@ __all__ = ["AsyncSystemStatusResource", "SystemStatusResource"]
 class SystemStatusResource(SyncResource):
     """SystemStatus: ``client.xapi.system_status`` on a ``Client``."""
 
-    def get_remote_access_status(self) -> RemoteAccessStatus:
+    def get_remote_access_status(self) -> RemoteAccessStatus | None:
         """Invoke function GetRemoteAccessStatus.
 
         ``GET /xapi/v1/SystemStatus/Pbx.GetRemoteAccessStatus()``
@@ -53,7 +54,7 @@ class SystemStatusResource(SyncResource):
         """
         self._guard.require("GetRemoteAccessStatus")
         path = function_path("SystemStatus", "Pbx.GetRemoteAccessStatus")
-        return parse_value(RemoteAccessStatus, self._client.get(path))
+        return parse_optional_value(RemoteAccessStatus, self._client.get(path))
 
     def revoke_remote_access(self) -> None:
         """Invoke action RevokeRemoteAccess.
@@ -435,7 +436,7 @@ class SystemStatusResource(SyncResource):
 class AsyncSystemStatusResource(AsyncResource):
     """SystemStatus: ``client.xapi.system_status`` on an ``AsyncClient``."""
 
-    async def get_remote_access_status(self) -> RemoteAccessStatus:
+    async def get_remote_access_status(self) -> RemoteAccessStatus | None:
         """Invoke function GetRemoteAccessStatus.
 
         ``GET /xapi/v1/SystemStatus/Pbx.GetRemoteAccessStatus()``
@@ -449,7 +450,7 @@ class AsyncSystemStatusResource(AsyncResource):
         """
         await self._guard.require("GetRemoteAccessStatus")
         path = function_path("SystemStatus", "Pbx.GetRemoteAccessStatus")
-        return parse_value(RemoteAccessStatus, await self._client.get(path))
+        return parse_optional_value(RemoteAccessStatus, await self._client.get(path))
 
     async def revoke_remote_access(self) -> None:
         """Invoke action RevokeRemoteAccess.

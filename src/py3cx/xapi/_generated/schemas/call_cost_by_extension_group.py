@@ -21,7 +21,7 @@ class CallCostByExtensionGroup(_XapiModel):
     GroupName: str | None = None
     IsAnswered: bool | None = None
     RingingDur: _IsoDuration | None = None
-    SegId: str | None = None
+    SegId: str | int | None = None
     SrcDisplayName: str | None = None
     SrcDn: str | None = None
     StartTime: _UtcDateTime | None = None

@@ -29,7 +29,7 @@ class Trunk(DN):
     """``Pbx.Trunk``."""
 
     AuthID: str | None = None
-    AuthPassword: ConcealedPassword | None = _Field(default=None, repr=False)
+    AuthPassword: ConcealedPassword | str | None = _Field(default=None, repr=False)
     Certificate: str | None = None
     CertificateExpirationDate: str | None = None
     CertificateName: str | None = None
