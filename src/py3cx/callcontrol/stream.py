@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
 
 from py3cx._exceptions import (
     APIConnectionError,
@@ -393,6 +393,8 @@ class EventStream:
                     )
                 ) from None
             raise
+        except InvalidURI as exc:
+            raise _Fatal(ConfigError(f"invalid event stream URL: {exc}", hint="check the PBX URL")) from None
         except (TokenError, ConfigError) as exc:
             raise _Fatal(exc) from None
 
