@@ -109,6 +109,8 @@ class ModelsWriter:
         # Classes whose names some field shadows get a private alias (`_License = License`).
         self.aliases: set[str] = set()
         self._models: list[ModelClass] | None = None
+        self._class_set = set(self.class_names.values())
+        self._enum_classes = {self.class_names[name] for name, schema in schemas.items() if "enum" in schema}
         self._modules: dict[str, list[ModelClass]] | None = None
         self._owners: dict[str, str] | None = None
 
@@ -227,10 +229,9 @@ class ModelsWriter:
         prop = _properties(legacy_schema, self.legacy_schemas)[1].get(wire_name)
         if prop is None:
             return None
-        known = {class_name(name) for name in self.schemas}
 
         def ref(name: str) -> str:
-            if class_name(name) not in known:
+            if class_name(name) not in self._class_set:
                 raise KeyError(name)
             return self._model_ref(shadowed)(name)
 
@@ -244,11 +245,10 @@ class ModelsWriter:
         type, or text on both sides (open enums take any text)."""
         if annotation == legacy:
             return True
-        enums = {class_name(name) for name, schema in self.schemas.items() if "enum" in schema}
 
         def takes_text(text: str) -> bool:
             words = {word.lstrip("_") for word in _IDENTIFIER.findall(text)}
-            return "str" in words or bool(words & enums)
+            return "str" in words or bool(words & self._enum_classes)
 
         return takes_text(annotation) and takes_text(legacy) and "list" not in annotation + legacy
 

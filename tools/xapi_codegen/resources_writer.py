@@ -454,8 +454,10 @@ def write_resource(
 
 
 def _imports(text: str, model_imports: list[str]) -> list[str]:
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+
     def used(name: str) -> bool:
-        return re.search(rf"\b{re.escape(name)}\b", text) is not None
+        return name in words
 
     lines: list[str] = []
     if used("builtins"):
