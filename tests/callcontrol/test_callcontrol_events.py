@@ -300,3 +300,16 @@ def test_the_async_stream_yields_the_same_events(
     calls = [type(e) for e in seen if isinstance(e, ParticipantUpserted | ParticipantRemoved)]
     assert calls == [ParticipantUpserted, ParticipantRemoved]
     assert {e.dn for e in seen} == {"109"}  # the call to 110 was filtered out
+
+
+def test_a_simulated_caller_to_the_route_point_presses_keys_then_gives_up(
+    stream: SyncEventStream, phones: Phones
+) -> None:
+    phones.settings(ring_seconds=[0.1, 0.2], queue_wait_seconds=[0.2, 0.3])
+    call = phones.call("+4930123456", "8000", auto=True)
+    leg = call["participants"][0]["id"]
+    seen = collect(stream, removed(leg), timeout=5)
+    kinds = [e.kind for e in of(seen, leg)]
+    assert kinds == ["participant.upserted", "dtmf", "participant.removed"]
+    digits = next(e for e in seen if isinstance(e, DTMFReceived)).digits
+    assert len(digits) == 2 and digits.endswith("#")

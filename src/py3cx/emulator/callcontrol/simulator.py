@@ -20,6 +20,7 @@ from py3cx.emulator.callcontrol.switchboard import Call, Refused, Switchboard
 __all__ = ["CallSimulator"]
 
 _EXTERNAL_PREFIXES = ("+44207946", "+38514", "+49301234", "+1212555")
+_KINDS = ("Wextension", "Wqueue", "Wroutepoint")
 
 
 class CallSimulator:
@@ -33,7 +34,7 @@ class CallSimulator:
         self.settings = settings
         self.rng = rng
         self.started = 0
-        self._numbers: tuple[list[str], list[str]] | None = None
+        self._numbers: tuple[list[str], list[str], list[str]] | None = None
 
     # -- scheduling -------------------------------------------------------------------------------
 
@@ -81,11 +82,27 @@ class CallSimulator:
                 # nobody free for far too long: the queue's master timeout ends the call
                 self._later(patience + 10 * ring + 5, lambda: sb.end_call(callid), callid)
         elif sb.dns[call.callee.dn].type == "Wroutepoint":
-            pass  # a route point's application decides what happens
+            # the route point's application decides; meanwhile the caller presses keys, and
+            # hangs up if nobody has routed the call after a while
+            self._later(ring / 2, lambda: self._press_keys(callid), callid)
+            self._later(
+                self._draw(self.settings.queue_wait_seconds) + ring, lambda: self._give_up(callid), callid
+            )
         elif self.rng.random() < 0.85:
             self._later(ring, lambda: self._ringing_answers(callid), callid)
         else:
             self._later(ring, lambda: sb.end_call(callid), callid)  # nobody picks up
+
+    def _press_keys(self, callid: int) -> None:
+        call = self.switchboard.calls[callid]
+        for leg in list(call.participants.values()):
+            if self.switchboard.dns[leg.dn].type == "Wroutepoint":
+                self.switchboard.send_dtmf(leg.id, f"{self.rng.randint(1, 9)}#")
+                return
+
+    def _give_up(self, callid: int) -> None:
+        if self.switchboard.calls[callid].answered_at is None:
+            self.switchboard.end_call(callid)
 
     def _far_end_answers(self, callid: int) -> None:
         self.switchboard.answer_far_end(callid)
@@ -118,11 +135,7 @@ class CallSimulator:
     def _transfer(self, callid: int) -> None:
         call = self.switchboard.calls[callid]
         connected = [p for p in call.participants.values() if p.status == "Connected"]
-        free = [
-            d.number
-            for d in self.switchboard.dns.values()
-            if d.type == "Wextension" and self.switchboard.is_free(d.number)
-        ]
+        free = [n for n in self._directory()[0] if self.switchboard.is_free(n)]
         if not connected or not free:
             return
         self.switchboard.transfer_to(connected[-1].id, self.rng.choice(free))
@@ -130,20 +143,21 @@ class CallSimulator:
 
     # -- steady traffic ---------------------------------------------------------------------------
 
-    def _directory(self) -> tuple[list[str], list[str]]:
+    def _directory(self) -> tuple[list[str], list[str], list[str]]:
         if self._numbers is None:
             dns = self.switchboard.dns.values()
-            self._numbers = (
-                [d.number for d in dns if d.type == "Wextension"],
-                [d.number for d in dns if d.type == "Wqueue"],
-            )
+            extensions, queues, route_points = ([d.number for d in dns if d.type == kind] for kind in _KINDS)
+            self._numbers = (extensions, queues, route_points)
         return self._numbers
 
     def random_call(self) -> tuple[str, str]:
-        """A plausible (source, destination): inbound to a queue or a user, outbound, or internal."""
-        extensions, queues = self._directory()
+        """A plausible (source, destination): inbound to a queue, a user or a route point's IVR,
+        outbound, or internal."""
+        extensions, queues, route_points = self._directory()
         free = [n for n in extensions if self.switchboard.is_free(n)] or extensions
         roll = self.rng.random()
+        if roll < 0.05 and route_points:
+            return self.external_number(), self.rng.choice(route_points)
         if roll < 0.45 and queues:
             return self.external_number(), self.rng.choice(queues)
         if roll < 0.65:
