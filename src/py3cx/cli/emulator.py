@@ -48,6 +48,10 @@ def serve(
     db: Annotated[
         str | None, typer.Option("--db", help="SQLite file for the state (default: a temp file).")
     ] = None,
+    spec: Annotated[
+        str,
+        typer.Option("--spec", help="PBX build whose official spec is served: 20.0.10 (current) or 20.0.4."),
+    ] = "20.0.10",
 ) -> None:
     """Serve the emulator until interrupted; prints its URL and the credentials it accepts."""
     from py3cx._exceptions import ConfigError
@@ -56,6 +60,8 @@ def serve(
 
     if expires_in_unit not in ("seconds", "minutes"):
         raise ConfigError(f"--expires-in-unit must be 'seconds' or 'minutes', not {expires_in_unit!r}")
+    if spec not in ("20.0.10", "20.0.4"):
+        raise ConfigError(f"--spec must be '20.0.10' or '20.0.4', not {spec!r}")
     try:
         clients = [ApiClient.parse(c) for c in client or []]
         fault_spec = FaultSpec.parse(faults) if faults else FaultSpec()
@@ -68,6 +74,7 @@ def serve(
         expires_in_unit=expires_in_unit,  # type: ignore[arg-type]
         faults=fault_spec,
         db_path=db,
+        spec_version=spec,  # type: ignore[arg-type]
     )
     if clients:
         cfg.clients = clients

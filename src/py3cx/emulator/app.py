@@ -29,7 +29,9 @@ from starlette.types import Receive, Scope, Send
 
 from . import (
     core_operations,  # noqa: F401  (registers the core's functions and actions)
+    directory_operations,  # noqa: F401
     extensions,
+    media_operations,  # noqa: F401
 )
 from .auth import IssuedToken
 from .config import EmulatorConfig

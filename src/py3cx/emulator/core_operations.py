@@ -26,16 +26,6 @@ def get_version_type(ctx: FunctionContext) -> dict[str, Any]:
     return {"value": "Enterprise"}
 
 
-@xapi_function("Users", "Pbx.GetFirstAvailableExtensionNumber")
-def first_available_extension(ctx: FunctionContext) -> dict[str, Any]:
-    """``GET /Users/Pbx.GetFirstAvailableExtensionNumber()``: the lowest free 3-digit number."""
-    users = ctx.state.tables["Users"].table
-    with ctx.state.engine.connect() as conn:
-        taken = set(conn.execute(sa.select(users.c.Number)).scalars())
-    number = next(str(n) for n in range(100, 1000) if str(n) not in taken)
-    return {"value": number}
-
-
 def _by_number(ctx: FunctionContext, set_name: str) -> dict[str, Any]:
     entity = ctx.state.tables[set_name]
     number = ctx.args["number"]

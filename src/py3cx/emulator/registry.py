@@ -13,7 +13,8 @@ The core has already checked and typed every argument when a handler runs (a mis
 a 404, a malformed one a 500). A handler returns a ``list`` of dicts (a collection: the core
 applies ``$filter/$orderby/$top/$skip/$count/$select``), a ``dict`` (one object), ``bytes``
 (a file, sent as ``application/octet-stream``), a Starlette ``Response`` (custom media types or
-statuses) or ``None`` (204 No Content). It may be ``async``.
+statuses) or ``None`` (204 No Content). It may be ``async``. An operation without a handler
+answers what its spec response describes (``default_operations.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
     from .auth import Identity
     from .state import EmulatorState
 
-HandlerResult = list[dict[str, Any]] | dict[str, Any] | Response | bytes | None
+# a list holds entities (dicts) or, for Collection(Edm.String) results, plain values
+HandlerResult = list[Any] | dict[str, Any] | Response | bytes | None
 Handler = Callable[["FunctionContext"], HandlerResult | Awaitable[HandlerResult]]
 H = TypeVar("H", bound=Handler)
 
@@ -99,7 +101,7 @@ def lookup(binding: str, name: str) -> Registration | None:
 
 
 def unregister(binding: str, name: str) -> Registration | None:
-    """Remove a handler (the operation answers 501 again); returns what was registered, if anything.
+    """Remove a handler (the operation answers from its spec schema again); returns what was registered.
 
     Example: ``unregister("Users", "Pbx.BatchDelete")``.
     """

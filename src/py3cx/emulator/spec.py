@@ -12,7 +12,9 @@ What the index knows, all derived from the spec's paths and schemas:
   (int, float, bool, str, datetime, duration, date, uuid, enum, json) and whether it is a
   navigation property (``x-ms-navigationProperty``: left out unless ``$expand``-ed);
 - functions and actions (``/ReportCallLogData/Pbx.GetCallLogData(periodFrom={periodFrom},...)``):
-  binding (``"Users"``, ``"Users({Id})"`` or ``""`` for imports), typed parameters, result.
+  binding (``"Users"``, ``"Users({Id})"`` or ``""`` for imports), typed parameters, result,
+  success status and the raw response schema (for the responses the emulator synthesises);
+- the raw component schemas, which :mod:`py3cx.emulator.synthesis` reads to build valid bodies.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import platformdirs
 import yaml
 
 SPEC_DIR = Path(__file__).parent / "specs"
-_INDEX_FORMAT = 3  # bump when the cached index layout changes
+_INDEX_FORMAT = 4  # bump when the cached index layout changes
 
 _REF_PREFIX = "#/components/schemas/"
 _COLLECTION_RESPONSE = re.compile(r"#/components/responses/(.+)CollectionResponse$")
@@ -81,6 +83,8 @@ class EntitySet:
     alternate_keys: list[list[Param]] = field(default_factory=list)
     listable: bool = False
     operations: set[str] = field(default_factory=set)  # list, create, get, update, delete
+    # what the alternate-key paths (``Peers(Number='100')``) allow: get, update, delete
+    alt_operations: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -103,6 +107,8 @@ class Operation:
     returns_collection: bool = False
     returns_type: str | None = None  # schema name of the result (or its items)
     has_parens: bool = False
+    status: int = 200  # the spec's success status: 200, 201 or 204 (no body)
+    response_schema: dict[str, Any] | None = None  # raw JSON schema of the success body ($refs kept)
 
     @property
     def key(self) -> str:
@@ -122,6 +128,7 @@ class SpecIndex:
     enums: dict[str, list[str]]
     operations: dict[str, Operation]
     navigation_paths: set[str]  # "Users({Id})/Groups", "Defs/Codecs"
+    schemas: dict[str, Any] = field(default_factory=dict)  # the spec's raw components.schemas
 
     def properties(self, type_name: str) -> dict[str, Prop]:
         """Properties of an entity/complex type (empty for unknown types)."""
@@ -150,6 +157,7 @@ class SpecIndex:
                     "alt": [[param(p) for p in k] for k in s.alternate_keys],
                     "listable": s.listable,
                     "ops": sorted(s.operations),
+                    "alt_ops": sorted(s.alt_operations),
                 }
                 for n, s in self.entity_sets.items()
             },
@@ -167,10 +175,13 @@ class SpecIndex:
                     "coll": o.returns_collection,
                     "rtype": o.returns_type,
                     "parens": o.has_parens,
+                    "status": o.status,
+                    "response": o.response_schema,
                 }
                 for k, o in self.operations.items()
             },
             "nav": sorted(self.navigation_paths),
+            "schemas": self.schemas,
         }
 
     @classmethod
@@ -189,6 +200,7 @@ class SpecIndex:
                     [[param(p) for p in k] for k in s["alt"]],
                     s["listable"],
                     set(s["ops"]),
+                    set(s["alt_ops"]),
                 )
                 for n, s in data["entity_sets"].items()
             },
@@ -207,10 +219,13 @@ class SpecIndex:
                     o["coll"],
                     o["rtype"],
                     o["parens"],
+                    o["status"],
+                    o["response"],
                 )
                 for k, o in data["operations"].items()
             },
             navigation_paths=set(data["nav"]),
+            schemas=data["schemas"],
         )
 
 
@@ -271,7 +286,8 @@ class _Builder:
             self.type_properties(ref)  # make sure nested complex types are indexed too
             return Prop(name, "json", nullable, nav, False, ref)
         kind = _param_kind(schema)
-        if "anyOf" in schema:  # numbers that may be "INF"/"NaN" strings
+        variants = schema.get("anyOf") or schema.get("oneOf") or []
+        if any(v.get("type") == "number" for v in variants):  # numbers that may be "INF"/"NaN" strings
             kind = "float"
         return Prop(name, kind, nullable, nav, False, None)
 
@@ -289,6 +305,16 @@ class _Builder:
                 props[name] = self._prop(name, sub)
         self.types[type_name] = props
         return props
+
+    def _success(self, op: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        """The success status of an operation and the raw schema of its body (None: no body)."""
+        responses = op.get("responses", {})
+        status = next((int(c) for c in ("200", "201", "204") if c in responses), 200)
+        resp = responses.get(str(status), {})
+        if "$ref" in resp:
+            resp = self.responses.get(resp["$ref"].rsplit("/", 1)[-1], {})
+        schema = resp.get("content", {}).get("application/json", {}).get("schema")
+        return status, schema
 
     def _response_schema(self, op: dict[str, Any]) -> tuple[bool, str | None]:
         """(is a collection, type name) of an operation's success response."""
@@ -361,7 +387,8 @@ class _Builder:
                 params = [params_by_name[n] for n in order if n in params_by_name]
                 coll, rtype = self._response_schema(first_op)
                 kind = "function" if op_type.startswith("function") else "action"
-                operation = Operation(binding, name, kind, params, coll, rtype, "(" in last)
+                status, body = self._success(first_op)
+                operation = Operation(binding, name, kind, params, coll, rtype, "(" in last, status, body)
                 operations[operation.key] = operation
                 continue
             if len(segments) == 1:
@@ -401,6 +428,9 @@ class _Builder:
             if "=" in inner:
                 names = re.findall(r"(\w+)=\{\w+\}", inner)
                 found.alternate_keys.append([key_params.get(n, Param(n, "str")) for n in names])
+                found.alt_operations.update(
+                    {"get": "get", "patch": "update", "delete": "delete"}[m] for m in methods if m != "put"
+                )
             else:
                 names = [m.group(1) for m in [_PARAM_TEMPLATE.match(inner)] if m]
                 found.key = [key_params.get(n, Param(n, "str")) for n in names]
@@ -425,6 +455,7 @@ class _Builder:
             enums=self.enums,
             operations=operations,
             navigation_paths=nav_paths,
+            schemas=self.schemas,
         )
 
 

@@ -23,6 +23,7 @@ from .faults import FaultInjector
 from .rowsets import RowsetEngine
 from .spec import SpecIndex, load_spec_index
 from .store import EntityTable, build_tables
+from .synthesis import Synthesizer
 from .synthetic import calls_table, seed_all, singletons
 
 
@@ -65,6 +66,7 @@ class EmulatorState:
     - ``rowsets``: scratch SQLite for query options on function results and navigation lists;
     - ``anchor``: the aware UTC datetime the synthetic data ends at (``config.now``);
     - ``rng``: a ``random.Random`` seeded from ``config.seed``, for extensions that need draws;
+    - ``synthesizer``: builds schema-valid values from the spec (answers no handler models);
     - ``stats``: request counters;
     - ``background``: coroutine factories started with the server (extensions append to it);
     - ``lock``: serialises writes that must read-then-write atomically.
@@ -78,6 +80,7 @@ class EmulatorState:
         self.config = config
         self.spec: SpecIndex = load_spec_index(config.spec_version)
         self.anchor: datetime = config.anchor
+        self.synthesizer = Synthesizer(self.spec.schemas, self.anchor)
         self.rng = random.Random(f"state:{config.seed}")
         self.stats = Stats()
         self.lock = threading.RLock()

@@ -39,6 +39,10 @@ _COLUMN_TYPES: dict[str, Any] = {
 }
 
 
+#: the hidden key column of sets whose entity type has no key; never sent on the wire
+ROW_NUMBER = "__row"
+
+
 def datetime_to_storage(value: datetime) -> str:
     """Aware (or naive UTC) datetime → fixed-width UTC text. Example: ``datetime_to_storage(dt)``."""
     if value.tzinfo is not None:
@@ -229,9 +233,13 @@ def build_tables(
         es = spec.entity_sets[name]
         props = spec.properties(es.entity_type)
         key = [p.name for p in es.key if p.name in props]
-        if not props or not key:
+        if not props:
             continue
         columns = [column_for(p, primary_key=(len(key) == 1 and p.name in key)) for p in props.values()]
+        if not key:
+            # sets whose type has no key (Countries, Services): a hidden row number orders and keys them
+            columns.append(sa.Column(ROW_NUMBER, sa.Integer, primary_key=True, autoincrement=True))
+            key = [ROW_NUMBER]
         table = sa.Table(name, metadata, *columns)
         alt = [[p.name for p in k] for k in es.alternate_keys]
         for cols in alt:

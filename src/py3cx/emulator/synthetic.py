@@ -11,7 +11,9 @@ What is made:
   **RingGroups** ``800`` and ``801``;
 - ``config.calls`` calls over the 90 days before the anchor, kept in the internal table
   ``_calls`` (one row per call) from which the **CallHistoryView** segments are derived;
-- a handful of **ActiveCalls**, some **EventLogs**, and the **Defs** / **SystemStatus** singletons.
+- a handful of **ActiveCalls**, some **EventLogs**, and the **Defs** / **SystemStatus** /
+  **LicenseStatus** singletons;
+- IVRs, trunks, parkings, a fax, contacts, recordings and system lists: ``synthetic_pbx.py``.
 
 The calls, the ``_calls`` table (documented there) and the CallHistoryView segments come from
 ``call_history.py``; the constants below are re-exported from it.
@@ -45,6 +47,7 @@ from .call_history import (
 )
 from .config import EmulatorConfig
 from .store import EntityTable, datetime_to_storage
+from .synthetic_pbx import seed_pbx
 
 __all__ = [
     "ACTION_CALLER_HUNG_UP",
@@ -433,8 +436,8 @@ def singletons(config: EmulatorConfig, users: int, active_calls: int) -> dict[st
             "OS": "Linux",
             "ProductCode": "3CXPSENT",
             "ResellerName": "py3cx emulator",
-            "TrunksRegistered": 1,
-            "TrunksTotal": 1,
+            "TrunksRegistered": 2,
+            "TrunksTotal": 3,
             "Version": config.build,
             "Support": True,
             "LastCheckForUpdates": iso,
@@ -443,6 +446,27 @@ def singletons(config: EmulatorConfig, users: int, active_calls: int) -> dict[st
             "TotalDiskSpace": 64_000_000_000,
             "FreeDiskSpace": 49_000_000_000,
             "HasNotRunningServices": False,
+        },
+        "LicenseStatus": {
+            "Activated": True,
+            "LicenseActive": True,
+            "LicenseKey": "XXXX-XXXX-XXXX-XXXX",
+            "ProductCode": "3CXPSENT",
+            "Version": config.build,
+            "MaxSimCalls": 16,
+            "SimMeetingParticipants": 25,
+            "Support": True,
+            "ExpirationDate": (anchor + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "MaintenanceExpiresAt": (anchor + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "CompanyName": "Example Ltd",
+            "ContactName": "Jane Admin",
+            "EMail": "it@example.com",
+            "AdminEMail": "admin@pbx.example.com",
+            "Telephone": "+442079460000",
+            "CountryCode": "GB",
+            "CountryName": "United Kingdom",
+            "ResellerName": "py3cx emulator",
+            "ActiveModules": ["Enterprise", "CallCenter", "AI"],
         },
         "_SystemParameters": {
             "Version": config.build,
@@ -487,6 +511,7 @@ def seed_all(config: EmulatorConfig, tables: dict[str, EntityTable], conn: Any) 
         (_FIRST, _LAST),
     ).seed_calls()
     seeder.seed_live()
+    seed_pbx(config.anchor, tables, conn, config.seed)
     return {"users": len(seeder.people), "calls": config.calls}
 
 

@@ -2,7 +2,10 @@
 
 - A DN number (``Number`` on Users, Queues, RingGroups...) is unique across all DN sets:
   creating a second one fails with ``WARNINGS.XAPI.ALREADY_IN_USE`` on ``Number`` (400).
-- A PATCH that changes an alternate key (a user's ``Number``) is refused (400).
+  DN ids come from one sequence.
+- A PATCH that changes an alternate key or a DN's ``Number`` (a user's) is refused (400).
+- A user's ``Groups`` and the departments' ``Members`` stay in step; a deleted DN leaves every
+  department, queue and ring group (``directory.py``).
 - A PATCH that carries a collection (``Agents`` of a queue) replaces the whole collection.
 - DELETE honours ``If-Match`` (412 when the ETag no longer matches).
 """
@@ -14,34 +17,34 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from . import errors
+from . import directory, errors
 from .errors import XapiError
-from .store import EntityTable
+from .store import ROW_NUMBER, EntityTable
 
 if TYPE_CHECKING:
     from .state import EmulatorState
 
 
-def _dn_tables(state: EmulatorState) -> list[EntityTable]:
-    # sets addressed by a Number alternate key hold DNs; Peers is a read-only view over all of them
-    return [
-        t
-        for t in state.tables.values()
-        if t.name != "Peers" and any(k == ["Number"] for k in t.alternate_keys)
-    ]
+def _numbered(state: EmulatorState, entity: EntityTable) -> bool:
+    return any(t.name == entity.name for t in directory.numbered_tables(state))
 
 
 def _check_unique(
     state: EmulatorState, conn: sa.Connection, entity: EntityTable, values: dict[str, Any]
 ) -> None:
+    numbered = _numbered(state, entity) or ["Number"] in entity.alternate_keys
+    if (
+        numbered
+        and values.get("Number") is not None
+        and values["Number"] in directory.taken_numbers(state, conn)
+    ):
+        raise XapiError(400, key=errors.ALREADY_IN_USE, target="Number")
     for alt in entity.alternate_keys:
-        if any(values.get(c) is None for c in alt):
-            continue
-        tables = _dn_tables(state) if alt == ["Number"] else [entity]
-        for other in tables:
-            where = sa.and_(*[other.table.c[c] == values[c] for c in alt if c in other.table.c])
-            if conn.execute(sa.select(sa.func.count()).select_from(other.table).where(where)).scalar_one():
-                raise XapiError(400, key=errors.ALREADY_IN_USE, target=alt[0])
+        if alt == ["Number"] or any(values.get(c) is None for c in alt):
+            continue  # DN numbers were checked across sets above
+        where = sa.and_(*[entity.table.c[c] == values[c] for c in alt if c in entity.table.c])
+        if conn.execute(sa.select(sa.func.count()).select_from(entity.table).where(where)).scalar_one():
+            raise XapiError(400, key=errors.ALREADY_IN_USE, target=alt[0])
 
 
 def create_entity(state: EmulatorState, entity: EntityTable, body: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +55,10 @@ def create_entity(state: EmulatorState, entity: EntityTable, body: dict[str, Any
     """
     values = entity.from_wire(body, partial=False)
     table = entity.table
-    int_key = len(entity.key) == 1 and entity.props[entity.key[0]].kind == "int"
+    int_key = len(entity.key) == 1 and (
+        entity.key[0] == ROW_NUMBER or entity.props[entity.key[0]].kind == "int"
+    )
+    dn = entity.name in directory.PEER_TYPES and entity.key == ["Id"]
     if int_key:
         values.pop(entity.key[0], None)  # the PBX assigns ids
     elif any(values.get(k) is None for k in entity.key):
@@ -63,6 +69,10 @@ def create_entity(state: EmulatorState, entity: EntityTable, body: dict[str, Any
             where = sa.and_(*[table.c[k] == values[k] for k in entity.key])
             if conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one():
                 raise XapiError(400, key=errors.ALREADY_IN_USE, target=entity.key[0])
+        if dn:
+            values["Id"] = directory.next_dn_id(state, conn)
+        if entity.name == "Users":
+            values["Groups"] = directory.prepare_user_groups(state, conn, {**values}, creating=True)
         result = conn.execute(table.insert().values(**values))
         if int_key:
             inserted = result.inserted_primary_key
@@ -75,6 +85,8 @@ def create_entity(state: EmulatorState, entity: EntityTable, body: dict[str, Any
             .mappings()
             .one()
         )
+        if entity.name == "Users":
+            directory.sync_group_members(state, conn, dict(row))
     return dict(row)
 
 
@@ -96,12 +108,18 @@ def update_entity(
             if name in values and values[name] != row[name]:
                 raise XapiError(400, key=errors.READ_ONLY, target=name)
             values.pop(name, None)
-        for alt in entity.alternate_keys:
-            for name in alt:
-                if name in values and values[name] != row[name]:
-                    raise XapiError(400, key=errors.READ_ONLY, target=name)
+        frozen = [name for alt in entity.alternate_keys for name in alt]
+        if _numbered(state, entity):
+            frozen.append("Number")
+        for name in frozen:
+            if name in values and values[name] != row[name]:
+                raise XapiError(400, key=errors.READ_ONLY, target=name)
+        if entity.name == "Users" and "Groups" in values:
+            values["Groups"] = directory.prepare_user_groups(state, conn, {**row, **values}, creating=False)
         if values:
             conn.execute(table.update().where(where).values(**values))
+        if entity.name == "Users":
+            directory.sync_group_members(state, conn, {**row, **values})
 
 
 def delete_entity(
@@ -130,6 +148,8 @@ def delete_entity(
                 412, "The entity was changed since it was read (If-Match does not match its ETag)."
             )
         conn.execute(table.delete().where(where))
+        if "Id" in key:
+            directory.forget_dn(state, conn, entity.name, [key["Id"]])
 
 
 def delete_many(state: EmulatorState, entity: EntityTable, ids: list[int]) -> list[int]:
@@ -140,4 +160,5 @@ def delete_many(state: EmulatorState, entity: EntityTable, ids: list[int]) -> li
         existing = set(conn.execute(sa.select(column).where(column.in_(ids))).scalars())
         if existing:
             conn.execute(table.delete().where(column.in_(existing)))
+            directory.forget_dn(state, conn, entity.name, existing)
     return [i for i in ids if i not in existing]

@@ -19,6 +19,8 @@ from starlette.responses import Response
 
 from . import errors
 from .auth import Identity, authorize
+from .default_operations import answer_from_spec
+from .directory import refresh_view
 from .errors import XapiError, json_response
 from .literals import LiteralError, PathSyntaxError, Segment, parse_literal, split_path
 from .query import ExpandItem, QueryOptions, build_select, check_expand, check_select, parse_query_options
@@ -83,6 +85,7 @@ class XapiEndpoint:
         self, request: Request, identity: Identity, segments: list[Segment], opts: QueryOptions
     ) -> Response:
         first = segments[0]
+        refresh_view(self.state, first.name)
         entity = self.state.tables[first.name]
         es = self.spec.entity_sets[first.name]
         method = request.method
@@ -98,19 +101,21 @@ class XapiEndpoint:
                 if op is not None:
                     return await self._operation(request, identity, op, segments[1], None, opts)
             raise errors.no_route(request.scope["path"])
-        key = self._resolve_key(es, entity, first)
+        key, alternate = self._resolve_key(es, entity, first)
         if len(segments) == 1:
-            if method == "GET" and "get" in es.operations:
+            # Users(42) and Users(Number='100') are separate paths in the spec, each with its methods
+            allowed = es.alt_operations if alternate else es.operations & {"get", "update", "delete"}
+            if method == "GET" and "get" in allowed:
                 return self._get_entity(request, entity, first, key, opts)
-            if method == "PATCH" and "update" in es.operations:
+            if method == "PATCH" and "update" in allowed:
                 update_entity(self.state, entity, key, await _json_body(request))
                 return Response(status_code=204)
-            if method == "DELETE" and "delete" in es.operations:
+            if method == "DELETE" and "delete" in allowed:
                 delete_entity(self.state, entity, key, request.headers.get("if-match"), etag_of)
                 return Response(status_code=204)
-            if es.operations & {"get", "update", "delete"}:
+            if allowed:
                 raise _method_not_allowed(method, first.name)
-            raise errors.no_route(request.scope["path"])  # the spec has no key path for this set
+            raise errors.no_route(request.scope["path"])  # the spec has no such key path for this set
         if len(segments) == 2:
             binding = f"{first.name}({{{es.key[0].name}}})" if es.key else first.name
             op = self.spec.operation(binding, segments[1].name)
@@ -127,8 +132,10 @@ class XapiEndpoint:
                 )
         raise errors.no_route(request.scope["path"])
 
-    def _resolve_key(self, es: EntitySet, entity: EntityTable, seg: Segment) -> dict[str, Any]:
+    def _resolve_key(self, es: EntitySet, entity: EntityTable, seg: Segment) -> tuple[dict[str, Any], bool]:
+        """The key values of ``Users(42)`` / ``Users(Number='100')`` and whether the key is an alternate one."""
         args = seg.args or []
+        alternate = False
         if seg.positional and len(es.key) == 1:
             params = {es.key[0].name: es.key[0]}
             named = {es.key[0].name: args[0][1]}
@@ -140,6 +147,7 @@ class XapiEndpoint:
             match = next((k for k in candidates if {p.name for p in k} == set(named)), None)
             if match is None:
                 raise errors.no_route(seg.name)
+            alternate = match is not es.key
             params = {p.name: p for p in match}
         key: dict[str, Any] = {}
         for name, text in named.items():
@@ -147,7 +155,7 @@ class XapiEndpoint:
                 key[name] = parse_literal(text, params[name].kind, nullable=False)
             except LiteralError:
                 raise errors.no_route(f"{seg.name}({text})") from None
-        return key
+        return key, alternate
 
     def _fetch(self, entity: EntityTable, key: dict[str, Any]) -> dict[str, Any]:
         table = entity.table
@@ -261,7 +269,7 @@ class XapiEndpoint:
                 return await self._operation(request, identity, op, segments[1], None, opts)
             nav = segments[1].name
             if f"{first.name}/{nav}" in self.spec.navigation_paths and request.method == "GET":
-                items = (self.state.singleton(first.name) or {}).get(nav, [])
+                items = self._singleton_body(first.name).get(nav, [])
                 prop = self.spec.properties(single.entity_type).get(nav)
                 return self._collection(
                     request, items, prop.ref if prop else None, f"{first.name}/{nav}", opts
@@ -271,7 +279,7 @@ class XapiEndpoint:
             raise errors.no_route(request.scope["path"])
         props = self.spec.properties(single.entity_type)
         if request.method == "GET":
-            body = self.state.singleton(first.name) or {}
+            body = self._singleton_body(first.name)
             if opts.select:
                 unknown = [n for n in opts.select if n != "*" and n not in props]
                 if unknown:
@@ -292,11 +300,20 @@ class XapiEndpoint:
                     f"The property '{unknown[0]}' does not exist on type '{single.entity_type}'."
                 )
             with self.state.lock:
-                current = self.state.singleton(first.name) or {}
+                current = self._singleton_body(first.name)
                 current.update({k: v for k, v in patch.items() if not k.startswith("@odata.")})
                 self.state.set_singleton(first.name, {k: v for k, v in current.items() if v is not None})
             return Response(status_code=204)
         raise _method_not_allowed(request.method, first.name)
+
+    def _singleton_body(self, name: str) -> dict[str, Any]:
+        """The stored singleton; one never seeded is made from its schema on first use, then kept."""
+        with self.state.lock:
+            body = self.state.singleton(name)
+            if body is None:
+                body = self.state.synthesizer.entity(self.spec.singletons[name].entity_type)
+                self.state.set_singleton(name, body)
+        return body
 
     # -- functions and actions ------------------------------------------------------------------
     async def _operation(
@@ -319,8 +336,6 @@ class XapiEndpoint:
             body = await _json_body(request, allow_empty=True)
             args = body
         registration = lookup(op.binding, op.name)
-        if registration is None:
-            raise XapiError(501, f"{op.key} is in the spec but the emulator does not implement it yet.")
         ctx = FunctionContext(
             state=self.state,
             args=args,
@@ -331,7 +346,8 @@ class XapiEndpoint:
             name=op.name,
             extra=opts.extra,
         )
-        result = registration.handler(ctx)
+        # operations no handler models answer what their spec response says (default_operations.py)
+        result = registration.handler(ctx) if registration else answer_from_spec(ctx, op)
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, Response):
@@ -343,8 +359,25 @@ class XapiEndpoint:
             return Response(status_code=204)
         fragment = f"Collection({op.returns_type})" if op.returns_type else "Collection(Edm.Untyped)"
         if isinstance(result, list):
+            if not all(isinstance(item, dict) for item in result):
+                return self._primitive_collection(request, result, fragment, opts)
             return self._collection(request, result, op.returns_type, fragment, opts)
         body = {"@odata.context": _context(request, op.returns_type or "Edm.Untyped"), **result}
+        return json_response(body)
+
+    def _primitive_collection(
+        self, request: Request, items: list[Any], fragment: str, opts: QueryOptions
+    ) -> Response:
+        """A collection of plain values (``Collection(Edm.String)``): only paging options apply."""
+        if opts.filter or opts.select or opts.orderby:
+            raise errors.bad_request("Only $top, $skip and $count apply to a collection of primitive values.")
+        page = items[opts.skip :]
+        if opts.top is not None:
+            page = page[: opts.top]
+        body: dict[str, Any] = {"@odata.context": _context(request, fragment)}
+        if opts.count:
+            body["@odata.count"] = len(items)
+        body["value"] = page
         return json_response(body)
 
     def _service_document(self, request: Request) -> Response:
