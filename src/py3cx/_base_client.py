@@ -7,7 +7,6 @@ tested as a plain function. `BaseClient` holds what both faces share.
 from __future__ import annotations
 
 import email.utils
-import importlib
 import json
 import logging
 import math
@@ -579,13 +578,3 @@ class BaseClient:
         return error_from_response(
             response.status_code, response.reason_phrase, response.content, prepared.method, prepared.path
         )
-
-    def _extension(self, module: str, name: str) -> Any:
-        # later issues add client.xapi / .reports / .callcontrol; import them only when used
-        try:
-            factory = getattr(importlib.import_module(module), name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise  # a broken install, not a missing extension: show it
-            raise AttributeError(f"{module} is not available in this version of py3cx") from None
-        return factory(self)

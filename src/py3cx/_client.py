@@ -15,7 +15,12 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from py3cx.callcontrol import AsyncCallControl, CallControl
+    from py3cx.reports import AsyncReports, Reports
+    from py3cx.xapi import XAPI, AsyncXAPI
 
 from py3cx._base_client import (
     AsyncRowIterator,
@@ -113,19 +118,25 @@ class Client(BaseClient):
     # -- extension points (issues 3-5) ---------------------------------------------------------
 
     @functools.cached_property
-    def xapi(self) -> Any:
+    def xapi(self) -> XAPI:
         """Typed XAPI resources (`py3cx.xapi.XAPI`), created on first use."""
-        return self._extension("py3cx.xapi", "XAPI")
+        from py3cx.xapi import XAPI
+
+        return XAPI(self)
 
     @functools.cached_property
-    def reports(self) -> Any:
+    def reports(self) -> Reports:
         """The typed reports (`py3cx.reports.Reports`), created on first use."""
-        return self._extension("py3cx.reports", "Reports")
+        from py3cx.reports import Reports
+
+        return Reports(self)
 
     @functools.cached_property
-    def callcontrol(self) -> Any:
+    def callcontrol(self) -> CallControl:
         """The Call Control API (`py3cx.callcontrol.CallControl`), created on first use."""
-        return self._extension("py3cx.callcontrol", "CallControl")
+        from py3cx.callcontrol import CallControl
+
+        return CallControl(self)
 
     # -- the one send loop ---------------------------------------------------------------------
 
@@ -378,19 +389,25 @@ class AsyncClient(BaseClient):
         await self.close()
 
     @functools.cached_property
-    def xapi(self) -> Any:
+    def xapi(self) -> AsyncXAPI:
         """Typed XAPI resources (`py3cx.xapi.AsyncXAPI`), created on first use."""
-        return self._extension("py3cx.xapi", "AsyncXAPI")
+        from py3cx.xapi import AsyncXAPI
+
+        return AsyncXAPI(self)
 
     @functools.cached_property
-    def reports(self) -> Any:
+    def reports(self) -> AsyncReports:
         """The typed reports (`py3cx.reports.AsyncReports`), created on first use."""
-        return self._extension("py3cx.reports", "AsyncReports")
+        from py3cx.reports import AsyncReports
+
+        return AsyncReports(self)
 
     @functools.cached_property
-    def callcontrol(self) -> Any:
+    def callcontrol(self) -> AsyncCallControl:
         """The Call Control API (`py3cx.callcontrol.AsyncCallControl`), created on first use."""
-        return self._extension("py3cx.callcontrol", "AsyncCallControl")
+        from py3cx.callcontrol import AsyncCallControl
+
+        return AsyncCallControl(self)
 
     async def _send(self, prepared: PreparedRequest, *, stream: bool = False) -> Response:
         attempt, replayed, failed = 0, False, None
