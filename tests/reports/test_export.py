@@ -285,3 +285,27 @@ def test_the_async_client_gives_the_same_rows_and_downloads(pbx: Pbx, tmp_path: 
     with pbx.client() as client:
         assert rows == list(client.reports.rows("call-log", start=first, end=last, tz="UTC"))
     assert rows and size == (tmp_path / "log.csv").stat().st_size
+
+
+def test_a_pbx_that_ignores_top_is_read_once_not_again_and_again(tmp_path: Path) -> None:
+    import httpx2
+
+    rows = [{"QueueDn": f"{n:04d}", "QueueReceivedCount": n} for n in range(25)]
+    requests: list[str] = []
+
+    def pbx(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/connect/token":
+            return httpx2.Response(
+                200, json={"token_type": "Bearer", "expires_in": 3600, "access_token": "t"}
+            )
+        requests.append(str(request.url))
+        return httpx2.Response(200, json={"@odata.count": 25, "value": rows})  # $top and $skip ignored
+
+    transport = httpx2.MockTransport(pbx)
+    with Client("http://pbx.test", "c", "s", transport=transport, max_retries=0) as client:
+        result = client.reports.export(
+            "queue-performance-totals", tmp_path / "t.csv", start="2025-03-01", end="2025-03-02", tz="UTC",
+            options=ExportOptions(page_size=10),
+        )  # fmt: skip
+    assert result.rows == 25 == len(_csv_rows(tmp_path / "t.csv"))
+    assert len(requests) == 1 and "ignored $top" in result.warnings[0]

@@ -299,7 +299,13 @@ class _Run:
         window.done += len(rows)
         self.state.extras = list(self.plan.extras)
         short = len(rows) < self.options.page_size
-        if (window.total is not None and window.done >= window.total) or short:
+        # A PBX that ignores $top sends everything at once: asking again would repeat it.
+        whole = len(rows) > self.options.page_size
+        if whole:
+            self.warnings.append(
+                f"{window.describe()}: the PBX ignored $top and sent {len(rows)} rows at once"
+            )
+        if (window.total is not None and window.done >= window.total) or short or whole:
             if window.total is not None and window.done < window.total:
                 self.warnings.append(
                     f"{window.describe()}: the PBX announced {window.total} rows but sent {window.done}"
