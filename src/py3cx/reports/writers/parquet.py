@@ -16,7 +16,7 @@ from typing import Any
 
 from py3cx._durations import parse_datetime, parse_duration
 from py3cx._exceptions import ConfigError
-from py3cx.reports.columns import CellKind, ColumnPlan
+from py3cx.reports.columns import CellKind, ColumnPlan, OutputColumn
 
 __all__ = ["ROW_GROUP_ROWS", "write_parquet"]
 
@@ -58,15 +58,38 @@ def _bool(value: Any) -> bool:
     return value
 
 
-def _array(pa: Any, values: list[Any], arrow_type: Any, kind: CellKind) -> Any:
-    if kind is not CellKind.DATETIME:
-        return pa.array(values, type=arrow_type)
-    # Arrow reads ISO 8601 text itself, much faster than a Python parse per value.
-    texts = [v if isinstance(v, str) else None for v in values]
+def _array(pa: Any, values: list[Any], arrow_type: Any, column: OutputColumn) -> Any:
+    """One column of a row group. Values go to Arrow as they are (it converts numbers, booleans
+    and ISO text itself, in C++); only when that fails is each value converted in Python."""
+    kind = column.kind
     try:
-        return pa.array(texts, type=pa.string()).cast(arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([_lenient(parse_datetime, "date-time")(v) for v in texts], type=arrow_type)
+        if kind is CellKind.DATETIME:
+            texts = [v if isinstance(v, str) else None for v in values]
+            return pa.array(texts, type=pa.string()).cast(arrow_type)
+        if kind in _TEXT_KINDS:
+            return pa.array([_json_text(v) for v in values], type=arrow_type)
+        if kind in _PYTHON_KINDS:
+            raise TypeError("parsed in Python")
+        return pa.array(values, type=arrow_type)
+    except (TypeError, ValueError, pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        convert = _lenient(_CONVERTERS.get(kind, _same), column.name)
+        return pa.array([convert(v) for v in values], type=arrow_type)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_TEXT_KINDS = frozenset({CellKind.TEXT, CellKind.JSON, CellKind.EXTRA})
+_PYTHON_KINDS = frozenset({CellKind.DURATION})
+_CONVERTERS: dict[CellKind, Callable[[Any], Any]] = {
+    CellKind.INTEGER: _int,
+    CellKind.DECIMAL: float,
+    CellKind.BOOLEAN: _bool,
+    CellKind.DATETIME: parse_datetime,
+    CellKind.DURATION: parse_duration,
+    CellKind.SECONDS: float,
+}
 
 
 def write_parquet(path: Path, plan: ColumnPlan, rows: Iterator[Mapping[str, Any]]) -> int:
@@ -99,35 +122,21 @@ def write_parquet(path: Path, plan: ColumnPlan, rows: Iterator[Mapping[str, Any]
         CellKind.DAY_NAME: pa.string(),
         CellKind.EXTRA: pa.string(),
     }
-    converters: dict[CellKind, Callable[[Any], Any]] = {
-        CellKind.TEXT: _json_text,
-        CellKind.INTEGER: _int,
-        CellKind.DECIMAL: float,
-        CellKind.BOOLEAN: _bool,
-        CellKind.DURATION: parse_duration,
-        CellKind.JSON: _json_text,
-        CellKind.SECONDS: float,
-        CellKind.EXTRA: _json_text,
-    }
     schema = pa.schema([pa.field(c.name, types[c.kind]) for c in columns])
-    convert = [_lenient(converters[c.kind], c.name) if c.kind in converters else None for c in columns]
     total = 0
     with pq.ParquetWriter(str(path), schema) as writer:
         while True:
             buffers: list[list[Any]] = [[] for _ in columns]
             count = 0
+            appenders = [buffer.append for buffer in buffers]
             for row in rows:
-                cells = plan.cells(row)
-                for i, value in enumerate(cells):
-                    fn = convert[i]
-                    buffers[i].append(fn(value) if fn is not None and value is not None else value)
+                for append, value in zip(appenders, plan.cells(row), strict=True):
+                    append(value)
                 count += 1
                 if count == ROW_GROUP_ROWS:
                     break
             if count:
-                arrays = [
-                    _array(pa, buf, schema.field(i).type, columns[i].kind) for i, buf in enumerate(buffers)
-                ]
+                arrays = [_array(pa, buf, schema.field(i).type, columns[i]) for i, buf in enumerate(buffers)]
                 writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
                 total += count
             if count < ROW_GROUP_ROWS:
