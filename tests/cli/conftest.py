@@ -16,6 +16,7 @@ from py3cx.emulator import ApiClient, EmulatorConfig, running_emulator
 
 OWNER = ApiClient("cli-owner", "owner-s3cret-value", "SystemOwner")
 ADMIN = ApiClient("cli-admin", "admin-s3cret-value", "SystemAdmin")
+ROUTE_POINT = ApiClient("8000", "rp-s3cret-value-cli", "SystemOwner")
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Result:
 
 @pytest.fixture(scope="module")
 def pbx() -> Iterator[str]:
-    cfg = EmulatorConfig(seed=3, calls=600, clients=[OWNER, ADMIN])
+    cfg = EmulatorConfig(seed=3, calls=600, clients=[OWNER, ADMIN, ROUTE_POINT])
     with running_emulator(cfg) as emu:
         yield emu.url
 
@@ -54,6 +55,11 @@ def owner() -> ApiClient:
 @pytest.fixture
 def admin() -> ApiClient:
     return ADMIN
+
+
+@pytest.fixture
+def route_point() -> ApiClient:
+    return ROUTE_POINT
 
 
 @pytest.fixture

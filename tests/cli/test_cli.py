@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 from py3cx.emulator import ApiClient
 
@@ -190,3 +191,40 @@ def test_demo_runs_the_tour_against_its_own_emulator_and_stops_it(
     assert "O'Brien" in result.stdout
     assert "System Owner" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("as_route_point", [False, True], ids=["polling ActiveCalls", "Call Control events"])
+def test_calls_active_watch_writes_one_json_document_per_change(
+    cli_env: dict[str, str], pbx: str, route_point: ApiClient, as_route_point: bool
+) -> None:
+    env = dict(cli_env)
+    if as_route_point:
+        env.update(PY3CX_CLIENT_ID=route_point.client_id, PY3CX_CLIENT_SECRET=route_point.secret)
+    script = Path(sys.executable).parent / "3cx"
+    proc = subprocess.Popen(
+        [str(script), "calls", "active", "--watch", "--interval", "0.5"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        if as_route_point:
+            # A call placed on the emulated phones shows up in the next document, fed by events.
+            started = httpx2.post(
+                f"{pbx}/_emulator/callcontrol/calls", json={"from": "+38514800000", "to": "100"}
+            )
+            assert started.status_code < 300, started.text
+        later = [json.loads(proc.stdout.readline()) for _ in range(2)]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    for document in (first, *later):
+        assert isinstance(document["value"], list)
+        assert all({"Id", "Caller", "Callee", "Status"} <= set(row) for row in document["value"])
+    if as_route_point:
+        assert any("38514800000" in row["Caller"] for row in later[-1]["value"]), later[-1]
+    else:
+        assert first["value"], "the emulator starts with live calls"

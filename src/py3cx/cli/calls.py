@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any
@@ -39,31 +38,50 @@ def fetch_active(client: Any) -> list[dict[str, Any]]:
 @calls_app.command("active")
 def active(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")] = False,
-    interval: Annotated[float, typer.Option("--interval", min=0.2, help="Seconds between refreshes.")] = 2.0,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.2, help="Refresh at least this often (seconds).")
+    ] = 2.0,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="auto: Call Control events for a route-point client, else poll ActiveCalls; or callcontrol, xapi.",
+        ),
+    ] = "auto",
     as_json: JsonOption = False,
 ) -> None:
-    """List the calls in progress now."""
+    """List the calls in progress now; `--watch` follows them live."""
+    if source not in ("auto", "callcontrol", "xapi"):
+        from py3cx._exceptions import ConfigError
+
+        raise ConfigError(f"--source must be auto, callcontrol or xapi, not {source!r}")
     with connect() as client:
         if not watch:
             rows = fetch_active(client)
             output.emit({"value": rows}, as_json=as_json, columns=COLUMNS, title="Active calls")
             output.info(f"{len(rows)} active calls")
             return
+        from py3cx.callcontrol.active import watch_active
+
+        now = datetime.now(timezone.utc)
+        # Fed by Call Control events when the client is a route point, else by polling ActiveCalls.
+        updates = watch_active(client, interval=interval, source=source)  # type: ignore[arg-type]
         if output.json_mode(as_json):
-            # One JSON document per refresh, one per line, for piping into other tools.
-            while True:
+            # One JSON document per change, one per line, for piping into other tools.
+            for rows in updates:
+                now = datetime.now(timezone.utc)
                 output.write_json(
-                    {"at": datetime.now(timezone.utc).isoformat(), "value": fetch_active(client)}
+                    {"at": now.isoformat(), "value": [_with_duration(r, now) for r in rows]}, indent=None
                 )
-                time.sleep(interval)
+            return
         from rich.live import Live
 
         with Live(console=output.console, auto_refresh=False) as live:
-            while True:
-                rows = fetch_active(client)
-                title = f"Active calls: {len(rows)} (every {interval:g}s, Ctrl+C to stop)"
-                live.update(output.table(rows, columns=COLUMNS, title=title), refresh=True)
-                time.sleep(interval)
+            for rows in updates:
+                now = datetime.now(timezone.utc)
+                shown = [_with_duration(r, now) for r in rows]
+                title = f"Active calls: {len(shown)} (Ctrl+C to stop)"
+                live.update(output.table(shown, columns=COLUMNS, title=title), refresh=True)
 
 
 def register(app: typer.Typer) -> None:

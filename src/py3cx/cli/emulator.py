@@ -43,7 +43,12 @@ def serve(
         typer.Option("--expires-in-unit", help="Unit of expires_in: seconds (20.0.9+) or minutes (older)."),
     ] = "seconds",
     faults: Annotated[
-        str | None, typer.Option("--faults", help="e.g. '500=0.05,503=0.05,429=0.05,reset=0.02'.")
+        str | None,
+        typer.Option(
+            "--faults",
+            help="Shares of failing requests, e.g. '500=0.05,503=0.05,429=0.05,reset=0.02'; "
+            "Call Control: 'ws-drop=5' (drop every WebSocket every 5 s), 'event-delay=0.2' (seconds).",
+        ),
     ] = None,
     db: Annotated[
         str | None, typer.Option("--db", help="SQLite file for the state (default: a temp file).")
@@ -52,6 +57,16 @@ def serve(
         str,
         typer.Option("--spec", help="PBX build whose official spec is served: 20.0.10 (current) or 20.0.4."),
     ] = "20.0.10",
+    call_rate: Annotated[
+        float,
+        typer.Option(
+            "--call-rate", min=0, help="New simulated calls per minute (live Call Control traffic)."
+        ),
+    ] = 0.0,
+    max_range_days: Annotated[
+        int | None,
+        typer.Option("--max-range-days", min=1, help="Answer 504 to report ranges longer than this."),
+    ] = None,
 ) -> None:
     """Serve the emulator until interrupted; prints its URL and the credentials it accepts."""
     from py3cx._exceptions import ConfigError
@@ -75,6 +90,8 @@ def serve(
         faults=fault_spec,
         db_path=db,
         spec_version=spec,  # type: ignore[arg-type]
+        call_rate=call_rate,
+        max_range_days=max_range_days,
     )
     if clients:
         cfg.clients = clients

@@ -45,10 +45,10 @@ def dumps(data: Any, *, indent: int | None = 2) -> str:
     return json.dumps(data, ensure_ascii=False, indent=indent, default=_default)
 
 
-def write_json(data: Any, stream: IO[str] | None = None) -> None:
-    """Write `data` as JSON followed by a newline."""
+def write_json(data: Any, stream: IO[str] | None = None, *, indent: int | None = 2) -> None:
+    """Write `data` as JSON followed by a newline (`indent=None`: one line, for JSON lines)."""
     out = stream or sys.stdout
-    out.write(dumps(data))
+    out.write(dumps(data, indent=indent))
     out.write("\n")
     out.flush()
 

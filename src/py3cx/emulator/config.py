@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import ClassVar, Literal
 
 Role = Literal["SystemOwner", "SystemAdmin"]
 SpecVersion = Literal["20.0.10", "20.0.4"]
@@ -71,13 +71,15 @@ class WebUser:
 
 
 def default_clients(seed: int = 1) -> list[ApiClient]:
-    """The API clients an emulator accepts when none are configured: ``owner`` and ``admin``.
+    """The API clients an emulator accepts when none are configured: ``owner``, ``admin``, and
+    ``8000``, a Call Control route point (a client whose id is a DN number).
 
     Example: ``default_clients(7)[0].client_id == "owner"``.
     """
     return [
         ApiClient("owner", derived_secret(seed, "owner"), "SystemOwner"),
         ApiClient("admin", derived_secret(seed, "admin"), "SystemAdmin"),
+        ApiClient("8000", derived_secret(seed, "callcontrol"), "SystemOwner"),
     ]
 
 
@@ -101,8 +103,11 @@ class FaultSpec:
     error_503: float = 0.0
     error_429: float = 0.0
     reset: float = 0.0
+    ws_drop: float = 0.0  # seconds: drop every Call Control WebSocket this often (0: never)
+    event_delay: float = 0.0  # seconds between a Call Control event and its delivery
 
     _KEYS = ("500", "503", "429", "reset")
+    _SECONDS: ClassVar[dict[str, str]] = {"ws-drop": "ws_drop", "event-delay": "event_delay"}
 
     @classmethod
     def parse(cls, text: str) -> FaultSpec:
@@ -111,15 +116,27 @@ class FaultSpec:
         Raises ValueError naming the bad part. Example: ``FaultSpec.parse("reset=0.5").reset == 0.5``.
         """
         shares: dict[str, float] = {}
+        seconds: dict[str, float] = {}
         for raw in text.split(","):
             part = raw.strip()
             if not part:
                 continue
             name, sep, value = part.partition("=")
             name = name.strip()
+            if sep and name in cls._SECONDS:
+                try:
+                    seconds[cls._SECONDS[name]] = float(value)
+                except ValueError:
+                    raise ValueError(
+                        f"bad fault {part!r}: {value.strip()!r} is not a number of seconds"
+                    ) from None
+                if seconds[cls._SECONDS[name]] < 0:
+                    raise ValueError(f"bad fault {part!r}: seconds cannot be negative")
+                continue
             if not sep or name not in cls._KEYS:
                 raise ValueError(
-                    f"bad fault {part!r}: expected KIND=SHARE with KIND one of 500, 503, 429, reset"
+                    f"bad fault {part!r}: expected KIND=SHARE with KIND one of 500, 503, 429, reset, "
+                    "or ws-drop=SECONDS, event-delay=SECONDS"
                 )
             try:
                 share = float(value)
@@ -135,6 +152,7 @@ class FaultSpec:
             error_503=shares.get("503", 0.0),
             error_429=shares.get("429", 0.0),
             reset=shares.get("reset", 0.0),
+            **seconds,
         )
         if spec.total > 1.0 + 1e-9:
             raise ValueError(f"fault shares add up to {spec.total:.3f}, more than 1")
@@ -152,6 +170,9 @@ class FaultSpec:
                 self._KEYS, (self.error_500, self.error_503, self.error_429, self.reset), strict=True
             )
             if share
+        ]
+        parts += [
+            f"{name}={getattr(self, attr):g}" for name, attr in self._SECONDS.items() if getattr(self, attr)
         ]
         return ",".join(parts) or "none"
 
@@ -183,6 +204,7 @@ class EmulatorConfig:
     build: str = ""
     max_range_days: int | None = None
     now: datetime | None = None
+    call_rate: float = 0.0  # new simulated calls per minute (Call Control and ActiveCalls)
 
     def __post_init__(self) -> None:
         if not self.clients:
