@@ -130,11 +130,18 @@ def describe(cfg: EmulatorConfig, url: str) -> str:
         f"  seed {cfg.seed}, {cfg.calls} calls over the 90 days before {cfg.anchor.isoformat()}",
         "  API clients (POST /connect/token):",
     ]
-    lines += [f"    {c.client_id:<12} secret {c.secret:<28} {c.role}" for c in cfg.clients]
+    # A client whose id is a DN number is a Call Control route point (BEHAVIOUR.md §6).
+    lines += [
+        f"    {c.client_id:<12} secret {c.secret:<28} {c.role}"
+        + ("  (Call Control route point)" if c.client_id.isdigit() else "")
+        for c in cfg.clients
+    ]
     lines.append("  Web users (POST /webclient/api/Login/GetAccessToken):")
     lines += [f"    {u.username:<28} password {u.password:<24} {u.role}" for u in cfg.users]
-    if cfg.faults.total:
-        lines.append(f"  Faults on /xapi/v1: {cfg.faults}")
+    if cfg.faults.total or cfg.faults.ws_drop or cfg.faults.event_delay:
+        lines.append(f"  Faults: {cfg.faults}")
+    if cfg.call_rate:
+        lines.append(f"  Simulated traffic: {cfg.call_rate:g} new calls per minute")
     return "\n".join(lines)
 
 
