@@ -144,11 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(list(diff)[:60]))
         print(f"docs/cli.md is out of date: run `{REGENERATE}`", file=sys.stderr)
         return 1
+    shown = CLI_MD.relative_to(ROOT) if CLI_MD.is_relative_to(ROOT) else CLI_MD
     if current != text:
         CLI_MD.write_text(text, encoding="utf-8")
-        print(f"wrote {CLI_MD.relative_to(ROOT)}")
+        print(f"wrote {shown}")
     else:
-        print(f"{CLI_MD.relative_to(ROOT)} is current")
+        print(f"{shown} is current")
     return 0
 
 
