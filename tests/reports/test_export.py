@@ -309,3 +309,51 @@ def test_a_pbx_that_ignores_top_is_read_once_not_again_and_again(tmp_path: Path)
         )  # fmt: skip
     assert result.rows == 25 == len(_csv_rows(tmp_path / "t.csv"))
     assert len(requests) == 1 and "ignored $top" in result.warnings[0]
+
+
+def _capped_history_pbx(total: int, cap: int) -> tuple[Any, list[dict[str, Any]]]:
+    """A PBX whose CallHistoryView sends at most ``cap`` rows per query (a report row cap),
+    while $count tells the truth. Rows are one a minute from 2025-03-01."""
+    import re
+
+    import httpx2
+
+    from py3cx._durations import format_datetime_utc, parse_datetime
+
+    base = parse_period("2025-03-01", "2025-03-01", timezone.utc).start
+    rows = [
+        {"SegmentId": i, "SegmentStartTime": format_datetime_utc(base + timedelta(minutes=i))}
+        for i in range(total)
+    ]
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/connect/token":
+            return httpx2.Response(
+                200, json={"token_type": "Bearer", "expires_in": 3600, "access_token": "t"}
+            )
+        query = dict(request.url.params)
+        low, high = re.findall(r"SegmentStartTime (?:ge|lt) (\S+)", query["$filter"])
+        inside = [
+            r
+            for r in rows
+            if parse_datetime(low) <= parse_datetime(r["SegmentStartTime"]) < parse_datetime(high)
+        ]
+        skip, top = int(query.get("$skip", 0)), int(query["$top"])
+        page = inside[:cap][skip : skip + top]
+        body: dict[str, Any] = {"value": page}
+        if query.get("$count") == "true":
+            body["@odata.count"] = len(inside)
+        return httpx2.Response(200, json=body)
+
+    return httpx2.MockTransport(handle), rows
+
+
+def test_a_row_cap_is_worked_around_by_asking_again_from_the_last_rows_time(tmp_path: Path) -> None:
+    transport, rows = _capped_history_pbx(total=130, cap=20)
+    with Client("http://pbx.test", "c", "s", transport=transport, max_retries=0) as client:
+        result = client.reports.export(
+            "call-history", tmp_path / "h.csv", start="2025-03-01", end="2025-03-01", tz="UTC",
+            options=ExportOptions(page_size=7, window_rows=None),
+        )  # fmt: skip
+    assert result.complete and result.slices >= 6
+    assert [int(r["SegmentId"]) for r in _csv_rows(tmp_path / "h.csv")] == [r["SegmentId"] for r in rows]

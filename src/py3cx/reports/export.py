@@ -68,8 +68,8 @@ class ExportOptions:
     ranges, or caps report rows); ``min_window`` is the shortest span a 504 may cut down to.
     ``window_rows``: a window of an event report announcing more rows than this is cut into
     spans of about that many rows once its first page is in, so that no page has to skip past
-    hundreds of thousands of rows (slow on any database, and 3CX caps report rows at 20,000 by
-    default); None never cuts.
+    hundreds of thousands of rows (slow on any database), and no window comes near the row cap a
+    PBX puts on reports (20,000 by default); None never cuts.
     """
 
     page_size: int = 1000
@@ -79,7 +79,7 @@ class ExportOptions:
     max_retry_delay: float = 8.0
     window: timedelta | None = None
     min_window: timedelta = timedelta(seconds=1)
-    window_rows: int | None = 20_000
+    window_rows: int | None = 10_000
     limit: int | None = None
 
     def __post_init__(self) -> None:
@@ -305,8 +305,19 @@ class _Run:
             self.warnings.append(
                 f"{window.describe()}: the PBX ignored $top and sent {len(rows)} rows at once"
             )
-        if (window.total is not None and window.done >= window.total) or short or whole:
-            if window.total is not None and window.done < window.total:
+        capped = short and window.total is not None and window.done < window.total
+        if capped and self._can_continue(window):
+            # The PBX stopped before the count it announced (a row cap): the rest of the
+            # window is asked for again from the last row's time.
+            log.info(
+                "%s: %d of %d rows sent, asking for the rest", window.describe(), window.done, window.total
+            )
+            self._drop_inflight(window)
+            at = self.state.windows.index(window)
+            self.state.windows[at : at + 1] = window.split()
+            self.result_slices += 1
+        elif (window.total is not None and window.done >= window.total) or short or whole:
+            if capped:
                 self.warnings.append(
                     f"{window.describe()}: the PBX announced {window.total} rows but sent {window.done}"
                 )
@@ -318,6 +329,16 @@ class _Run:
         self._save()
         if self.progress is not None:
             self.progress(self.state.rows, self._expected())
+
+    def _can_continue(self, window: Window) -> bool:
+        period = window.period
+        return (
+            self.time_column is not None
+            and period is not None
+            and window.ordered
+            and window.last_key is not None
+            and window.last_key > period.start
+        )
 
     def _too_many(self, window: Window) -> bool:
         limit = self.options.window_rows
