@@ -424,6 +424,20 @@ def next_step(
 # -- errors ------------------------------------------------------------------------------------
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _plain_text(content: bytes, limit: int = 200) -> str:
+    """A short, one-line message from a non-JSON error body (a proxy's HTML page: its title)."""
+    text = content[:4000].decode("utf-8", "replace")
+    if "<" in text and ">" in text:
+        title = _TITLE.search(text)
+        text = title.group(1) if title else _TAG.sub(" ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def error_from_response(status: int, reason: str, content: bytes, method: str, path: str) -> APIStatusError:
     """The exception for an HTTP error answer, with the parsed OData error and a hint.
 
@@ -440,7 +454,7 @@ def error_from_response(status: int, reason: str, content: bytes, method: str, p
     elif isinstance(body, dict) and isinstance(body.get("error"), str):
         message = str(body.get("error_description") or body["error"])
     else:
-        message = content[:300].decode("utf-8", "replace").strip() if content else ""
+        message = _plain_text(content)
     cls = status_error_class(status)
     return cls(
         message,

@@ -228,3 +228,19 @@ def test_calls_active_watch_writes_one_json_document_per_change(
         assert any("38514800000" in row["Caller"] for row in later[-1]["value"]), later[-1]
     else:
         assert first["value"], "the emulator starts with live calls"
+
+
+def test_a_profile_named_on_the_command_line_wins_over_the_environment(
+    run: Callable[..., Any], cli_env: dict[str, str], pbx: str, admin: ApiClient
+) -> None:
+    # The environment names the owner client; the "restricted" profile holds the admin client.
+    saved = run(
+        ["config", "set", "restricted", "--url", pbx, "--client-id", admin.client_id],
+        {**cli_env, "PY3CX_CLIENT_SECRET": admin.secret},
+    )
+    assert saved.returncode == 0, saved.stderr
+    with_env = run(["get", "CallHistoryView", "--top", "1", "--json"], cli_env)
+    assert with_env.returncode == 0, with_env.stderr
+    with_profile = run(["--profile", "restricted", "get", "CallHistoryView", "--top", "1"], cli_env)
+    assert with_profile.returncode == 1
+    assert "System Owner" in with_profile.stderr

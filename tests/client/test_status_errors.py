@@ -128,3 +128,14 @@ def test_function_paths_are_recognised() -> None:
     assert is_function_path("/xapi/v1/Defs/Pbx.GetSystemParameters()")
     assert not is_function_path("/xapi/v1/Users(Number='100')")
     assert not is_function_path("/xapi/v1/Pbxs")
+
+
+def test_a_proxy_html_page_becomes_a_one_line_message() -> None:
+    page = (
+        b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n"
+        b"<center><h1>504 Gateway Time-out</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>"
+    )
+    err = error_from_response(504, "Gateway Time-out", page, "GET", "/xapi/v1/CallHistoryView")
+    assert err.message == "504 Gateway Time-out"
+    assert "<" not in str(err)
+    assert "shorter date range" in str(err)

@@ -23,7 +23,7 @@ app = typer.Typer(
     help="py3cx: the command line for 3CX V20 phone systems (XAPI and Call Control).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # help text is plain: "ID:SECRET:ROLE" must not turn into an emoji
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -46,6 +46,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
 
 @app.callback()
 def _global(
+    ctx: typer.Context,
     profile: Annotated[
         str | None,
         typer.Option("--profile", "-p", help="Profile from `3cx config` to use.", envvar="PY3CX_PROFILE"),
@@ -70,8 +71,21 @@ def _global(
 ) -> None:
     """Global options. The client secret is never an option: it comes from `3cx config`, the keyring
     or the PY3CX_CLIENT_SECRET environment variable."""
+    # Options typed on the command line win over a profile; those from the environment do not.
+    typed = {
+        name
+        for name in ("profile", "url", "client_id")
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    }
+    cli_options.STATE.clear()
     cli_options.STATE.update(
-        profile=profile, url=url, client_id=client_id, insecure=insecure, ca_bundle=ca_bundle, debug=debug
+        profile=profile,
+        url=url,
+        client_id=client_id,
+        insecure=insecure,
+        ca_bundle=ca_bundle,
+        debug=debug,
+        typed=typed,
     )
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -21,26 +21,33 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the output
 
 
 def _client_kwargs() -> dict[str, Any]:
+    """Which PBX and client to use. A profile named on the command line wins over the environment;
+    `--url`/`--client-id` typed on the command line win over both; the secret is the profile's, unless
+    the client id came from elsewhere (then PY3CX_CLIENT_SECRET)."""
     from py3cx._config import load_profile
     from py3cx._exceptions import ConfigError
 
+    typed: set[str] = STATE.get("typed", set())
     profile_name = STATE.get("profile")
     url = STATE.get("url")
     client_id = STATE.get("client_id")
-    secret = os.environ.get("PY3CX_CLIENT_SECRET")
-    verify: bool = True
+    env_secret = os.environ.get("PY3CX_CLIENT_SECRET")
+    verify = True
     ca_bundle = STATE.get("ca_bundle")
 
-    if profile_name or not (url and client_id and secret):
+    use_profile = "profile" in typed or not (url and client_id and env_secret)
+    secret = env_secret
+    if use_profile:
         profile = load_profile(profile_name)
-        url = url or profile.url
-        if client_id and client_id != profile.client_id and not secret:
-            raise ConfigError(
-                f"client id {client_id!r} differs from profile {profile.name!r} and no secret was given",
-                hint="set PY3CX_CLIENT_SECRET, or save a profile for that client with `3cx config set`",
-            )
-        client_id = client_id or profile.client_id
-        secret = secret or profile.secret
+        url = url if "url" in typed else profile.url
+        if "client_id" in typed and client_id != profile.client_id:
+            if not env_secret:
+                raise ConfigError(
+                    f"client id {client_id!r} differs from profile {profile.name!r} and no secret was given",
+                    hint="set PY3CX_CLIENT_SECRET, or save a profile for that client with `3cx config set`",
+                )
+        else:
+            client_id, secret = profile.client_id, profile.secret
         verify = profile.verify
         ca_bundle = ca_bundle or profile.ca_bundle
     if STATE.get("insecure"):

@@ -136,8 +136,9 @@ def emit(
 
 
 def info(message: str) -> None:
-    """A status line for a person: on stderr, so that stdout stays clean for data."""
-    err_console.print(message)
+    """A status line for a person: on stderr, so that stdout stays clean for data. Never wrapped, so
+    that a URL or a command in it can be copied."""
+    err_console.print(message, soft_wrap=True)
 
 
 def warn(message: str) -> None:
