@@ -246,14 +246,13 @@ class _Run:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> None:
-        with ThreadPoolExecutor(
-            max_workers=self.options.concurrency, thread_name_prefix="py3cx-export"
-        ) as pool:
-            try:
-                self._loop(pool)
-            finally:
-                for future in self.inflight.values():
-                    future.cancel()
+        pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="py3cx-export")
+        try:
+            self._loop(pool)
+        finally:
+            # On Ctrl-C do not wait for the requests in flight: their pages were never written,
+            # and the resume state already says where to start again.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self, pool: ThreadPoolExecutor) -> None:
         while True:
