@@ -3,63 +3,19 @@ point API client, and a driver for the emulator's loopback control routes (the p
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 
-from py3cx.emulator import ApiClient, EmulatorConfig, create_app
+from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator, running_emulator
 
 ROUTE_POINT = ApiClient("8000", "rp-s3cret-value-0001", "SystemOwner")
 OWNER = ApiClient("owner", "owner-s3cret-value-01", "SystemOwner")
 
 
-@dataclass
-class Emulator:
-    url: str
-    app: Any
-
-    @property
-    def state(self) -> Any:
-        return self.app.state.emulator
-
-
-@contextmanager
-def serve_emulator(cfg: EmulatorConfig) -> Iterator[Emulator]:
-    """The emulator app under uvicorn on a free loopback port, with WebSockets on.
-
-    `py3cx.emulator.running_emulator` starts uvicorn with `ws="none"` today, so the event socket
-    cannot be reached through it; this runner differs only in that.
-    """
-    app = create_app(cfg)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, ws="websockets-sansio", lifespan="on", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    try:
-        for _ in range(3000):
-            if server.started or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert server.started, "the emulator did not start"
-        yield Emulator(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        app.state.emulator.close()
+Emulator = RunningEmulator
 
 
 class Phones:
@@ -134,7 +90,7 @@ def owner_client() -> ApiClient:
 @pytest.fixture(scope="module")
 def pbx() -> Iterator[Emulator]:
     cfg = EmulatorConfig(seed=5, calls=200, clients=[ROUTE_POINT, OWNER])
-    with serve_emulator(cfg) as emulator:
+    with running_emulator(cfg) as emulator:
         yield emulator
 
 

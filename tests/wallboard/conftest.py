@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 import py3cx
-from py3cx.emulator import ApiClient, EmulatorConfig, create_app
+from py3cx.emulator import ApiClient, EmulatorConfig, running_emulator
 from py3cx.wallboard import create_app as create_wallboard
 
 ROUTE_POINT = ApiClient("8000", "rp-s3cret-value-0002", "SystemOwner")
@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
-    """An ASGI app under uvicorn (WebSockets on) on a free loopback port; yields its URL."""
+    """The wallboard app under uvicorn on a free loopback port; yields its URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -70,12 +70,8 @@ def tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def pbx(tokens: None) -> Iterator[str]:
-    emulator = create_app(EmulatorConfig(seed=9, calls=100, clients=[ROUTE_POINT]))
-    try:
-        with serve(emulator) as url:
-            yield url
-    finally:
-        emulator.state.emulator.close()
+    with running_emulator(EmulatorConfig(seed=9, calls=100, clients=[ROUTE_POINT])) as emulator:
+        yield emulator.url
 
 
 @pytest.fixture(scope="module")
