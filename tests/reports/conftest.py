@@ -15,6 +15,7 @@ from py3cx.emulator import ApiClient, EmulatorConfig, EmulatorState, FaultSpec, 
 from py3cx.emulator.reports import CallData
 
 OWNER = ApiClient("reports-owner", "reports-owner-secret", "SystemOwner")
+ADMIN = ApiClient("reports-admin", "reports-admin-secret", "SystemAdmin")
 ANCHOR = datetime(2025, 3, 31, 12, 0, tzinfo=timezone.utc)
 
 
@@ -42,7 +43,7 @@ class Pbx:
 
 
 def _start(cache: Path, **options: Any) -> Iterator[Pbx]:
-    config = EmulatorConfig(seed=21, calls=1500, clients=[OWNER], now=ANCHOR, **options)
+    config = EmulatorConfig(seed=21, calls=1500, clients=[OWNER, ADMIN], now=ANCHOR, **options)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PY3CX_CACHE_DIR", str(cache))
         with running_emulator(config) as emu:

@@ -18,7 +18,7 @@ import pytest
 from py3cx.reports import parse_period
 from py3cx.reports.resume import state_path
 
-from .conftest import OWNER, Pbx
+from .conftest import ADMIN, OWNER, Pbx
 
 
 def _env(pbx: Pbx, tmp_path: Path) -> dict[str, str]:
@@ -181,3 +181,28 @@ def test_derived_day_names_follow_the_locale(pbx: Pbx, tmp_path: Path, locale: s
     column = "StartTime_dayOfWeek" + ("English" if locale == "en" else "Croatian")
     mondays = {r["StartTime_date"] for r in rows if r[column] == monday}
     assert mondays and all(date.fromisoformat(d).weekday() == 0 for d in mondays)
+
+
+def test_an_export_refused_before_any_row_leaves_no_files_behind(pbx: Pbx, tmp_path: Path) -> None:
+    env = {**_env(pbx, tmp_path), "PY3CX_CLIENT_ID": ADMIN.client_id, "PY3CX_CLIENT_SECRET": ADMIN.secret}
+    start, end = pbx.days(3)
+    target = tmp_path / "history.csv"
+    done = _run(
+        [
+            "history",
+            "--source",
+            "view",
+            "--from",
+            start.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--output",
+            str(target),
+        ],
+        env,
+        tmp_path,
+    )
+    assert done.returncode == 1
+    assert "System Owner" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("history")) == []

@@ -487,8 +487,14 @@ def run_export(
     run = _Run(client, query, plan, state, part, state_file, opts, progress)
     try:
         run.run()
-    finally:
+    except BaseException:
         part.close()
+        if not resume and state.rows == 0:
+            # refused before a single row (a 403, a bad argument): nothing to resume, leave no debris
+            part_file.unlink(missing_ok=True)
+            state_file.unlink(missing_ok=True)
+        raise
+    part.close()
     complete = not state.windows
     missing = [Missing(w.describe(), w.done, w.error or "not fetched") for w in state.windows]
     if inspect is not None:

@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from py3cx._exceptions import APIStatusError, ConfigError
+from py3cx._exceptions import APIStatusError, ConfigError, NotFoundError, PermissionDeniedError
 from py3cx.odata import F, function_path
 from py3cx.reports.arguments import Period, parse_period, parse_zone, resolve_arguments
 from py3cx.reports.columns import ColumnPlan
@@ -78,12 +79,19 @@ def build_query(
 def pbx_version(client: Client) -> tuple[int, ...] | None:
     """The PBX's version (``(20, 0, 10, 817)``) from ``Defs/Pbx.GetSystemParameters()``, or None.
 
-    Never raises for an API error (an old PBX or a restricted client simply gives None).
+    None when the PBX refuses (an old PBX, a restricted client: 403, 404). A server error is asked
+    again twice, then raised: a passing 500 must not silently switch the history source.
     """
-    try:
-        data = client.get(function_path("Defs", "Pbx.GetSystemParameters"))
-    except APIStatusError:
-        return None
+    for attempt in range(3):
+        try:
+            data = client.get(function_path("Defs", "Pbx.GetSystemParameters"))
+            break
+        except (PermissionDeniedError, NotFoundError):
+            return None
+        except APIStatusError as exc:
+            if attempt == 2 or not (exc.status_code >= 500 or exc.status_code == 429):
+                raise
+            time.sleep(0.5 * (attempt + 1))
     version = data.get("Version") if isinstance(data, Mapping) else None
     if not isinstance(version, str):
         return None
