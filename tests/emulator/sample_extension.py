@@ -14,12 +14,14 @@ from py3cx.emulator import EmulatorState, FunctionContext, xapi_function
 TICKS: list[int] = []
 
 
-@xapi_function("SystemStatus", "Pbx.GetRemoteAccessStatus")
 def remote_access(ctx: FunctionContext) -> dict[str, Any]:
     return {"value": f"granted to {ctx.identity.principal}"}
 
 
 def setup(state: EmulatorState) -> list[BaseRoute]:
+    # registered when an emulator loads the extension, not when a test module imports it
+    xapi_function("SystemStatus", "Pbx.GetRemoteAccessStatus")(remote_access)
+
     async def hello(request: Request) -> Response:
         return JSONResponse({"seed": state.config.seed})
 

@@ -234,3 +234,27 @@ def test_sets_whose_type_has_no_key_list_rows_without_a_made_up_key(shared_pbx: 
     last = shared_pbx.value("LastCdrAndChatMessageTimestamp")
     newest = shared_pbx.value("CallHistoryView?$orderby=SegmentStartTime desc&$top=1")[0]
     assert last[0]["LastCdrStartedAt"] == newest["SegmentStartTime"]
+
+
+# -- queue agents and ring group members ----------------------------------------------------------
+def test_queue_agents_are_completed_from_the_users_they_name(pbx: Pbx) -> None:
+    queue = pbx.get("Queues(Number='0338')").json()
+    agents = [{"Number": "101", "SkillGroup": "2"}, {"Number": "101"}]
+    assert pbx.xapi("PATCH", f"Queues({queue['Id']})", json={"Agents": agents}).status_code == 204
+    user = pbx.get("Users(Number='101')").json()
+    stored = pbx.value(f"Queues({queue['Id']})/Agents")
+    assert stored == [{"Id": user["Id"], "Name": user["DisplayName"], "Number": "101", "SkillGroup": "2"}]
+
+
+def test_an_agent_who_is_no_user_is_refused_and_nothing_changes(pbx: Pbx) -> None:
+    queue = pbx.get("Queues(Number='0338')?$expand=Agents").json()
+    response = pbx.xapi("PATCH", f"Queues({queue['Id']})", json={"Agents": [{"Number": "4711"}]})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Number:\nWARNINGS.XAPI.NOT_FOUND"
+    assert pbx.get("Queues(Number='0338')?$expand=Agents").json()["Agents"] == queue["Agents"]
+
+
+def test_a_dn_cannot_be_created_without_a_number(pbx: Pbx) -> None:
+    response = pbx.xapi("POST", "RingGroups", json={"Name": "No number"})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("Number:")

@@ -156,9 +156,9 @@ def test_a_raw_plus_in_a_filter_literal_stays_a_plus(pbx: Pbx) -> None:
 
 
 def test_nulls_inside_complex_values_are_left_out_too(pbx: Pbx) -> None:
-    queue = pbx.value("Queues?$filter=" + quote("Number eq '0338'"))[0]
-    agents = [{"Number": "101", "Name": None, "SkillGroup": "2"}]
-    assert pbx.xapi("PATCH", f"Queues({queue['Id']})", json={"Agents": agents}).status_code == 204
-    expanded = pbx.get(f"Queues({queue['Id']})?$expand=Agents").json()
-    assert expanded["Agents"] == [{"Number": "101", "SkillGroup": "2"}]
-    assert pbx.value(f"Queues({queue['Id']})/Agents") == [{"Number": "101", "SkillGroup": "2"}]
+    ivr = pbx.value("Receptionists?$filter=" + quote("Number eq '802'"))[0]
+    forwards = [{"Id": 9, "Input": "5", "ForwardType": "Extension", "ForwardDN": "101", "CustomData": None}]
+    assert pbx.xapi("PATCH", f"Receptionists({ivr['Id']})", json={"Forwards": forwards}).status_code == 204
+    expected = [{"Id": 9, "Input": "5", "ForwardType": "Extension", "ForwardDN": "101"}]
+    assert pbx.get(f"Receptionists({ivr['Id']})?$expand=Forwards").json()["Forwards"] == expected
+    assert pbx.value(f"Receptionists({ivr['Id']})/Forwards") == expected

@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -41,6 +42,15 @@ from .state import EmulatorState
 from .xapi import PREFIX, XapiEndpoint
 
 logger = logging.getLogger("py3cx.emulator")
+
+
+class _AnyPathConvertor(PathConvertor):
+    """Starlette's ``path`` without its blind spot: a key or argument may hold a newline (``%0A``)."""
+
+    regex = r"[\s\S]*"
+
+
+register_url_convertor("xapi_path", _AnyPathConvertor())
 
 
 def _token_body(state: EmulatorState, token: IssuedToken) -> dict[str, Any]:
@@ -215,7 +225,7 @@ def create_app(cfg: EmulatorConfig | None = None) -> Starlette:
     methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
     routes += [
         Route(PREFIX, _xapi, methods=methods),
-        Route(PREFIX + "/{rest:path}", _xapi, methods=methods),
+        Route(PREFIX + "/{rest:xapi_path}", _xapi, methods=methods),
     ]
 
     @asynccontextmanager

@@ -8,7 +8,8 @@ response:
 - a collection of an entity type the emulator stores (``Users/Pbx.ExportExtensions()`` →
   ``Pbx.User``): the rows of that set (the core then applies ``$filter``, ``$top``...);
 - any other collection: two items made from the item schema (:mod:`.synthesis`);
-- ``{"value": ...}`` (a primitive result): a value of that type;
+- ``{"value": ...}`` (a primitive result): a value of that type; a body typed as a bare enum
+  (``SystemStatus/Pbx.GetRemoteAccessStatus()``): that JSON string;
 - ``Pbx.IActionResult`` from a function: a file (the PBX sends files there: recordings,
   greetings, scripts, exports), a WAV for audio and text otherwise; from an action, ``{}``;
 - ``Download…`` functions with a collection result: the rows as a CSV file (BEHAVIOUR.md §2:
@@ -30,6 +31,7 @@ import sqlalchemy as sa
 from starlette.responses import Response
 
 from .audio import wav_tone
+from .errors import json_response
 from .registry import FunctionContext, HandlerResult
 from .spec import Operation
 from .store import ROW_NUMBER
@@ -62,6 +64,10 @@ def answer_from_spec(ctx: FunctionContext, op: Operation) -> HandlerResult:
             names = list(state.spec.properties(op.returns_type)) if op.returns_type else []
             return csv_file(rows, names)
         return rows
+    resolved = synth.resolve(schema)
+    if "enum" in resolved or resolved.get("type") in ("string", "integer", "number", "boolean"):
+        # the spec types the body as the bare value (an enum member): sent as a JSON string
+        return json_response(synth.value(schema))
     props = synth.properties(schema)
     if list(props) == ["value"]:
         return {"value": synth.value(props["value"], "value")}

@@ -37,6 +37,7 @@ __all__ = [
     "next_dn_id",
     "numbered_tables",
     "prepare_user_groups",
+    "prepare_user_lists",
     "refresh_peers",
     "refresh_view",
     "sync_group_members",
@@ -61,18 +62,24 @@ _MEMBER_LISTS = {"Queues": ("Agents", "Managers"), "RingGroups": ("Members",), "
 
 
 def dn_tables(state: EmulatorState) -> list[EntityTable]:
-    """The tables of the DN sets this spec has (Users, Queues, RingGroups, Receptionists...)."""
+    """The tables of the DN sets this spec has (Users, Queues, RingGroups, Receptionists...).
+
+    Example: ``[t.name for t in dn_tables(state)]``.
+    """
     return [state.tables[name] for name in PEER_TYPES if name in state.tables]
 
 
 def numbered_tables(state: EmulatorState) -> list[EntityTable]:
-    """Every table whose ``Number`` comes from the DN number space (DNs, departments, API clients)."""
+    """Every table whose ``Number`` comes from the DN number space (DNs, departments, API clients).
+
+    Example: ``numbered_tables(state)[0].name == "Users"``.
+    """
     names = [*PEER_TYPES, *_ALSO_NUMBERED]
     return [state.tables[n] for n in names if n in state.tables and "Number" in state.tables[n].props]
 
 
 def taken_numbers(state: EmulatorState, conn: sa.Connection) -> set[str]:
-    """All numbers in use by any DN, department or API client."""
+    """All numbers in use by any DN, department or API client. Example: ``"100" in taken_numbers(state, conn)``."""
     taken: set[str] = set()
     for entity in numbered_tables(state):
         taken.update(n for n in conn.execute(sa.select(entity.table.c.Number)).scalars() if n)
@@ -80,7 +87,7 @@ def taken_numbers(state: EmulatorState, conn: sa.Connection) -> set[str]:
 
 
 def next_dn_id(state: EmulatorState, conn: sa.Connection) -> int:
-    """The id the next DN gets: one sequence for all DN sets."""
+    """The id the next DN gets: one sequence for all DN sets. Example: ``next_dn_id(state, conn)``."""
     highest = 0
     for entity in dn_tables(state):
         if "Id" in entity.table.c:
@@ -102,6 +109,7 @@ def prepare_user_groups(
     ``user`` holds the user's values after the write (stored forms). A user created without
     departments joins the default one. Returns None when ``Groups`` is not being written.
     Raises XapiError(400) for a department that does not exist.
+    Example: ``prepare_user_groups(state, conn, {"Id": 31, "Groups": '[{"GroupId": 2}]'}, creating=True)``.
     """
     raw = user.get("Groups")
     if raw is None and not creating:
@@ -138,7 +146,10 @@ def prepare_user_groups(
 
 
 def sync_group_members(state: EmulatorState, conn: sa.Connection, user: dict[str, Any]) -> None:
-    """Make every department's ``Members`` agree with the user's ``Groups`` (stored forms)."""
+    """Make every department's ``Members`` agree with the user's ``Groups`` (stored forms).
+
+    Example: ``sync_group_members(state, conn, user_row)``.
+    """
     groups = state.tables.get("Groups")
     if groups is None or "Members" not in groups.table.c:
         return
@@ -162,7 +173,7 @@ def sync_group_members(state: EmulatorState, conn: sa.Connection, user: dict[str
 
 def forget_dn(state: EmulatorState, conn: sa.Connection, set_name: str, ids: Iterable[int]) -> None:
     """Remove deleted DNs from every department, queue and ring group that listed them; a deleted
-    department leaves the ``Groups`` of its users."""
+    department leaves the ``Groups`` of its users. Example: ``forget_dn(state, conn, "Users", [5])``."""
     gone = set(ids)
     if set_name == "Groups":
         _leave_departments(state, conn, gone)
@@ -215,6 +226,47 @@ def _display_name(user: dict[str, Any]) -> str:
         str(p) for p in (user.get("FirstName"), user.get("LastName")) if p
     )
     return str(name or user.get("Number") or "")
+
+
+# -- queue agents and ring group members ---------------------------------------------------------
+#: the member lists of DN sets whose entries are users: set -> columns
+USER_LISTS = {"Queues": ("Agents", "Managers"), "RingGroups": ("Members",)}
+
+
+def prepare_user_lists(
+    state: EmulatorState, conn: sa.Connection, set_name: str, values: dict[str, Any]
+) -> None:
+    """Complete the queue agents / ring group members in ``values`` from the users they name.
+
+    An entry names a user by ``Number`` (or ``Id``); ``Id``, ``Name`` and ``Number`` are filled
+    from the user, other fields (``SkillGroup``, ``Tags``) kept. Raises XapiError(400,
+    ``WARNINGS.XAPI.NOT_FOUND`` on ``Number``) for an entry that names no user.
+    Example: ``prepare_user_lists(state, conn, "Queues", {"Agents": '[{"Number": "101"}]'})``.
+    """
+    columns = [c for c in USER_LISTS.get(set_name, ()) if values.get(c) is not None]
+    users = state.tables.get("Users")
+    if not columns or users is None:
+        return
+    rows = [dict(r) for r in conn.execute(sa.select(users.table)).mappings()]
+    by_number = {r["Number"]: r for r in rows if r.get("Number")}
+    by_id = {r["Id"]: r for r in rows}
+    for column in columns:
+        entries: list[dict[str, Any]] = []
+        for item in _json_list(values[column]):
+            user = by_number.get(item.get("Number")) if item.get("Number") else by_id.get(item.get("Id"))
+            if user is None:
+                raise XapiError(400, key=errors.NOT_FOUND, target="Number")
+            if any(e["Number"] == user["Number"] for e in entries):
+                continue  # a user is an agent of a queue once
+            entries.append(
+                {
+                    **{k: v for k, v in item.items() if v is not None},
+                    "Id": user["Id"],
+                    "Name": _display_name(user),
+                    "Number": user["Number"],
+                }
+            )
+        values[column] = json.dumps(entries, ensure_ascii=False)
 
 
 # -- Peers --------------------------------------------------------------------------------------
@@ -273,6 +325,9 @@ def refresh_peers(state: EmulatorState) -> None:
 
 
 def refresh_view(state: EmulatorState, set_name: str) -> None:
-    """Bring a set that is a view of others (``Peers``) up to date before it is read."""
+    """Bring a set that is a view of others (``Peers``) up to date before it is read.
+
+    Example: ``refresh_view(state, "Peers")``.
+    """
     if set_name == "Peers":
         refresh_peers(state)

@@ -140,9 +140,9 @@ def parse_datetime_literal(text: str) -> datetime:
             sign = 1 if zone[0] == "+" else -1
             tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
         value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tz)
-    except ValueError as exc:
+        return value.astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:  # Feb 30, or year 1 pushed before year 1 by its offset
         raise LiteralError(f"{text[:60]!r} is not a valid Edm.DateTimeOffset: {exc}") from None
-    return value.astimezone(timezone.utc)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -151,9 +151,12 @@ def parse_duration(text: str) -> timedelta:
     if not match or text in ("P", "-P") or text.endswith("T"):
         raise LiteralError(f"{text[:60]!r} is not an ISO 8601 duration")
     sign, days, hours, minutes, seconds = match.groups()
-    value = timedelta(
-        days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds or 0)
-    )
+    try:
+        value = timedelta(
+            days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds or 0)
+        )
+    except OverflowError:  # beyond a billion days (.NET's TimeSpan stops far sooner)
+        raise LiteralError(f"{text[:60]!r} is too long a duration") from None
     return -value if sign else value
 
 

@@ -283,7 +283,14 @@ def filter_clause(entity: EntityTable, text: str) -> Any:
         return _FilterVisitor(entity).visit(tree)
     except XapiError:
         raise
-    except (odata_exc.ODataException, NotImplementedError, TypeError, ValueError, AttributeError) as exc:
+    except (
+        odata_exc.ODataException,
+        NotImplementedError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        OverflowError,  # date(X) gt 9999-12-31 has no next day
+    ) as exc:
         raise bad_request(f"The query specified in the URI is not valid. {exc}") from None
 
 

@@ -44,10 +44,20 @@ ROW_NUMBER = "__row"
 
 
 def datetime_to_storage(value: datetime) -> str:
-    """Aware (or naive UTC) datetime → fixed-width UTC text. Example: ``datetime_to_storage(dt)``."""
+    """Aware (or naive UTC) datetime → fixed-width UTC text. Example: ``datetime_to_storage(dt)``.
+
+    Raises ValueError when the instant falls outside years 1..9999 in UTC.
+    """
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        try:
+            value = value.astimezone(timezone.utc)
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is outside the years 1 to 9999 in UTC") from None
+    # not strftime: it does not pad years before 1000, and the text must keep its width to sort
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
 
 
 def storage_to_wire_datetime(text: str) -> str:
@@ -162,6 +172,8 @@ def storage_value(prop: Prop, value: Any) -> Any:
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError
+            if not -(2**63) <= value < 2**63:
+                raise ValueError  # beyond Int64: the PBX cannot hold it either
             return value
         if kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):

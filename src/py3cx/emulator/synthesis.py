@@ -128,9 +128,9 @@ class Synthesizer:
         fmt = schema.get("format")
         moment = self.anchor - timedelta(days=index)
         if fmt == "date-time":
-            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
         if fmt == "date":
-            return moment.strftime("%Y-%m-%d")
+            return moment.date().isoformat()
         if fmt == "time":
             return "09:00:00"
         if fmt == "duration":

@@ -4,8 +4,9 @@
   creating a second one fails with ``WARNINGS.XAPI.ALREADY_IN_USE`` on ``Number`` (400).
   DN ids come from one sequence.
 - A PATCH that changes an alternate key or a DN's ``Number`` (a user's) is refused (400).
-- A user's ``Groups`` and the departments' ``Members`` stay in step; a deleted DN leaves every
-  department, queue and ring group (``directory.py``).
+- A DN is created with a ``Number``. Queue agents and ring group members name existing users
+  (completed from them). A user's ``Groups`` and the departments' ``Members`` stay in step; a
+  deleted DN leaves every department, queue and ring group (``directory.py``).
 - A PATCH that carries a collection (``Agents`` of a queue) replaces the whole collection.
 - DELETE honours ``If-Match`` (412 when the ETag no longer matches).
 """
@@ -70,7 +71,10 @@ def create_entity(state: EmulatorState, entity: EntityTable, body: dict[str, Any
             if conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one():
                 raise XapiError(400, key=errors.ALREADY_IN_USE, target=entity.key[0])
         if dn:
+            if not values.get("Number"):
+                raise XapiError(400, "Number:\nThe Number field is required.")
             values["Id"] = directory.next_dn_id(state, conn)
+        directory.prepare_user_lists(state, conn, entity.name, values)
         if entity.name == "Users":
             values["Groups"] = directory.prepare_user_groups(state, conn, {**values}, creating=True)
         result = conn.execute(table.insert().values(**values))
@@ -114,6 +118,7 @@ def update_entity(
         for name in frozen:
             if name in values and values[name] != row[name]:
                 raise XapiError(400, key=errors.READ_ONLY, target=name)
+        directory.prepare_user_lists(state, conn, entity.name, values)
         if entity.name == "Users" and "Groups" in values:
             values["Groups"] = directory.prepare_user_groups(state, conn, {**row, **values}, creating=False)
         if values:

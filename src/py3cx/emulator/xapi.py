@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import json
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from starlette.requests import Request
@@ -31,6 +32,7 @@ from .store import EntityTable, datetime_to_storage, without_nulls
 from .writes import create_entity, delete_entity, update_entity
 
 PREFIX = "/xapi/v1"
+_KEY_SAFE = "'=,"  # characters of a key literal that stay readable in a Location URL
 
 
 def _context(request: Request, fragment: str) -> str:
@@ -252,7 +254,8 @@ class XapiEndpoint:
         body: dict[str, Any] = {"@odata.context": _context(request, f"{entity.name}/$entity")}
         body.update(entity.to_wire(row, select))
         key_text = _key_text({k: row[k] for k in entity.key})
-        location = f"{request.url.scheme}://{request.url.netloc}{PREFIX}/{entity.name}({key_text})"
+        # a header is ASCII: a key such as 'Müller' is percent-encoded, as in any URL
+        location = f"{request.url.scheme}://{request.url.netloc}{PREFIX}/{entity.name}({quote(key_text, safe=_KEY_SAFE)})"
         return json_response(body, 201, headers={"Location": location, "ETag": etag_of(row)})
 
     # -- singletons -----------------------------------------------------------------------------
@@ -418,7 +421,9 @@ async def _json_body(request: Request, allow_empty: bool = False) -> dict[str, A
         raise errors.bad_request("The request body is empty.")
     try:
         body = json.loads(raw)
-    except ValueError:
+        # "\ud800" escapes decode to lone surrogates, which no UTF-8 text (nor .NET) accepts
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
         raise errors.bad_request("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise errors.bad_request("The request body must be a JSON object.")
