@@ -86,7 +86,7 @@ def call_log_row(
     }
     if rec_id:
         recording = _recording(rec_id)
-        row["RecordingUrl"] = f"/xapi/v1/Recordings({rec_id})/Pbx.DownloadRecording()"
+        row["RecordingUrl"] = f"/xapi/v1/Recordings/Pbx.DownloadRecording(recId={rec_id})"
         row["SentimentScore"] = recording["SentimentScore"]
         row["Summary"] = recording["Summary"]
         row["Transcription"] = recording["Transcription"]
@@ -272,7 +272,7 @@ def _trunk_row(call: Call, first: dict[str, Any], users: dict[str, dict[str, Any
     }
     if rec_id:
         row["RecordingId"] = rec_id
-        row["RecordingUrl"] = f"/xapi/v1/Recordings({rec_id})/Pbx.DownloadRecording()"
+        row["RecordingUrl"] = f"/xapi/v1/Recordings/Pbx.DownloadRecording(recId={rec_id})"
     return row
 
 

@@ -71,8 +71,8 @@ def install() -> None:
         try:
             call = cc.simulator.start_auto_call(source, destination)
         except Refused as refused:
-            failed = {"FinalStatus": "Failed", "Reason": "InvalidState", "ReasonText": refused.reason}
-            return JSONResponse(failed, status_code=refused.status)
+            # The spec allows only the OData error shape for a refusal.
+            raise XapiError(refused.status, f"destination:\n{refused.reason}") from None
         leg = next((p for p in call.history if p.dn == source), None)
         body: dict[str, Any] = {"FinalStatus": "Success", "Reason": "Success", "ReasonText": ""}
         body["Result"] = _pascal(leg)
