@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +9,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import httpx2
-import uvicorn
 
 from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator
+from py3cx.emulator.server import serving as run_app
 
 # a fixed anchor: the same seed then gives the same calls in every emulator of a test
 ANCHOR = datetime(2025, 3, 15, 12, 0, tzinfo=timezone.utc)
@@ -54,29 +51,6 @@ def serving(app: Any, *, certfile: str | None = None) -> Iterator[str]:
 
     Yields the base URL (https when `certfile`, a PEM with key and chain, is given).
     """
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        ssl_certfile=certfile,
-        ssl_keyfile=certfile,
-        lifespan="off",
-        log_level="critical",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    try:
-        for _ in range(1000):
-            if server.started or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert server.started, "the test server did not start"
-        yield f"{'https' if certfile else 'http'}://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    tls = {"ssl_certfile": certfile, "ssl_keyfile": certfile} if certfile else {}
+    with run_app(app, lifespan="off", log_level="critical", **tls) as url:
+        yield url

@@ -3,20 +3,17 @@ and Debian's Chromium driven by Playwright (never `playwright install`)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx2
 import pytest
-import uvicorn
 
 import py3cx
 from py3cx.emulator import ApiClient, EmulatorConfig, running_emulator
+from py3cx.emulator.server import serving
 from py3cx.wallboard import create_app as create_wallboard
 
 ROUTE_POINT = ApiClient("8000", "rp-s3cret-value-0002", "SystemOwner")
@@ -32,29 +29,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve(app: Any) -> AbstractContextManager[str]:
     """The wallboard app under uvicorn on a free loopback port; yields its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, ws="websockets-sansio", lifespan="on", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    try:
-        for _ in range(3000):
-            if server.started or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert server.started, "the server did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    return serving(app, ws="websockets-sansio", lifespan="on", log_level="warning", access_log=False)
 
 
 @pytest.fixture(scope="module")

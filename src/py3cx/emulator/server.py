@@ -1,6 +1,7 @@
 """Running the emulator as a real HTTP server on loopback (uvicorn).
 
-``running_emulator`` starts uvicorn in a background thread and waits until it listens;
+``running_emulator`` starts uvicorn in a background thread and waits until it listens (through
+``serving``, which runs any ASGI app that way: the wallboard, test servers);
 ``serve`` blocks (the ``3cx emulator serve`` command). Both use an h11 protocol that turns
 the fault layer's :class:`DropConnection` into a closed socket with no response at all
 (plain uvicorn would answer 500).
@@ -64,17 +65,54 @@ class RunningEmulator:
         return self.config.clients
 
 
-def _uvicorn_config(app: Starlette, sock_host: str, port: int, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=sock_host,
-        port=port,
-        http=_DroppingH11Protocol,
-        ws="websockets-sansio",
-        lifespan="on",
-        log_level=log_level,
-        access_log=False,
-    )
+def _emulator_options(log_level: str) -> dict[str, Any]:
+    """uvicorn settings of the emulator: its dropping h11 protocol and WebSockets on."""
+    return {
+        "http": _DroppingH11Protocol,
+        "ws": "websockets-sansio",
+        "lifespan": "on",
+        "log_level": log_level,
+        "access_log": False,
+    }
+
+
+@contextmanager
+def serving(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a background thread; yield its base URL once it listens.
+
+    ``port=0`` picks a free port; ``options`` go to ``uvicorn.Config`` (``ssl_certfile`` gives an
+    ``https`` URL). On exit the server is shut down. Raises RuntimeError when it does not start
+    within 30 s. Example: ``with serving(app) as url: httpx2.get(url)``.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=bound_port, **options))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to the caller below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name=f"py3cx-uvicorn-{bound_port}", daemon=True)
+    thread.start()
+    try:
+        for _ in range(3000):
+            if server.started or errors or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        if not server.started:
+            raise RuntimeError(f"the server did not start: {errors[0] if errors else 'timed out'}")
+        url_host = f"[{host}]" if ":" in host else host
+        scheme = "https" if options.get("ssl_certfile") else "http"
+        yield f"{scheme}://{url_host}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 @contextmanager
@@ -89,34 +127,10 @@ def running_emulator(
     """
     config = cfg or EmulatorConfig()
     app = create_app(config)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(_uvicorn_config(app, host, bound_port, "warning"))
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(server.serve(sockets=[sock]))
-        except BaseException as exc:  # reported to the caller below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name=f"py3cx-emulator-{bound_port}", daemon=True)
-    thread.start()
     try:
-        for _ in range(3000):
-            if server.started or errors or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        if not server.started:
-            raise RuntimeError(f"the emulator did not start: {errors[0] if errors else 'timed out'}")
-        url_host = f"[{host}]" if ":" in host else host
-        yield RunningEmulator(f"http://{url_host}:{bound_port}", config, app)
+        with serving(app, host, port, **_emulator_options("warning")) as url:
+            yield RunningEmulator(url, config, app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         app.state.emulator.close()
 
 
@@ -153,6 +167,6 @@ def serve(cfg: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int 
     config = cfg or EmulatorConfig()
     app = create_app(config)
     try:
-        uvicorn.Server(_uvicorn_config(app, host, port, "info")).run()
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, **_emulator_options("info"))).run()
     finally:
         app.state.emulator.close()

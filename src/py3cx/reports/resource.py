@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, tzinfo
@@ -92,11 +91,9 @@ def pbx_version(client: Client) -> tuple[int, ...] | None:
             if attempt == 2 or not (exc.status_code >= 500 or exc.status_code == 429):
                 raise
             time.sleep(0.5 * (attempt + 1))
-    version = data.get("Version") if isinstance(data, Mapping) else None
-    if not isinstance(version, str):
-        return None
-    numbers = tuple(int(n) for n in re.findall(r"\d+", version))
-    return numbers or None
+    from py3cx.xapi._drift import parse_build  # the one reader of 3CX version texts
+
+    return parse_build(data.get("Version") if isinstance(data, Mapping) else None)
 
 
 def choose_history_report(client: Client, period: Period, source: HistorySource = "auto") -> ReportDefinition:
