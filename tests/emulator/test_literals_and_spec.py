@@ -74,9 +74,9 @@ def test_null_is_accepted_only_where_nullable() -> None:
     assert parse_literal("null", "str", nullable=True) is None
 
 
-def test_query_string_is_split_like_a_pbx_plus_stays_plus_and_percent_escapes_decode() -> None:
-    pairs = split_query_string(b"$filter=Name%20eq%20'a+b%26c%23d%C3%BC'&$top=5")
-    assert pairs == [("$filter", "Name eq 'a+b&c#dü'"), ("$top", "5")]
+def test_query_string_is_split_like_asp_net_core_plus_is_a_space_and_percent_escapes_decode() -> None:
+    pairs = split_query_string(b"$filter=Name+eq%20'a%2Bb+c%26d%23e%C3%BC'&$top=5")
+    assert pairs == [("$filter", "Name eq 'a+b c&d#eü'"), ("$top", "5")]
     opts = parse_query_options(b"$orderby=A%20desc,B,C%20asc&$select=A,B&$count=true&x=1")
     assert opts.orderby == [("A", True), ("B", False), ("C", False)]
     assert (opts.select, opts.count, opts.extra) == (["A", "B"], True, {"x": "1"})

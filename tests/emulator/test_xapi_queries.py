@@ -88,9 +88,25 @@ def test_orderby_takes_a_comma_list_with_directions(shared_pbx: Pbx) -> None:
     assert [r["Number"] for r in rows] == [r["Number"] for r in expected]
 
 
-def test_a_plus_in_orderby_is_a_literal_plus_as_on_a_real_pbx(shared_pbx: Pbx) -> None:
-    assert shared_pbx.get("Users?$orderby=Number+desc").status_code == 400
-    assert shared_pbx.get("Users?$orderby=Number%20desc").status_code == 200
+def test_a_plus_in_orderby_is_a_space_as_asp_net_core_decodes_query_values(shared_pbx: Pbx) -> None:
+    with_plus = shared_pbx.value("Users?$orderby=Number+desc&$select=Number")
+    assert with_plus == shared_pbx.value("Users?$orderby=Number%20desc&$select=Number")
+    assert [r["Number"] for r in with_plus] == sorted((r["Number"] for r in with_plus), reverse=True)
+
+
+def test_a_filter_written_with_plus_for_spaces_finds_the_user(shared_pbx: Pbx) -> None:
+    # what two published Python SDKs send: every space of $filter as '+'
+    rows = shared_pbx.value("Users?$filter=LastName+eq+'O''Brien'+and+FirstName+eq+'Sean'")
+    assert [(r["FirstName"], r["LastName"]) for r in rows] == [("Sean", "O'Brien")]
+
+
+def test_a_literal_plus_in_a_query_value_is_sent_as_percent_2b(shared_pbx: Pbx) -> None:
+    someone = next(u for u in _all(shared_pbx, "Users") if u.get("Mobile"))
+    assert someone["Mobile"].startswith("+")
+    encoded = shared_pbx.value(f"Users?$filter=Mobile%20eq%20'{someone['Mobile'].replace('+', '%2B')}'")
+    assert [r["Id"] for r in encoded] == [someone["Id"]]
+    # a raw '+' is a space, so the same number written with '+' matches nobody
+    assert shared_pbx.value(f"Users?$filter=Mobile%20eq%20'{someone['Mobile']}'") == []
 
 
 def test_top_and_skip_page_through_a_stable_order(shared_pbx: Pbx) -> None:

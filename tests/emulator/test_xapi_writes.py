@@ -149,10 +149,11 @@ def test_literal_with_quotes_percent_hash_ampersand_plus_and_non_ascii_finds_exa
     assert [r["Id"] for r in rows] == [target["Id"]]
 
 
-def test_a_raw_plus_in_a_filter_literal_stays_a_plus(pbx: Pbx) -> None:
+def test_a_raw_plus_in_a_filter_literal_is_a_space_and_percent_2b_a_plus(pbx: Pbx) -> None:
     target = _new_user(pbx, Number="162", Mobile="+385991112223")
-    rows = pbx.value("Users?$filter=Mobile%20eq%20'+385991112223'")
-    assert [r["Id"] for r in rows] == [target["Id"]]
+    spaced = _new_user(pbx, Number="163", Mobile=" 385991112223")
+    assert [r["Id"] for r in pbx.value("Users?$filter=Mobile%20eq%20'%2B385991112223'")] == [target["Id"]]
+    assert [r["Id"] for r in pbx.value("Users?$filter=Mobile%20eq%20'+385991112223'")] == [spaced["Id"]]
 
 
 def test_nulls_inside_complex_values_are_left_out_too(pbx: Pbx) -> None:

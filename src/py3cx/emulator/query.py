@@ -1,8 +1,9 @@
 """OData query options (``$filter``, ``$select``, ``$orderby``, ``$top``, ``$skip``, ``$count``,
 ``$search``, ``$expand``) read from a raw query string and applied to an entity table.
 
-The query string is split the way the PBX does: on ``&`` and the first ``=``, then
-percent-decoded; a ``+`` stays a plus (BEHAVIOUR.md §3). ``$filter`` goes through
+The query string is split the way the PBX's web stack (ASP.NET Core) does: on ``&`` and the
+first ``=``, then ``+`` becomes a space and percent escapes are decoded, so a literal plus must
+be sent as ``%2B`` (BEHAVIOUR.md §3). ``$filter`` goes through
 odata-query's SQLAlchemy Core visitor, extended so that date-times, ``date()`` and
 durations compare correctly against the storage forms described in ``store.py``.
 """
@@ -61,9 +62,9 @@ class QueryOptions:
 
 
 def split_query_string(raw: bytes | str) -> list[tuple[str, str]]:
-    """Split a raw query string into (name, value) pairs; ``%20`` is a space, ``+`` a plus.
+    """Split a raw query string into (name, value) pairs; ``%20`` and ``+`` are spaces, ``%2B`` a plus.
 
-    Example: ``split_query_string(b"$top=5&$filter=Number%20eq%20'1+2'")``.
+    Example: ``split_query_string(b"$top=5&$filter=Number+eq+'1%2B2'")``.
     """
     text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
     pairs: list[tuple[str, str]] = []
@@ -76,8 +77,9 @@ def split_query_string(raw: bytes | str) -> list[tuple[str, str]]:
 
 
 def _decode(text: str) -> str:
-    # unquote (not unquote_plus): a real PBX does not turn '+' into a space
-    return unquote(text.encode("latin-1").decode("utf-8", errors="replace"), errors="replace")
+    # ASP.NET Core decodes a query value as a form value: '+' is a space before %XX is decoded
+    plain = text.encode("latin-1").decode("utf-8", errors="replace").replace("+", " ")
+    return unquote(plain, errors="replace")
 
 
 def _comma_list(value: str) -> list[str]:

@@ -2,9 +2,9 @@
 
 Option names keep their ``$``. Values are percent-encoded with :func:`encode_query_value`:
 everything except ASCII letters, digits, ``-._~`` and ``'(),:/$*@`` is encoded, so ``&``, ``=``,
-``#``, ``+``, ``%``, ``;``, ``?``, spaces (always ``%20``, never ``+``: a real PBX misread
-``$orderby=X+desc``), control characters and non-ASCII text (as UTF-8) can never change how the
-query string is split or read.
+``#``, ``+``, ``%``, ``;``, ``?``, spaces (always ``%20``: ASP.NET Core, the PBX's web stack,
+reads ``+`` as a space too, but ``%20`` means a space to every server), control characters and
+non-ASCII text (as UTF-8) can never change how the query string is split or read.
 """
 
 from __future__ import annotations
