@@ -88,11 +88,21 @@ def test_expired_token_is_refused() -> None:
         pbx.close()
 
 
-@pytest.mark.parametrize("path", ["Users", "Defs", "swagger.yaml", "Defs/Pbx.GetSystemParameters()", ""])
-def test_every_xapi_path_needs_a_bearer_token(shared_pbx: Pbx, path: str) -> None:
+@pytest.mark.parametrize("path", ["Users", "Defs", "$metadata", "Defs/Pbx.GetSystemParameters()", ""])
+def test_every_xapi_path_but_the_spec_needs_a_bearer_token(shared_pbx: Pbx, path: str) -> None:
     assert shared_pbx.request("GET", f"/xapi/v1/{path}").status_code == 401
     headers = {"Authorization": "Bearer not.a.token"}
     assert shared_pbx.request("GET", f"/xapi/v1/{path}", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not.a.token"}])
+def test_the_spec_at_swagger_yaml_answers_without_a_token(shared_pbx: Pbx, headers: dict[str, str]) -> None:
+    # the official xapi-tutorial generates its client from this URL with no credentials
+    response = shared_pbx.request("GET", "/xapi/v1/swagger.yaml", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/yaml")
+    assert response.content.startswith(b"openapi: ")
+    assert shared_pbx.get("swagger.yaml").content == response.content  # and with a token, the same
 
 
 def test_a_token_signed_by_someone_else_is_refused(shared_pbx: Pbx) -> None:
