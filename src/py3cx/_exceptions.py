@@ -308,6 +308,14 @@ _KEY_HINTS = {
 }
 
 
+# ASP.NET Core OData's words for a $filter/$orderby it cannot read ("Syntax error at position 12 in '...'")
+_QUERY_SYNTAX = re.compile(r"query specified in the URI is not valid|at position \d+ in '|[Ss]yntax error")
+_QUOTING_HINT = (
+    "the $filter or $orderby could not be read: put a string in single quotes and double each quote "
+    "inside it (LastName eq 'O''Brien'), or build the filter with py3cx.F, which quotes for you"
+)
+
+
 def _first_segment(path: str) -> str:
     rest = path[len("/xapi/v1") :] if path.startswith("/xapi/v1/") else path
     head = rest.lstrip("/").split("/", 1)[0]
@@ -332,6 +340,8 @@ def hint_for(
                 return hint
         if "field is required" in odata_error.message:
             return "a required function argument is missing"
+        if status == 400 and _QUERY_SYNTAX.search(odata_error.message):
+            return _QUOTING_HINT
     segment = _first_segment(path)
     if status == 401:
         return (

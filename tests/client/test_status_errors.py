@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import httpx2
 import pytest
 
 import py3cx
 from py3cx._base_client import error_from_response, is_function_path
 from py3cx._exceptions import hint_for
+from py3cx.emulator import create_app
+
+from .emulated import owner_of, small_config, unique_pbx_url
 
 ALREADY_IN_USE = json.dumps(
     {
@@ -139,3 +144,46 @@ def test_a_proxy_html_page_becomes_a_one_line_message() -> None:
     assert err.message == "504 Gateway Time-out"
     assert "<" not in str(err)
     assert "shorter date range" in str(err)
+
+
+# -- a $filter the PBX cannot read: the answer names the place, the hint says how to quote ----------
+
+
+def _emulated_pbx() -> tuple[str, str, str, httpx2.ASGITransport]:
+    cfg = small_config(calls=10)
+    owner = owner_of(cfg)
+    return unique_pbx_url(), owner.client_id, owner.secret, httpx2.ASGITransport(create_app(cfg))
+
+
+def _assert_quoting_advice(error: py3cx.BadRequestError) -> None:
+    assert "Syntax error at position 12 in 'LastName eq O'Brien'" in str(error)
+    assert error.hint is not None
+    assert "'O''Brien'" in error.hint and "py3cx.F" in error.hint
+    assert "Token(" not in str(error)
+
+
+def test_an_unquoted_string_in_filter_gets_a_hint_on_quoting_sync() -> None:
+    url, client_id, secret, transport = _emulated_pbx()
+    with (
+        py3cx.Client(url, client_id, secret, transport=transport) as pbx,
+        pytest.raises(py3cx.BadRequestError) as caught,
+    ):
+        pbx.get("Users", filter="LastName eq O'Brien")
+    _assert_quoting_advice(caught.value)
+
+
+def test_an_unquoted_string_in_filter_gets_a_hint_on_quoting_async() -> None:
+    url, client_id, secret, transport = _emulated_pbx()
+
+    async def ask() -> py3cx.BadRequestError:
+        async with py3cx.AsyncClient(url, client_id, secret, transport=transport) as pbx:
+            with pytest.raises(py3cx.BadRequestError) as caught:
+                await pbx.get("Users", filter="LastName eq O'Brien")
+            return caught.value
+
+    _assert_quoting_advice(asyncio.run(ask()))
+
+
+def test_other_400s_do_not_get_the_quoting_hint() -> None:
+    body = json.dumps({"error": {"code": "", "message": "The request body is empty."}}).encode()
+    assert error_from_response(400, "Bad Request", body, "POST", "/xapi/v1/Users").hint is None

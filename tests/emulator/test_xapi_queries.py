@@ -124,6 +124,49 @@ def test_bad_query_options_are_400_with_an_odata_error(shared_pbx: Pbx, query: s
     assert set(response.json()["error"]) >= {"code", "message"}
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("LastName eq O'Brien", "Syntax error at position 12 in 'LastName eq O'Brien'."),
+        (
+            "LastName eq 'Smith",
+            "There is an unterminated string literal at position 18 in 'LastName eq 'Smith'.",
+        ),
+        ("LastName eq 'a' and", "Syntax error at position 16 in 'LastName eq 'a' and'."),
+        ("(LastName eq 'a'", "Expression expected at position 16 in '(LastName eq 'a''."),
+        (
+            'LastName eq "a"',
+            "Syntax error: character '\"' is not valid at position 12 in 'LastName eq \"a\"'.",
+        ),
+        ("Number eq '100')", "Syntax error at position 15 in 'Number eq '100')'."),
+    ],
+)
+def test_a_malformed_filter_names_the_position_and_the_text_like_odata_lib(
+    shared_pbx: Pbx, text: str, message: str
+) -> None:
+    response = shared_pbx.get("Users?$filter=" + quote(text, safe=""))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == "The query specified in the URI is not valid. " + message
+    assert "Token(" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Number desc asc", "Syntax error at position 12 in 'Number desc asc'."),
+        ("Number,,LastName", "Expression expected at position 7 in 'Number,,LastName'."),
+        ("Number descending", "Syntax error at position 7 in 'Number descending'."),
+    ],
+)
+def test_a_malformed_orderby_names_the_position_and_the_text(
+    shared_pbx: Pbx, text: str, message: str
+) -> None:
+    response = shared_pbx.get("Users?$orderby=" + quote(text, safe=""))
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The query specified in the URI is not valid. " + message
+
+
 def test_filter_with_functions_and_boolean_operators(shared_pbx: Pbx) -> None:
     users = _all(shared_pbx, "Users")
     rows = shared_pbx.value(

@@ -10,6 +10,7 @@ durations compare correctly against the storage forms described in ``store.py``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Any
@@ -121,12 +122,7 @@ def parse_query_options(raw: bytes | str) -> QueryOptions:
         elif lowered == "$select":
             opts.select = _comma_list(value)
         elif lowered == "$orderby":
-            for item in _comma_list(value):
-                words = item.split()
-                if len(words) == 1 or (len(words) == 2 and words[1] in ("asc", "desc")):
-                    opts.orderby.append((words[0], len(words) == 2 and words[1] == "desc"))
-                else:
-                    raise bad_request(f"Syntax error in $orderby at '{item[:60]}'.")
+            opts.orderby = parse_orderby(value)
         elif lowered == "$top":
             opts.top = _non_negative(name, value)
         elif lowered == "$skip":
@@ -140,6 +136,43 @@ def parse_query_options(raw: bytes | str) -> QueryOptions:
         elif lowered == "$expand":
             opts.expand = [_expand_item(v) for v in _comma_list(value)]
     return opts
+
+
+_ORDERBY_NAME = re.compile(r"[A-Za-z_]\w*(?:/[A-Za-z_]\w*)*")
+_ORDERBY_DIRECTION = re.compile(r"\s+(asc|desc)\b")
+
+
+def parse_orderby(text: str) -> list[tuple[str, bool]]:
+    """``Number desc,LastName`` → ``[("Number", True), ("LastName", False)]``. Raises XapiError(400)
+    naming the position of the first thing that is not ``Property [asc|desc]``, as ODataLib does.
+
+    Example: ``parse_orderby("Number desc")``.
+    """
+
+    def refuse(position: int) -> XapiError:
+        what = "Expression expected" if position >= len(text) or text[position] == "," else "Syntax error"
+        return bad_request(f"{INVALID_QUERY}{what} at position {position} in '{text}'.")
+
+    items: list[tuple[str, bool]] = []
+    at = 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        name = _ORDERBY_NAME.match(text, at)
+        if name is None:
+            raise refuse(at)
+        at = name.end()
+        direction = _ORDERBY_DIRECTION.match(text, at)
+        if direction is not None:
+            at = direction.end()
+        items.append((name.group(0), direction is not None and direction.group(1) == "desc"))
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return items
+        if text[at] != ",":
+            raise refuse(at)
+        at += 1
 
 
 def _expand_item(text: str) -> ExpandItem:
@@ -275,8 +308,13 @@ class _FilterVisitor(AstToSqlAlchemyCoreVisitor):
         return sa.func.length(self.visit(field))
 
 
+#: how ASP.NET Core OData introduces every query option it cannot read
+INVALID_QUERY = "The query specified in the URI is not valid. "
+
+
 def filter_clause(entity: EntityTable, text: str) -> Any:
-    """Compile a ``$filter`` expression to a SQLAlchemy clause. Raises XapiError(400) when invalid.
+    """Compile a ``$filter`` expression to a SQLAlchemy clause. Raises XapiError(400) when invalid,
+    worded as the PBX's OData library words it (:func:`filter_syntax_message`).
 
     Example: ``filter_clause(users, "LastName eq 'O''Brien'")``.
     """
@@ -293,7 +331,48 @@ def filter_clause(entity: EntityTable, text: str) -> Any:
         AttributeError,
         OverflowError,  # date(X) gt 9999-12-31 has no next day
     ) as exc:
-        raise bad_request(f"The query specified in the URI is not valid. {exc}") from None
+        raise bad_request(INVALID_QUERY + filter_syntax_message(text, exc)) from None
+
+
+def _word_start(text: str, index: int) -> int:
+    while index > 0 and (text[index - 1].isalnum() or text[index - 1] in "_."):
+        index -= 1
+    return index
+
+
+def filter_syntax_message(text: str, exc: Exception) -> str:
+    """The message ODataLib gives for a ``$filter`` that odata-query could not read: a position
+    (0-based, as ODataLib counts) and the whole text, never a tokenizer's repr.
+
+    Example: ``filter_syntax_message("LastName eq O'Brien", exc)`` is
+    ``"Syntax error at position 12 in 'LastName eq O'Brien'."``.
+    """
+    if isinstance(exc, odata_exc.TokenizingException):
+        index = int(exc.token.index)
+        bad = str(exc.token.value)[:1]
+        if bad == "'":
+            start = _word_start(text, index)
+            if start < index:
+                # O'Brien: ODataLib reads a word glued to a quote as a typed literal, and fails there
+                return f"Syntax error at position {start} in '{text}'."
+            return f"There is an unterminated string literal at position {len(text)} in '{text}'."
+        return f"Syntax error: character '{bad}' is not valid at position {index} in '{text}'."
+    if isinstance(exc, odata_exc.ParsingException):
+        if exc.token is None or exc.eof:
+            return f"Expression expected at position {len(text)} in '{text}'."
+        index = int(exc.token.index)
+        # the parser stops on the blank before a word it did not expect: point at the word
+        while index < len(text) and text[index].isspace():
+            index += 1
+        if index >= len(text):
+            return f"Expression expected at position {len(text)} in '{text}'."
+        return f"Syntax error at position {index} in '{text}'."
+    if isinstance(exc, odata_exc.UnknownFunctionException):
+        return (
+            f"An unknown function with name '{exc.function_name}' was found. This may also be a "
+            "function import or a key lookup on a navigation property, which is not allowed."
+        )
+    return str(exc)
 
 
 def _search_clause(entity: EntityTable, term: str) -> Any:
