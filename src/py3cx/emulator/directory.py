@@ -87,11 +87,25 @@ def taken_numbers(state: EmulatorState, conn: sa.Connection) -> set[str]:
 
 
 def next_dn_id(state: EmulatorState, conn: sa.Connection) -> int:
-    """The id the next DN gets: one sequence for all DN sets. Example: ``next_dn_id(state, conn)``."""
+    """The id the next DN gets: one sequence for all DN sets, never an id a deleted DN had.
+
+    Example: ``next_dn_id(state, conn)``.
+    """
     highest = 0
+    names = []
     for entity in dn_tables(state):
         if "Id" in entity.table.c:
+            names.append(entity.name)
             highest = max(highest, conn.execute(sa.select(sa.func.max(entity.table.c.Id))).scalar() or 0)
+    if names:
+        # SQLite keeps the highest id each AUTOINCREMENT table ever held (store.build_tables)
+        ever = conn.execute(
+            sa.text("SELECT MAX(seq) FROM sqlite_sequence WHERE name IN :names").bindparams(
+                sa.bindparam("names", expanding=True)
+            ),
+            {"names": names},
+        ).scalar()
+        highest = max(highest, ever or 0)
     return highest + 1
 
 

@@ -252,7 +252,9 @@ def build_tables(
             # sets whose type has no key (Countries, Services): a hidden row number orders and keys them
             columns.append(sa.Column(ROW_NUMBER, sa.Integer, primary_key=True, autoincrement=True))
             key = [ROW_NUMBER]
-        table = sa.Table(name, metadata, *columns)
+        numbered = key == [ROW_NUMBER] or (len(key) == 1 and props[key[0]].kind == "int")
+        # AUTOINCREMENT: like a database sequence, an id is never given again after a delete
+        table = sa.Table(name, metadata, *columns, sqlite_autoincrement=numbered)
         alt = [[p.name for p in k] for k in es.alternate_keys]
         for cols in alt:
             sa.Index(f"ix_{name}_{'_'.join(cols)}", *[table.c[c] for c in cols])
