@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -71,3 +72,42 @@ def test_a_batch_deleted_users_id_is_not_given_again(pbx: Pbx) -> None:
     answer = pbx.xapi("POST", "Users/Pbx.BatchDelete", json={"ids": [user["Id"]]})
     assert answer.status_code == 200
     assert _create(pbx, "Users", {"Number": "7943"})["Id"] > user["Id"]
+
+
+# -- a create without a number gets the first free one ----------------------------------------------
+_FIRST_FREE_FUNCTIONS = {
+    "Users": "Users/Pbx.GetFirstAvailableExtensionNumber()",
+    "Queues": "Queues/Pbx.GetFirstAvailableQueueNumber()",
+    "RingGroups": "RingGroups/Pbx.GetFirstAvailableRingGroupNumber()",
+    "Receptionists": "Receptionists/Pbx.GetFirstAvailableReceptionistNumber()",
+    "Trunks": "Trunks/Pbx.GetFirstAvailableTrunkNumber()",
+}
+
+
+@pytest.mark.parametrize("entity_set", sorted(_FIRST_FREE_FUNCTIONS))
+def test_an_empty_create_gets_the_number_the_first_available_function_gives(pbx: Pbx, entity_set: str) -> None:
+    free = pbx.get(_FIRST_FREE_FUNCTIONS[entity_set])
+    assert free.status_code == 200, free.text
+    created = _create(pbx, entity_set, {})
+    assert created["Number"] == free.json()["Number"]
+    # the number is now taken: the function moves on, and a second empty create gets the next one
+    after = pbx.get(_FIRST_FREE_FUNCTIONS[entity_set]).json()["Number"]
+    assert after != created["Number"]
+    assert _create(pbx, entity_set, {})["Number"] == after
+
+
+def test_a_user_created_with_only_a_name_gets_the_first_free_extension(pbx: Pbx) -> None:
+    free = pbx.get(_FIRST_FREE_FUNCTIONS["Users"]).json()["Number"]
+    created = _create(pbx, "Users", {"FirstName": "Ana", "LastName": "Silva"})
+    assert (created["Number"], created["FirstName"]) == (free, "Ana")
+    assert pbx.get(f"Users({created['Id']})").json()["Number"] == free
+
+
+@pytest.mark.parametrize(("entity_set", "pattern"), [("Fax", r"[1-9]\d{2}"), ("Parkings", r"SP\d+")])
+def test_dns_without_a_first_available_function_get_a_free_number_of_their_kind(
+    pbx: Pbx, entity_set: str, pattern: str
+) -> None:
+    taken = {row["Number"] for row in pbx.value(entity_set, params={"$select": "Number"})}
+    created = _create(pbx, entity_set, {})
+    assert re.fullmatch(pattern, created["Number"]), created["Number"]
+    assert created["Number"] not in taken

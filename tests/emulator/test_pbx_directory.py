@@ -254,7 +254,10 @@ def test_an_agent_who_is_no_user_is_refused_and_nothing_changes(pbx: Pbx) -> Non
     assert pbx.get("Queues(Number='0338')?$expand=Agents").json()["Agents"] == queue["Agents"]
 
 
-def test_a_dn_cannot_be_created_without_a_number(pbx: Pbx) -> None:
+def test_a_dn_created_without_a_number_is_numbered_and_listed_in_peers(pbx: Pbx) -> None:
     response = pbx.xapi("POST", "RingGroups", json={"Name": "No number"})
-    assert response.status_code == 400
-    assert response.json()["error"]["message"].startswith("Number:")
+    assert response.status_code == 201, response.text
+    number = response.json()["Number"]
+    peers = pbx.value("Peers", params={"$filter": f"Number eq '{number}'"})
+    assert [(p["Name"], p["Type"]) for p in peers] == [("No number", "RingGroup")]
+

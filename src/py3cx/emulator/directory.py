@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PEER_TYPES",
     "dn_tables",
+    "first_free_number",
     "forget_dn",
     "next_dn_id",
     "numbered_tables",
@@ -84,6 +85,34 @@ def taken_numbers(state: EmulatorState, conn: sa.Connection) -> set[str]:
     for entity in numbered_tables(state):
         taken.update(n for n in conn.execute(sa.select(entity.table.c.Number)).scalars() if n)
     return taken
+
+
+# where each DN set's numbers start and end: 3CX's defaults (extensions from 100, queues, ring groups
+# and IVRs from 800, trunks from 10000); fax machines are extensions, shared parkings are SP0, SP1...
+NUMBER_RANGES: dict[str, tuple[str, int, int]] = {
+    "Users": ("", 100, 999),
+    "Fax": ("", 100, 999),
+    "Queues": ("", 800, 9999),
+    "RingGroups": ("", 800, 9999),
+    "Receptionists": ("", 800, 9999),
+    "CallFlowApps": ("", 800, 9999),
+    "Trunks": ("", 10000, 99999),
+    "Parkings": ("SP", 0, 99),
+}
+
+
+def first_free_number(state: EmulatorState, conn: sa.Connection, set_name: str) -> str:
+    """The lowest number of a DN set's range that no DN, department or API client uses.
+
+    What ``GetFirstAvailable…Number()`` answers and what a create without a ``Number`` gets.
+    Raises XapiError(400) when the range is full. Example: ``first_free_number(state, conn, "Users")``.
+    """
+    prefix, low, high = NUMBER_RANGES[set_name]
+    taken = taken_numbers(state, conn)
+    for n in range(low, high + 1):
+        if f"{prefix}{n}" not in taken:
+            return f"{prefix}{n}"
+    raise XapiError(400, f"No free number is left between {prefix}{low} and {prefix}{high}.")
 
 
 def next_dn_id(state: EmulatorState, conn: sa.Connection) -> int:

@@ -1,9 +1,10 @@
 """Functions and actions about DNs and people, answered from the emulator's data.
 
 - ``GetFirstAvailable…Number()`` (extensions, hot desks, queues, ring groups, IVRs, trunks):
-  ``{"Number": "130"}`` (``Pbx.FirstAvailableNumber``), the lowest number of the kind's range
-  that no DN, department or API client uses. Ranges: extensions and hot desks from 100,
-  queues, ring groups and IVRs from 800 (3CX's defaults), trunks from 10000;
+  ``{"Number": "130"}`` (``Pbx.FirstAvailableNumber``), the lowest number of the set's range
+  that no DN, department or API client uses (``directory.NUMBER_RANGES``): extensions and hot
+  desks from 100, queues, ring groups and IVRs from 800 (3CX's defaults), trunks from 10000.
+  A create without a ``Number`` gets the same number (``writes.create_entity``);
 - ``Peers`` functions: ``RetreivePeersByNumbers`` (the spec's spelling), ``GetPeerByNumber``
   (20.0.4);
 - duplicated e-mail checks: ``Users({Id})/Pbx.HasDuplicatedEmail()``, ``Users/Pbx.GetDuplicatedEmails``.
@@ -16,67 +17,53 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import directory, errors
-from .errors import XapiError
 from .registry import FunctionContext, xapi_action, xapi_function
 
 __all__ = ["first_available_number"]
 
-# where each kind's numbers start, and how many digits they have
-_RANGES = {
-    "extension": (100, 999),
-    "system": (800, 9999),
-    "trunk": (10000, 99999),
-}
+def first_available_number(ctx: FunctionContext, set_name: str) -> dict[str, Any]:
+    """``{"Number": N}``: the lowest free number of a DN set's range (``directory.NUMBER_RANGES``).
 
-
-def first_available_number(ctx: FunctionContext, kind: str) -> dict[str, Any]:
-    """``{"Number": N}``: the lowest free number of a kind's range, free in every DN set.
-
-    Raises XapiError(400) when the range is full. Example: ``first_available_number(ctx, "extension")``.
+    Raises XapiError(400) when the range is full. Example: ``first_available_number(ctx, "Users")``.
     """
-    low, high = _RANGES[kind]
     with ctx.state.engine.connect() as conn:
-        taken = directory.taken_numbers(ctx.state, conn)
-    number = next((str(n) for n in range(low, high + 1) if str(n) not in taken), None)
-    if number is None:
-        raise XapiError(400, f"No free number is left between {low} and {high}.")
-    return {"Number": number}
+        return {"Number": directory.first_free_number(ctx.state, conn, set_name)}
 
 
 @xapi_function("Users", "Pbx.GetFirstAvailableExtensionNumber")
 def first_available_extension(ctx: FunctionContext) -> dict[str, Any]:
     """``GET /Users/Pbx.GetFirstAvailableExtensionNumber()`` → ``{"Number": "130"}``."""
-    return first_available_number(ctx, "extension")
+    return first_available_number(ctx, "Users")
 
 
 @xapi_function("Users", "Pbx.GetFirstAvailableHotdeskingNumber")
 def first_available_hot_desk(ctx: FunctionContext) -> dict[str, Any]:
     """``GET /Users/Pbx.GetFirstAvailableHotdeskingNumber()``: hot desks are extensions too."""
-    return first_available_number(ctx, "extension")
+    return first_available_number(ctx, "Users")
 
 
 @xapi_function("Queues", "Pbx.GetFirstAvailableQueueNumber")
 def first_available_queue(ctx: FunctionContext) -> dict[str, Any]:
     """``GET /Queues/Pbx.GetFirstAvailableQueueNumber()`` → ``{"Number": "804"}``."""
-    return first_available_number(ctx, "system")
+    return first_available_number(ctx, "Queues")
 
 
 @xapi_function("RingGroups", "Pbx.GetFirstAvailableRingGroupNumber")
 def first_available_ring_group(ctx: FunctionContext) -> dict[str, Any]:
     """``GET /RingGroups/Pbx.GetFirstAvailableRingGroupNumber()``."""
-    return first_available_number(ctx, "system")
+    return first_available_number(ctx, "RingGroups")
 
 
 @xapi_function("Receptionists", "Pbx.GetFirstAvailableReceptionistNumber")
 def first_available_receptionist(ctx: FunctionContext) -> dict[str, Any]:
     """``GET /Receptionists/Pbx.GetFirstAvailableReceptionistNumber()``."""
-    return first_available_number(ctx, "system")
+    return first_available_number(ctx, "Receptionists")
 
 
 @xapi_function("Trunks", "Pbx.GetFirstAvailableTrunkNumber")
 def first_available_trunk(ctx: FunctionContext) -> dict[str, Any]:
     """``GET /Trunks/Pbx.GetFirstAvailableTrunkNumber()`` → ``{"Number": "10003"}``."""
-    return first_available_number(ctx, "trunk")
+    return first_available_number(ctx, "Trunks")
 
 
 def _peers(ctx: FunctionContext, numbers: list[str] | None) -> list[dict[str, Any]]:

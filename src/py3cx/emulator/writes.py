@@ -4,7 +4,8 @@
   creating a second one fails with ``WARNINGS.XAPI.ALREADY_IN_USE`` on ``Number`` (400).
   DN ids come from one sequence.
 - A PATCH that changes an alternate key or a DN's ``Number`` (a user's) is refused (400).
-- A DN is created with a ``Number``. Queue agents and ring group members name existing users
+- A DN created without a ``Number`` gets the first free number of its set's range, the one
+  ``GetFirstAvailable…Number()`` gives (3CX's xapi-tutorial creates users with ``{}``). Queue agents and ring group members name existing users
   (completed from them). A user's ``Groups`` and the departments' ``Members`` stay in step; a
   deleted DN leaves every department, queue and ring group (``directory.py``).
 - A PATCH that carries a collection (``Agents`` of a queue) replaces the whole collection.
@@ -71,8 +72,9 @@ def create_entity(state: EmulatorState, entity: EntityTable, body: dict[str, Any
             if conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one():
                 raise XapiError(400, key=errors.ALREADY_IN_USE, target=entity.key[0])
         if dn:
-            if not values.get("Number"):
-                raise XapiError(400, "Number:\nThe Number field is required.")
+            if not values.get("Number") and "Number" in entity.props:
+                # as on a PBX (and as 3CX's xapi-tutorial relies on): the first free number
+                values["Number"] = directory.first_free_number(state, conn, entity.name)
             values["Id"] = directory.next_dn_id(state, conn)
         directory.prepare_user_lists(state, conn, entity.name, values)
         if entity.name == "Users":
