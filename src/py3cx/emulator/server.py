@@ -10,6 +10,7 @@ the fault layer's :class:`DropConnection` into a closed socket with no response 
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -166,7 +167,15 @@ def serve(cfg: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int 
     """
     config = cfg or EmulatorConfig()
     app = create_app(config)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that
+    # kills the process before the temporary database is removed, so turn it into SystemExit
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.Server(uvicorn.Config(app, host=host, port=port, **_emulator_options("info"))).run()
     finally:
+        signal.signal(signal.SIGTERM, previous)
         app.state.emulator.close()
+
+
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)

@@ -9,6 +9,7 @@ import random
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -99,6 +100,9 @@ class EmulatorState:
             if os.path.exists(path):
                 os.remove(path)  # a fresh PBX every start: same seed, same data
         self.db_path = path
+        # an app that is never closed (create_app in a script or a test) still leaves no files:
+        # the finalizer runs when the state is collected or the interpreter exits
+        self._remove_files = weakref.finalize(self, _remove_database, self._temp_path)
         self.engine = sa.create_engine(f"sqlite:///{path}")
         sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.metadata = sa.MetaData()
@@ -165,11 +169,15 @@ class EmulatorState:
     def close(self) -> None:
         """Dispose of the engine and remove the temporary database file."""
         self.engine.dispose()
-        if self._temp_path is not None:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(self._temp_path + suffix)
-            self._temp_path = None
+        self._remove_files()
+        self._temp_path = None
+
+
+def _remove_database(path: str | None) -> None:
+    if path is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path + suffix)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
