@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
+import platformdirs
 import typer
 
 from py3cx.cli import output
@@ -67,11 +70,35 @@ def serve(
         int | None,
         typer.Option("--max-range-days", min=1, help="Answer 504 to report ranges longer than this."),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls", help="Serve HTTPS and WSS only, as a PBX does, with a certificate from a throwaway CA."
+        ),
+    ] = False,
+    tls_ca_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-ca-out",
+            help="Where --tls writes the CA to trust (3cx --ca-bundle FILE); default: the py3cx cache folder.",
+        ),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option("--tls-cert", help="Serve TLS with this certificate (PEM; with its chain)."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-key", help="The private key of --tls-cert (PEM), unless the certificate file holds it."
+        ),
+    ] = None,
 ) -> None:
     """Serve the emulator until interrupted; prints its URL and the credentials it accepts."""
     from py3cx._exceptions import ConfigError
     from py3cx.emulator import ApiClient, EmulatorConfig, FaultSpec, describe
     from py3cx.emulator import serve as run
+    from py3cx.emulator.tls import TLSFiles, issue_throwaway_certificate
 
     if expires_in_unit not in ("seconds", "minutes"):
         raise ConfigError(f"--expires-in-unit must be 'seconds' or 'minutes', not {expires_in_unit!r}")
@@ -97,9 +124,34 @@ def serve(
         cfg.clients = clients
     if port == 0:
         port = _free_port(host)
-    url = f"http://{host}:{port}"
-    output.info(describe(cfg, url))
-    run(cfg, host, port)
+    if tls_key is not None and tls_cert is None:
+        raise ConfigError("--tls-key needs --tls-cert (the certificate the key belongs to)")
+    for given in (tls_cert, tls_key):
+        if given is not None and not given.is_file():
+            raise ConfigError(f"no such certificate or key file: {given}")
+    if not (tls or tls_cert):
+        output.info(describe(cfg, f"http://{host}:{port}"))
+        run(cfg, host, port)
+        return
+    with tempfile.TemporaryDirectory(prefix="py3cx-emulator-tls-") as folder:
+        if tls_cert is not None:
+            files = TLSFiles(certfile=tls_cert, keyfile=tls_key, ca_file=None)
+        else:
+            ca_file = tls_ca_out or Path(platformdirs.user_cache_dir("py3cx")) / "emulator-ca.pem"
+            files = issue_throwaway_certificate(Path(folder), ca_file)
+        url_host = f"[{host}]" if ":" in host else host
+        output.info(describe(cfg, f"https://{url_host}:{port}"))
+        if files.ca_file is not None:
+            output.info(
+                f"  TLS: a throwaway CA signed the certificate; trust it with --ca-bundle {files.ca_file}"
+            )
+        run(
+            cfg,
+            host,
+            port,
+            ssl_certfile=str(files.certfile),
+            ssl_keyfile=str(files.keyfile) if files.keyfile else None,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -160,18 +160,29 @@ def describe(cfg: EmulatorConfig, url: str) -> str:
     return "\n".join(lines)
 
 
-def serve(cfg: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 5000) -> None:
-    """Run the emulator in the foreground until interrupted (Ctrl-C).
+def serve(
+    cfg: EmulatorConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    *,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Run the emulator in the foreground until interrupted (Ctrl-C, SIGTERM).
 
-    Example: ``serve(EmulatorConfig(seed=1), port=5000)``.
+    With ``ssl_certfile`` (and ``ssl_keyfile`` unless the key is in the same PEM) it serves HTTPS
+    and WSS only, as a PBX does. Example: ``serve(EmulatorConfig(seed=1), port=5000)``.
     """
     config = cfg or EmulatorConfig()
+    options = _emulator_options("info")
+    if ssl_certfile:
+        options.update(ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     app = create_app(config)
     # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default handler that
     # kills the process before the temporary database is removed, so turn it into SystemExit
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, **_emulator_options("info"))).run()
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options)).run()
     finally:
         signal.signal(signal.SIGTERM, previous)
         app.state.emulator.close()
