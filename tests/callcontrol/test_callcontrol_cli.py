@@ -61,7 +61,7 @@ def test_a_refused_action_exits_1_with_the_pbx_reason_and_a_hint(env: dict[str, 
 def test_events_watch_writes_one_json_object_per_event(env: dict[str, str], phones: Phones) -> None:
     call = phones.call("+4930123456", "8000")
     watcher = subprocess.Popen(
-        [*command(), "events", "watch", "--dn", "8000", "--limit", "2"],
+        [*command(), "events", "watch", "--dn", "8000", "--limit", "3"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -69,6 +69,9 @@ def test_events_watch_writes_one_json_object_per_event(env: dict[str, str], phon
     )
     try:
         assert watcher.stdout is not None
+        # the resync starts with the route point's own device (the Call Control application's)
+        device = json.loads(watcher.stdout.readline())
+        assert (device["kind"], device["dn"], device["resync"]) == ("device.upserted", "8000", True)
         first = json.loads(watcher.stdout.readline())
         assert (first["kind"], first["dn"], first["resync"]) == ("participant.upserted", "8000", True)
         assert first["participant"]["callid"] == call["callid"] and "at" in first

@@ -66,6 +66,29 @@ def test_dn_devices_and_participants_are_typed(client: py3cx.Client, phones: Pho
         client.callcontrol.participant("101", ringing.id or 0)
 
 
+def test_a_route_point_holds_a_device_and_calls_from_it_as_the_campaign_example_does(
+    client: py3cx.Client, pbx: Emulator, route_point: ApiClient, phones: Phones
+) -> None:
+    # 3CX's Campaign and IVR examples: devices[0] of the route point, then devices/{id}/makecall
+    info = client.callcontrol.dn(route_point.client_id)
+    assert info.type == "Wroutepoint" and info.devices, "a route point without a device: 'Devices not found'"
+    device = info.devices[0]
+    assert device.device_id is not None and device.device_id.startswith(f"sip:{route_point.client_id}@")
+    assert client.callcontrol.devices(route_point.client_id) == info.devices
+    result = client.callcontrol.make_call(route_point.client_id, "100", device_id=device.device_id)
+    assert result.succeeded and result.result is not None
+    assert (result.result.dn, result.result.device_id) == (route_point.client_id, device.device_id)
+    assert result.result.direct_control is True
+    ringing = client.callcontrol.participants("100")
+    assert [p.party_dn for p in ringing] == [route_point.client_id]
+    phones.end(result.result.callid)
+
+
+def test_queues_have_no_devices(client: py3cx.Client) -> None:
+    queues = [d for d in client.callcontrol.dns() if d.type == "Wqueue"]
+    assert queues and all(q.devices == [] for q in queues)
+
+
 def test_make_call_from_a_device_percent_encodes_its_sip_uri(client: py3cx.Client, phones: Phones) -> None:
     registered = [d for d in client.callcontrol.dns() if d.type == "Wextension" and d.devices]
     device = registered[0].devices[0]
