@@ -87,8 +87,6 @@ def load_directory(state: Any, monitored: Mapping[str, list[str]]) -> list[DN]:
         if number.isdigit() and number not in taken:
             watch = monitored.get(number, everyone)
             device = Device(number, route_point_device_id(number), ROUTE_POINT_USER_AGENT)
-            dns.append(
-                DN(number, "Wroutepoint", f"Route point {number}", [device], monitored=list(watch))
-            )
+            dns.append(DN(number, "Wroutepoint", f"Route point {number}", [device], monitored=list(watch)))
             taken.add(number)
     return dns
