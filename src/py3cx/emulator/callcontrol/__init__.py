@@ -2,7 +2,8 @@
 
 `setup(state)` is the emulator's extension hook (listed in `py3cx.emulator.extensions`). It reads
 the DNs from the seeded tables, starts the simulator with the server, keeps ActiveCalls and the
-call history in step with the simulated calls, and returns the routes:
+call history in step with the simulated calls, moves the seeded live calls along
+(`seeded_calls.py`), and returns the routes:
 
 - `/callcontrol...` (REST, see `rest.py`) and `/callcontrol/ws` (events, see `websocket.py`);
 - `/_emulator/callcontrol/...` (loopback-only controls, see `control.py`).
@@ -20,6 +21,7 @@ from py3cx.emulator.callcontrol.control import control_routes
 from py3cx.emulator.callcontrol.directory import load_directory
 from py3cx.emulator.callcontrol.records import CallRecorder
 from py3cx.emulator.callcontrol.rest import rest_routes
+from py3cx.emulator.callcontrol.seeded_calls import SeededCallMover
 from py3cx.emulator.callcontrol.settings import CallControlSettings, parse_ws_faults
 from py3cx.emulator.callcontrol.simulator import CallSimulator
 from py3cx.emulator.callcontrol.switchboard import Switchboard
@@ -42,5 +44,7 @@ def setup(state: Any) -> list[BaseRoute]:
     context = CallControlContext(state, settings, switchboard, simulator, recorder)
     register_context(context)
     state.background.append(simulator.run)
+    mover = SeededCallMover(state, settings, random.Random(f"seeded-calls:{state.config.seed}"))
+    state.background.append(mover.run)
     install_xapi_calls()
     return [*websocket_routes(context), *rest_routes(context), *control_routes(context)]
