@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
@@ -129,6 +130,7 @@ async def control_stats(request: Request) -> Response:
             "requests": stats.requests,
             "xapi_requests": stats.xapi_requests,
             "statuses": dict(stats.statuses),
+            "most_requests_in_flight": stats.most_in_flight,
             "faults": dict(state.faults.injected),
             "seed": state.config.seed,
             "build": state.config.build,
@@ -192,10 +194,29 @@ class EmulatorApp(Starlette):
                 state.stats.count(status_seen, xapi)
 
 
-async def _xapi(request: Request) -> Response:
+async def serve_xapi(request: Request) -> Response:
+    """Answer one request under ``/xapi/v1`` (routes of extensions hand theirs on to this).
+
+    Example: ``return await serve_xapi(request)``.
+    """
     state: EmulatorState = request.app.state.emulator
+    if request.method == "GET":
+        # reads run in worker threads, each on its own SQLite connection (WAL: readers never wait
+        # for each other), so concurrent clients are served concurrently as by a PBX; writes stay
+        # on the event loop, where the Call Control simulator changes the same tables
+        return await run_in_threadpool(_read, state, request)
+    return await _answer(state, request)
+
+
+def _read(state: EmulatorState, request: Request) -> Response:
+    # a GET handler never waits on I/O (there is no body to read): it runs to completion here
+    return asyncio.run(_answer(state, request))
+
+
+async def _answer(state: EmulatorState, request: Request) -> Response:
     try:
-        return await XapiEndpoint(state).handle(request)
+        with state.stats.answering():
+            return await XapiEndpoint(state).handle(request)
     except XapiError as err:
         return err.response()
     except Exception:
@@ -224,8 +245,8 @@ def create_app(cfg: EmulatorConfig | None = None) -> Starlette:
         routes.extend(module.setup(state))
     methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
     routes += [
-        Route(PREFIX, _xapi, methods=methods),
-        Route(PREFIX + "/{rest:xapi_path}", _xapi, methods=methods),
+        Route(PREFIX, serve_xapi, methods=methods),
+        Route(PREFIX + "/{rest:xapi_path}", serve_xapi, methods=methods),
     ]
 
     @asynccontextmanager

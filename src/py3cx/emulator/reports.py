@@ -368,8 +368,8 @@ def history_span(filter_text: str | None, history_days: int) -> timedelta:
 
 
 async def _call_history(request: Request) -> Response:
+    from .app import serve_xapi
     from .synthetic import HISTORY_DAYS
-    from .xapi import XapiEndpoint
 
     state: EmulatorState = request.app.state.emulator
     try:
@@ -378,9 +378,9 @@ async def _call_history(request: Request) -> Response:
             span = history_span(request.query_params.get("$filter"), HISTORY_DAYS)
             if span > timedelta(days=state.config.max_range_days):
                 return gateway_timeout()
-        return await XapiEndpoint(state).handle(request)
     except XapiError as err:
         return err.response()
+    return await serve_xapi(request)
 
 
 _PROP_KINDS = {

@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -35,7 +35,22 @@ class Stats:
     requests: int = 0
     xapi_requests: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
+    # XAPI requests being answered at this moment, and the most there ever were at once
+    in_flight: int = 0
+    most_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count one XAPI request as in flight while its handler runs."""
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
     def count(self, status: int, xapi: bool) -> None:
         with self.lock:
@@ -49,6 +64,7 @@ class Stats:
             self.requests = 0
             self.xapi_requests = 0
             self.statuses.clear()
+            self.most_in_flight = self.in_flight
 
 
 class EmulatorState:
