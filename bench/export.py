@@ -141,10 +141,9 @@ def peer(args: argparse.Namespace) -> None:
         writer: csv.DictWriter[str] | None = None
         while rows < args.segments:
             top = min(args.page_size, args.segments - rows)
-            # The SDK sends spaces as '+', which a PBX refuses in $filter and "X asc": its user
-            # drops the filter (the seeded data lies inside the period anyway) and orders by
-            # SegmentId alone, which is the same order here.
-            query = ODataQuery().order_by("SegmentId").top(top).skip(skip)
+            # the job as its user writes it: the period's $filter and the time order; the SDK sends
+            # the spaces as '+', which ASP.NET Core (and the emulator) read as spaces
+            query = ODataQuery().filter(_filter()).order_by(ORDER).top(top).skip(skip)
             page = client.call_history.list(query)
             for entry in page:
                 record = entry.model_dump(by_alias=True, mode="json")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from py3cx.emulator.spec import load_spec_index
+from py3cx.emulator.spec import load_spec_index, spec_path
 
 from .emulator_harness import Pbx
 
@@ -111,3 +111,58 @@ def test_dns_without_a_first_available_function_get_a_free_number_of_their_kind(
     created = _create(pbx, entity_set, {})
     assert re.fullmatch(pattern, created["Number"]), created["Number"]
     assert created["Number"] not in taken
+
+
+# -- Init… templates post back ------------------------------------------------------------------------
+_FILLER = re.compile(r"^(item|[A-Z][A-Za-z]+) \d+$")  # "item 1", "AuthID 1", "Name 1"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _init_paths(pbx: Pbx) -> list[tuple[str, str]]:
+    templates = [row["Id"] for row in pbx.value("TrunkTemplates", params={"$select": "Id"})]
+    assert len(templates) >= 3, "a PBX ships generic trunk templates"
+    return [
+        ("Fax", "Fax/Pbx.InitFax()"),
+        ("Trunks", "Trunks/Pbx.InitMasterBridge()"),
+        ("Trunks", "Trunks/Pbx.InitSlaveBridge()"),
+        *[("Trunks", f"Trunks/Pbx.InitTrunk(template='{t}')") for t in templates],
+    ]
+
+
+def test_every_init_function_of_the_spec_is_covered() -> None:
+    spec_text = spec_path("20.0.10").read_text(encoding="utf-8")
+    names = set(re.findall(r"Pbx\.(Init[A-Za-z]+)\(", spec_text))
+    assert names == {"InitFax", "InitTrunk", "InitMasterBridge", "InitSlaveBridge"}
+
+
+def test_an_init_template_is_complete_and_posts_back_as_a_new_entity(pbx: Pbx) -> None:
+    for entity_set, path in _init_paths(pbx):
+        template = pbx.get(path)
+        assert template.status_code == 200, f"{path}: {template.text}"
+        body = template.json()
+        body.pop("@odata.context", None)
+        assert not [s for s in _strings(body) if _FILLER.match(s)], f"{path} has filler: {body}"
+        free = body["Number"]
+        created = _create(pbx, entity_set, body)
+        assert created["Number"] == free and created["Id"] > 0
+        if entity_set == "Trunks":
+            assert created["Gateway"]["Type"] in ("Provider", "BridgeMaster", "BridgeSlave")
+            if "InitTrunk" in path:
+                assert path.endswith(f"'{created['Gateway']['TemplateFilename']}')")
+        # the next template has the next free number: the one just used is taken
+        assert pbx.get(path).json()["Number"] != free
+
+
+def test_init_trunk_with_an_unknown_template_is_a_404_naming_it(pbx: Pbx) -> None:
+    answer = pbx.get("Trunks/Pbx.InitTrunk(template='NoSuchProvider.pv.xml')")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["details"][0]["target"] == "template"

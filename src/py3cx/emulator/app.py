@@ -33,6 +33,7 @@ from . import (
     core_operations,  # noqa: F401  (registers the core's functions and actions)
     directory_operations,  # noqa: F401
     extensions,
+    init_operations,  # noqa: F401
     media_operations,  # noqa: F401
 )
 from .auth import IssuedToken

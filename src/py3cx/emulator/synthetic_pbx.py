@@ -273,6 +273,7 @@ class _PbxSeeder:
                 for continent, code, codes, exit_code, name in _COUNTRIES
             ],
         )
+        self.insert("TrunkTemplates", _trunk_templates())
         sample_time = datetime_to_storage(self.anchor)
         self.insert(
             "Services",
@@ -306,6 +307,51 @@ class _PbxSeeder:
                 }
             ],
         )
+
+
+def _trunk_templates() -> list[dict[str, Any]]:
+    """The seeded ``TrunkTemplates``: generic templates as every PBX has them, and a few providers.
+
+    Example: ``[t["Id"] for t in trunk_templates()]``.
+    """
+    rows = [
+        ("GenericSIPTrunk.pv.xml", "Generic SIP Trunk", "Supported", [], "Any SIP provider that registers"),
+        (
+            "GenericSIPTrunkIPBased.pv.xml",
+            "Generic SIP Trunk (IP Based)",
+            "Supported",
+            [],
+            "IP-authenticated",
+        ),
+        ("GenericVoIPGateway.pv.xml", "Generic VoIP Gateway", "Supported", [], "A VoIP gateway on the LAN"),
+        ("ExampleTelecomUK.pv.xml", "Example Telecom (UK)", "Preferred", ["GB"], "A preferred provider"),
+        ("ExampleVoiceDE.pv.xml", "Example Voice (DE)", "Supported", ["DE", "AT"], "A supported provider"),
+        (
+            "ExampleCarrierUS.pv.xml",
+            "Example Carrier (US)",
+            "ThirdParty",
+            ["US", "CA"],
+            "A third-party provider",
+        ),
+    ]
+    return [
+        {
+            "Id": template_id,
+            "Name": name,
+            "TemplateType": kind,
+            "Countries": countries,
+            "Description": description,
+            "DefaultProxyPort": 5060,
+            "DefaultRegistrarPort": 5060,
+            "AddAllowed": True,
+            "IsCustom": False,
+            "Editors": ["Voip"],
+            "Tags": [],
+            "Url": "",
+            "Content": "",
+        }
+        for template_id, name, kind, countries, description in rows
+    ]
 
 
 def _column(value: Any) -> Any:
