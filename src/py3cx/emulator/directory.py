@@ -35,6 +35,7 @@ __all__ = [
     "dn_tables",
     "first_free_number",
     "forget_dn",
+    "member_rights",
     "next_dn_id",
     "numbered_tables",
     "prepare_user_groups",
@@ -115,6 +116,32 @@ def first_free_number(state: EmulatorState, conn: sa.Connection, set_name: str) 
     raise XapiError(400, f"No free number is left between {prefix}{low} and {prefix}{high}.")
 
 
+def member_rights(role: str = "users") -> dict[str, Any]:
+    """A department member's ``Rights`` (and ``GroupRights``): the role's name and what it may do.
+
+    Navigation properties of ``UserGroup``, shown with ``$expand=Groups($expand=Rights,GroupRights)``.
+    Example: ``member_rights("managers")["RoleName"]``.
+    """
+    manager = role != "users"
+    return {
+        "RoleName": role,
+        "AllowIVR": manager,
+        "AllowParking": True,
+        "AllowToChangePresence": True,
+        "AllowToManageCompanyBook": manager,
+        "AssignClearOperations": manager,
+        "CanBargeIn": manager,
+        "CanIntercom": True,
+        "CanSeeGroupCalls": manager,
+        "CanSeeGroupMembers": True,
+        "CanSeeGroupRecordings": manager,
+        "PerformOperations": manager,
+        "ShowMyCalls": True,
+        "ShowMyPresence": True,
+        "ShowMyPresenceOutside": False,
+    }
+
+
 def next_dn_id(state: EmulatorState, conn: sa.Connection) -> int:
     """The id the next DN gets: one sequence for all DN sets, never an id a deleted DN had.
 
@@ -184,6 +211,8 @@ def prepare_user_groups(
             }
         )
         entry.setdefault("CanDelete", not group.get("IsDefault"))
+        entry.setdefault("Rights", member_rights())
+        entry.setdefault("GroupRights", member_rights())
         entries.append(entry)
     return json.dumps(entries, ensure_ascii=False)
 

@@ -23,7 +23,7 @@ from odata_query.grammar import ODataLexer, ODataParser
 from odata_query.sqlalchemy.core import AstToSqlAlchemyCoreVisitor
 
 from .errors import XapiError, bad_request
-from .literals import split_path, split_top
+from .literals import split_top
 from .store import EntityTable, datetime_to_storage
 
 _KNOWN_OPTIONS = {
@@ -41,10 +41,14 @@ _KNOWN_OPTIONS = {
 
 @dataclass
 class ExpandItem:
-    """One ``$expand`` entry, e.g. ``Agents($select=Number)``."""
+    """One ``$expand`` entry with its nested options: ``Groups($select=Name;$expand=Rights;$top=1)``."""
 
     name: str
-    select: list[str] | None = None
+    options: QueryOptions = field(default_factory=lambda: QueryOptions())
+
+    @property
+    def select(self) -> list[str] | None:
+        return self.options.select
 
 
 @dataclass
@@ -109,33 +113,38 @@ def parse_query_options(raw: bytes | str) -> QueryOptions:
         if not name.startswith("$"):
             opts.extra[name] = value
             continue
-        lowered = name.lower()
-        if lowered not in _KNOWN_OPTIONS:
-            raise bad_request(f"The query parameter '{name}' is not supported.")
-        if lowered in seen:
-            raise bad_request(
-                f"Query option '{name}' was specified more than once, but it must be specified at most once."
-            )
-        seen.add(lowered)
-        if lowered == "$filter":
-            opts.filter = value
-        elif lowered == "$select":
-            opts.select = _comma_list(value)
-        elif lowered == "$orderby":
-            opts.orderby = parse_orderby(value)
-        elif lowered == "$top":
-            opts.top = _non_negative(name, value)
-        elif lowered == "$skip":
-            opts.skip = _non_negative(name, value)
-        elif lowered == "$count":
-            if value not in ("true", "false"):
-                raise bad_request(f"'{value[:40]}' is not a valid count option.")
-            opts.count = value == "true"
-        elif lowered == "$search":
-            opts.search = value
-        elif lowered == "$expand":
-            opts.expand = [_expand_item(v) for v in _comma_list(value)]
+        _set_option(opts, name, value, seen)
     return opts
+
+
+def _set_option(opts: QueryOptions, name: str, value: str, seen: set[str], nested: bool = False) -> None:
+    lowered = name.lower()
+    if lowered not in _KNOWN_OPTIONS or (nested and lowered == "$format"):
+        where = " in $expand" if nested else ""
+        raise bad_request(f"The query parameter '{name}' is not supported{where}.")
+    if lowered in seen:
+        raise bad_request(
+            f"Query option '{name}' was specified more than once, but it must be specified at most once."
+        )
+    seen.add(lowered)
+    if lowered == "$filter":
+        opts.filter = value
+    elif lowered == "$select":
+        opts.select = _comma_list(value)
+    elif lowered == "$orderby":
+        opts.orderby = parse_orderby(value)
+    elif lowered == "$top":
+        opts.top = _non_negative(name, value)
+    elif lowered == "$skip":
+        opts.skip = _non_negative(name, value)
+    elif lowered == "$count":
+        if value not in ("true", "false"):
+            raise bad_request(f"'{value[:40]}' is not a valid count option.")
+        opts.count = value == "true"
+    elif lowered == "$search":
+        opts.search = value
+    elif lowered == "$expand":
+        opts.expand = [_expand_item(v) for v in _comma_list(value)]
 
 
 _ORDERBY_NAME = re.compile(r"[A-Za-z_]\w*(?:/[A-Za-z_]\w*)*")
@@ -175,26 +184,35 @@ def parse_orderby(text: str) -> list[tuple[str, bool]]:
         at += 1
 
 
+_EXPAND_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
 def _expand_item(text: str) -> ExpandItem:
+    # Name or Name(option=value;option=value...), options nested to any depth (OData v4 §5.1.2)
+    name, paren, rest = text.partition("(")
+    name = name.strip()
+    if "/" in name:
+        raise bad_request(
+            f"Multi-level $expand '{text[:60]}' is not supported; nest it: {name.split('/')[0]}($expand=…)."
+        )
+    if not _EXPAND_NAME.fullmatch(name) or (paren and not rest.rstrip().endswith(")")):
+        raise bad_request(f"Syntax error in $expand at '{text[:60]}'.")
+    item = ExpandItem(name)
+    if not paren:
+        return item
+    inner = rest.rstrip()[:-1]
     try:
-        segment = split_path(text)
+        parts = split_top(inner, ";")
     except ValueError:
         raise bad_request(f"Syntax error in $expand at '{text[:60]}'.") from None
-    if len(segment) != 1:
-        raise bad_request(f"Multi-level $expand '{text[:60]}' is not supported.")
-    seg = segment[0]
-    item = ExpandItem(seg.name)
-    if seg.args:
-        # nested options come as "$select=A,B;$top=1", which split_path saw as one argument
-        inner = text[text.index("(") + 1 : -1]
-        for option in inner.split(";"):
-            opt_name, _, opt_value = option.partition("=")
-            if opt_name.strip().lower() == "$select":
-                item.select = [v.strip() for v in opt_value.split(",") if v.strip()]
-            else:
-                raise bad_request(
-                    f"The nested query option '{opt_name.strip()}' is not supported in $expand."
-                )
+    seen: set[str] = set()
+    for part in parts:
+        if not part.strip():
+            continue
+        option, equals, value = part.partition("=")
+        if not equals or not option.strip().startswith("$"):
+            raise bad_request(f"Syntax error in $expand at '{part.strip()[:60]}'.")
+        _set_option(item.options, option.strip(), value.strip(), seen, nested=True)
     return item
 
 

@@ -32,7 +32,7 @@ import platformdirs
 import yaml
 
 SPEC_DIR = Path(__file__).parent / "specs"
-_INDEX_FORMAT = 4  # bump when the cached index layout changes
+_INDEX_FORMAT = 5  # bump when the cached index layout changes
 
 _REF_PREFIX = "#/components/schemas/"
 _COLLECTION_RESPONSE = re.compile(r"#/components/responses/(.+)CollectionResponse$")
@@ -273,6 +273,8 @@ class _Builder:
         if schema.get("type") == "array":
             items = schema.get("items", {})
             ref = _ref_name(items["$ref"]) if "$ref" in items else None
+            if ref is not None and "enum" not in self.schemas.get(ref, {}):
+                self.type_properties(ref)  # item types are indexed too (nested $expand, $select)
             return Prop(name, "json", True, nav, True, ref)
         ref_schema = schema
         if "allOf" in schema and len(schema["allOf"]) == 1:

@@ -46,6 +46,7 @@ from .call_history import (
     external_number,
 )
 from .config import EmulatorConfig
+from .directory import member_rights
 from .store import EntityTable, datetime_to_storage
 from .synthetic_pbx import seed_pbx
 
@@ -281,6 +282,8 @@ class _Seeder:
                                 "MemberName": p.display_name,
                                 "Type": "Extension",
                                 "CanDelete": False,
+                                "Rights": member_rights(),
+                                "GroupRights": member_rights(),
                             },
                         ],
                         ensure_ascii=False,

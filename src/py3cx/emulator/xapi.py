@@ -23,6 +23,7 @@ from .auth import Identity, authorize
 from .default_operations import answer_from_spec
 from .directory import refresh_view
 from .errors import XapiError, json_response
+from .expand import expand_property
 from .literals import LiteralError, PathSyntaxError, Segment, parse_literal, split_path
 from .query import ExpandItem, QueryOptions, build_select, check_expand, check_select, parse_query_options
 from .registry import FunctionContext, lookup
@@ -194,14 +195,8 @@ class XapiEndpoint:
         for item in expand:
             raw = row[item.name]
             value = without_nulls(json.loads(raw)) if raw else []
-            if item.select is not None:
-                keep = set(item.select)
-                value = (
-                    [{k: v for k, v in v_.items() if k in keep} for v_ in value]
-                    if isinstance(value, list)
-                    else {k: v for k, v in value.items() if k in keep}
-                )
-            out[item.name] = value
+            ref = entity.props[item.name].ref
+            out.update(expand_property(item, value, ref, self.spec, self.state.rowsets))
         return out
 
     def _get_entity(
@@ -227,11 +222,18 @@ class XapiEndpoint:
         raw = row.get(nav)
         items: Any = without_nulls(json.loads(raw)) if raw else []
         prop = entity.props[nav]
+        if not prop.collection and not items:
+            raise errors.not_found(nav)
+        # the path's own options apply as they would nested in $expand (navigation properties of
+        # the items are left out unless expanded)
+        shaped = expand_property(ExpandItem(nav, opts), items, prop.ref, self.spec, self.state.rowsets)
         if not prop.collection:
-            if not items:
-                raise errors.not_found(nav)
-            return json_response({"@odata.context": _context(request, f"{fragment}/$entity"), **items})
-        return self._collection(request, items, prop.ref, fragment, opts)
+            return json_response({"@odata.context": _context(request, f"{fragment}/$entity"), **shaped[nav]})
+        body: dict[str, Any] = {"@odata.context": _context(request, fragment)}
+        if opts.count:
+            body["@odata.count"] = shaped[f"{nav}@odata.count"]
+        body["value"] = shaped[nav]
+        return json_response(body)
 
     def _collection(
         self,
