@@ -43,7 +43,7 @@ def test_an_entity_follows_inheritance_formats_enums_and_limits() -> None:
     thing = Synthesizer(SCHEMAS, ANCHOR).entity("Pbx.Thing")
     assert thing["Id"] == 5  # minimum respected
     assert thing["Number"] == "100"
-    assert thing["Label"] == "Lab"  # maxLength respected
+    assert thing["Label"] == "Def"  # "Default" cut to maxLength
     assert thing["When"] == "2025-03-20T12:00:00Z"
     assert thing["Wait"] == "PT1M"
     assert thing["Colour"] == "Red"

@@ -70,7 +70,8 @@ def answer_from_spec(ctx: FunctionContext, op: Operation) -> HandlerResult:
         return json_response(synth.value(schema))
     props = synth.properties(schema)
     if list(props) == ["value"]:
-        return {"value": synth.value(props["value"], "value")}
+        # the function's name says what its one value is (APIToken, GenerateProvLink, GetIfaces...)
+        return {"value": synth.value(props["value"], op.name.removeprefix("Pbx."))}
     if op.returns_type:
         return synth.entity(op.returns_type)
     value = synth.value(schema)
@@ -96,7 +97,8 @@ def _collection(state: EmulatorState, op: Operation) -> list[Any]:
     if op.returns_type is None:
         # a collection of primitives (Collection(Edm.String)): the item schema says which
         items = _primitive_items(op.response_schema or {})
-        return [state.synthesizer.value(items, "value", index=i) for i in range(_GENERATED_ITEMS)]
+        hint = op.name.removeprefix("Pbx.")
+        return [state.synthesizer.value(items, hint, index=i) for i in range(_GENERATED_ITEMS)]
     binding_set = op.binding.split("(", 1)[0]
     rows = rows_of_type(state, op.returns_type, prefer=binding_set)
     if rows is not None:

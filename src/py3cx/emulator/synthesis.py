@@ -19,6 +19,8 @@ Example::
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -142,25 +144,66 @@ class Synthesizer:
         return text[: int(limit)] if limit is not None else text
 
 
+# plausible values by what a property's name says it holds; the first rule that matches wins.
+# Never "<Property> <n>" filler: a client shows these to people (docs/emulator.md, Fidelity).
+_NAMES = ("Head office", "Support line", "Sales team", "Night service", "Reception", "Warehouse")
+_TEXT = (
+    "Set up by the administrator.",
+    "Default settings of the PBX.",
+    "Changed after the last update.",
+    "Used by the reception desk.",
+)
+_CHOICES = ("Default", "Standard", "Custom")
+_RULES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("password", "secret", "apikey", "token"), ("****",)),  # the PBX never shows stored secrets back
+    (("mailserver", "smtp"), ("smtp.example.com",)),
+    (("email", "mailaddress", "mailuser"), ("admin@example.com", "support@example.com", "it@example.com")),
+    (("url", "link", "uri", "endpoint", "image", "logo"), ("https://pbx.example.com/",)),
+    (("macaddress", "mac"), ("00:15:65:3a:7c:01", "00:15:65:3a:7c:02", "0c:38:3e:11:22:33")),
+    (("ipaddress", "ipwhitelist", "socketip", "addressstr"), ("192.0.2.10", "192.0.2.11", "198.51.100.7")),
+    (("iface", "interface"), ("eth0", "eth1", "ens18")),
+    (("fqdn", "host", "domain", "server", "registrar", "proxy"), ("pbx.example.com", "sip.provider.example")),
+    (("timezone",), ("Europe/London", "Europe/Berlin", "America/New_York")),
+    (("culture", "language", "lang"), ("EN", "DE", "FR")),
+    (("version", "firmware"), ("20.0.10.817",)),
+    (("useragent",), ("Yealink SIP-T54W 96.86.0.70", "Fanvil X6U 2.12.16", "3CX Phone for Windows 20.0.1")),
+    (("model",), ("Yealink T54W", "Fanvil X6U", "Snom D785")),
+    (("countrycodes", "countrycode", "areacode", "internationalcode"), ("44", "49", "1")),
+    (("countryname", "country", "cityname", "location"), ("United Kingdom", "Germany", "United States")),
+    (("region",), ("eu-west-1", "eu-central-1", "us-east-1")),
+    (("bucket",), ("pbx-backups",)),
+    (("database",), ("crm",)),
+    (("user", "login", "authid"), ("admin", "pbx-backup", "ftp-user")),
+    (("path", "folder", "directory"), ("/var/lib/3cxpbx/Instance1/Data/",)),
+    (("file", "filename"), ("greeting.wav", "hold-music.wav", "ivr-menu.wav")),
+    (("script",), ("/var/lib/3cxpbx/Instance1/Data/Scripts/failover.sh",)),
+    (("dialcode",), ("*30", "*31", "*32")),
+    (("prefix", "digits", "musiconhold", "forwarddn", "operatorextension"), ("9", "10", "0")),
+    (("codec",), ("G.711 A-law", "G.722", "Opus")),
+    (("guid", "meetingid", "mcuid", "vectorstore", "firstid", "lastid", "tenantid", "applicationid"), ("",)),
+    (("category",), ("Phone firmware", "Prompt sets", "CRM templates")),
+    (("description", "message", "html", "contents", "content", "example", "reason", "details"), _TEXT),
+    (("name", "profile", "zone", "provider", "status", "gender", "anchor"), _NAMES),
+)
+
+
 def _text_for(name: str, index: int) -> str:
-    """A plausible string for a property, from its name."""
+    """A plausible string for a property (or a function's result), from its name."""
     lowered = name.lower()
     if lowered.endswith("number") or lowered in ("dn", "extension", "number"):
         return str(100 + index)
-    if "email" in lowered:
-        return f"user{index + 1}@example.com"
-    if lowered.endswith(("url", "link", "uri")):
-        return f"https://pbx.example.com/{name.lower()}/{index + 1}"
-    if lowered in ("ip", "ipaddress", "ipv4") or lowered.endswith("ip"):
-        return f"192.0.2.{index + 1}"
-    if "fqdn" in lowered or "host" in lowered or "domain" in lowered:
-        return "pbx.example.com"
-    if "language" in lowered:
-        return "EN"
-    if "version" in lowered:
-        return "20.0.10.817"
-    if "password" in lowered or "secret" in lowered or "token" in lowered or "key" in lowered:
-        return "****"  # the PBX never shows stored secrets back
-    if not name or name == "value":
-        return f"item {index + 1}"
-    return f"{name} {index + 1}"
+    opaque = ("generate", "apitoken", "getmicrosoftaccesstoken", "getphonesecret")
+    if lowered.startswith(opaque) and "link" not in lowered:
+        # a value made for the caller to copy (an API token, a key, a secret): opaque, URL-safe
+        digest = hashlib.sha256(f"{name}:{index}".encode()).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    for needles, values in _RULES:
+        if any(n in lowered for n in needles):
+            if values == ("",):  # an identifier: deterministic, unique, the shape the PBX uses
+                return str(uuid.uuid5(_NAMESPACE, f"{name}:{index}"))
+            if values == ("https://pbx.example.com/",):
+                return f"https://pbx.example.com/{lowered.removeprefix('get')}/{index + 1}"
+            return values[index % len(values)]
+    if lowered.endswith("id"):
+        return str(uuid.uuid5(_NAMESPACE, f"{name}:{index}"))
+    return _CHOICES[index % len(_CHOICES)]
