@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import system_lists
 from .call_history import (
     ACTION_CALLER_HUNG_UP,
     ACTION_ENDED,
@@ -419,7 +420,7 @@ def singletons(config: EmulatorConfig, users: int, active_calls: int) -> dict[st
     anchor = config.anchor
     iso = anchor.strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
-        "Defs": {"Id": 0},
+        "Defs": {"Id": 0, "Codecs": system_lists.codecs(), "TimeZones": system_lists.time_zones(anchor)},
         "SystemStatus": {
             "Id": 0,
             "Activated": True,

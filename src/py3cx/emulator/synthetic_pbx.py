@@ -25,6 +25,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import system_lists
 from .call_history import TRUNK_DN
 from .store import EntityTable, datetime_to_storage
 
@@ -54,13 +55,6 @@ _CONTACT_NAMES = [
     ("Filip", "Radić"),
     ("Grace", "Kim"),
     ("Mateo", "Rossi"),
-]
-_COUNTRIES = [
-    ("Europe", "GB", ["44"], "00", "United Kingdom"),
-    ("Europe", "HR", ["385"], "00", "Croatia"),
-    ("Europe", "DE", ["49"], "00", "Germany"),
-    ("North America", "US", ["1"], "011", "United States"),
-    ("Oceania", "AU", ["61"], "0011", "Australia"),
 ]
 _SERVICES = [
     ("3CXPhoneSystem", "3CX PhoneSystem", True),
@@ -257,21 +251,17 @@ class _PbxSeeder:
         )
 
     def seed_system_lists(self) -> None:
+        self.insert("Countries", system_lists.countries())
+        self.insert("Parameters", system_lists.parameters())
+        self.insert("PromptSets", system_lists.prompt_sets())
+        self.insert("PhoneTemplates", system_lists.phone_templates())
+        self.insert("NetworkInterfaces", system_lists.network_interfaces())
+        queue = self.conn.execute('SELECT "Number", "Name" FROM "Queues" ORDER BY "Id" LIMIT 1').fetchone()
+        self.insert("InboundRules", system_lists.inbound_rules(_DIDS, tuple(queue), RECEPTIONISTS[0]))
+        trunks = self.conn.execute('SELECT "Id", "Number" FROM "Trunks" ORDER BY "Id"').fetchall()
+        names = dict(TRUNKS)
         self.insert(
-            "Countries",
-            [
-                {
-                    "Continent": continent,
-                    "CountryCode": code,
-                    "CountryCodes": codes,
-                    "ExitCode": exit_code,
-                    "Name": name,
-                    "ErpCode": code,
-                    "VoicemailNo": "999",
-                    "StunServer": "stun.3cx.com",
-                }
-                for continent, code, codes, exit_code, name in _COUNTRIES
-            ],
+            "OutboundRules", system_lists.outbound_rules([(t[0], names.get(t[1], t[1])) for t in trunks])
         )
         self.insert("TrunkTemplates", _trunk_templates())
         sample_time = datetime_to_storage(self.anchor)
