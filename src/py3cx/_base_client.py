@@ -195,8 +195,9 @@ def should_retry(
 ) -> bool:
     """Whether a failed attempt may be repeated (the caller also checks the retry budget).
 
-    GET and DELETE are repeated on connect errors, timeouts, resets, 429, 502, 503, 504, and on
-    500 unless the path is a function (there a 500 means a bad argument). POST and PATCH
+    GET and DELETE are repeated on connect errors, timeouts, resets, 429, 502, 503 and 504, never
+    on 500 (on a PBX a 500 means a malformed argument: asking again gives the same 500; DESIGN.md
+    decision 6). POST and PATCH
     (XAPI has no idempotency keys) only when the request never reached the server, or on
     429/503 with a Retry-After header.
     Example: `should_retry("POST", "Users", status=503, retry_after="1")` is True.
@@ -207,7 +208,7 @@ def should_retry(
     if status is None:
         return False
     if idempotent:
-        return status in RETRYABLE_STATUSES or (status == 500 and not is_function_path(path))
+        return status in RETRYABLE_STATUSES
     return status in _RETRY_AFTER_STATUSES and parse_retry_after(retry_after) is not None
 
 

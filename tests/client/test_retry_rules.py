@@ -25,9 +25,10 @@ def test_get_is_not_retried_on_statuses_a_retry_cannot_fix(status: int) -> None:
     assert not should_retry("GET", "/xapi/v1/Users", status=status)
 
 
-def test_500_on_a_collection_get_is_retried_but_not_on_a_function() -> None:
-    assert should_retry("GET", "/xapi/v1/CallHistoryView", status=500)
-    # on a function a 500 means a malformed argument: repeating it gives the same 500
+def test_500_is_never_retried_on_a_collection_or_a_function() -> None:
+    # on a PBX a 500 means a malformed argument: repeating it gives the same 500 (DESIGN.md decision 6)
+    assert not should_retry("GET", "/xapi/v1/CallHistoryView", status=500)
+    assert not should_retry("DELETE", "/xapi/v1/Users(1)", status=500)
     path = "/xapi/v1/ReportCallLogData/Pbx.GetCallLogData(periodFrom=2025-01-01T00:00:00Z)"
     assert not should_retry("GET", path, status=500)
 
