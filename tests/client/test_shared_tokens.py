@@ -20,7 +20,7 @@ import httpx2
 import pytest
 
 import py3cx
-from py3cx.emulator import RunningEmulator, create_app
+from py3cx.emulator import RunningEmulator, create_app, running_emulator
 
 from .emulated import emulator_stats, owner_of, small_config, unique_pbx_url
 
@@ -292,3 +292,46 @@ def test_a_task_cancelled_while_waiting_for_the_cache_file_lock_does_not_leave_i
     probe = filelock.FileLock(other_process.lock_file, timeout=1)
     with probe:  # nobody holds it any more
         pass
+
+
+@pytest.mark.parametrize("cache", ["set", "unset", "unwritable"])
+def test_one_token_request_for_twenty_threads_and_twenty_tasks_whatever_the_cache_folder(
+    cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the file lock of a shared cache folder must not be what makes it one request: with no
+    # usable folder the in-process single-flight alone has to hold (issue 9.2)
+    if cache == "set":
+        monkeypatch.setenv("PY3CX_CACHE_DIR", str(tmp_path / "cache"))
+    elif cache == "unset":
+        monkeypatch.delenv("PY3CX_CACHE_DIR", raising=False)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the default folder, kept private
+    else:
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a folder")
+        monkeypatch.setenv("PY3CX_CACHE_DIR", str(blocker / "cache"))  # cannot be made, even by root
+    with running_emulator(small_config(calls=10)) as emu:
+        owner = owner_of(emu)
+        start = threading.Barrier(21)
+        errors: list[BaseException] = []
+
+        def one_thread() -> None:
+            try:
+                with py3cx.Client(emu.url, owner.client_id, owner.secret) as client:
+                    start.wait()
+                    client.get("Users", top=1)
+            except BaseException as exc:
+                errors.append(exc)
+
+        async def twenty_tasks() -> None:
+            async with py3cx.AsyncClient(emu.url, owner.client_id, owner.secret) as client:
+                start.wait()
+                await asyncio.gather(*(client.get("Users", top=1) for _ in range(20)))
+
+        threads = [threading.Thread(target=one_thread) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        asyncio.run(twenty_tasks())
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert emulator_stats(emu.url)["token_requests"] == {owner.client_id: 1}
