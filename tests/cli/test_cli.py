@@ -244,3 +244,54 @@ def test_a_profile_named_on_the_command_line_wins_over_the_environment(
     with_profile = run(["--profile", "restricted", "get", "CallHistoryView", "--top", "1"], cli_env)
     assert with_profile.returncode == 1
     assert "System Owner" in with_profile.stderr
+
+
+# -- input errors are messages with a hint, never a traceback (issue 9.4) ---------------------------
+def test_get_takes_o_as_output_and_orderby_has_no_short_form(
+    run: Callable[..., Any], cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "users.json"
+    done = run(["get", "Users", "--top", "1", "-o", str(target)], cli_env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(target.read_text())["value"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["get", "Users", "--orderby", "Number sideways"], "$orderby item must be"),
+        (["get", "Users", "--select", "First Name"], "Traceback-free"),
+        (["get", "Users", "--top", "1", "--output", "{missing}/users.json"], "does not exist"),
+        (
+            ["history", "--from", "2026-11-31", "--to", "2026-12-01"],
+            "--from 2026-11-31: there is no such day",
+        ),
+        (
+            ["history", "--from", "2026-11-05", "--to", "2026-11-01"],
+            "--to 2026-11-01 is before --from 2026-11-05",
+        ),
+        (
+            [
+                "report",
+                "queue-performance-overview",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-02",
+                "-o",
+                "{missing}/q.xlsx",
+            ],
+            "does not exist",
+        ),
+    ],
+)
+def test_a_bad_input_is_a_message_with_a_hint_and_no_traceback(
+    run: Callable[..., Any], cli_env: dict[str, str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    done = run([a.replace("{missing}", str(missing)) for a in args], cli_env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "hint:" in done.stderr
+    if message != "Traceback-free":
+        assert message in " ".join(done.stderr.split())
+    assert not missing.exists(), "no folder is made for a typo"

@@ -37,10 +37,25 @@ def test_date_times_are_taken_exactly_and_naive_ones_in_the_chosen_zone() -> Non
 
 
 def test_an_end_before_the_start_or_an_unreadable_date_is_a_user_error() -> None:
-    with pytest.raises(ConfigError, match="before it starts"):
+    # the days are named as typed (the period's end is the next midnight, which nobody typed)
+    with pytest.raises(ConfigError, match="--to 2025-03-01 is before --from 2025-03-15"):
         parse_period("2025-03-15", "2025-03-01", ZAGREB)
-    with pytest.raises(ConfigError, match="bad date"):
+    with pytest.raises(ConfigError, match="--from: bad date"):
         parse_period("15.03.2025", "2025-03-16", ZAGREB)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2026-11-31", "2026-12-01", "--from 2026-11-31: there is no such day"),
+        ("2026-11-01", "2025-02-29", "--to 2025-02-29: there is no such day"),
+        ("2025-13-01", "2025-12-01", "--from 2025-13-01: there is no such day"),
+    ],
+)
+def test_a_day_that_does_not_exist_is_named_with_its_option(start: str, end: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse_period(start, end, ZAGREB)
+    assert caught.value.hint is not None and "--to must not be before" not in caught.value.hint
 
 
 def test_the_abandoned_calls_path_matches_what_the_web_ui_requests() -> None:

@@ -150,6 +150,7 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="py3cx-demo-") as tmp:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         export_dir = exports or Path("exports") / f"demo-{stamp}"
+        export_dir.mkdir(parents=True, exist_ok=True)  # its own folder: --output wants one that exists
         with running_emulator(cfg) as emu:
             output.info(
                 f"[bold]py3cx demo[/bold]: emulator listening on {emu.url} (seed {seed}, {calls} calls)"

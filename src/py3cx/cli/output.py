@@ -180,5 +180,21 @@ def open_new_file(path: Path, *, force: bool) -> IO[str]:
             f"{path} already exists",
             hint="choose another --output, or pass --force to overwrite it",
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    require_folder(path)
     return path.open("w", encoding="utf-8", newline="")
+
+
+def require_folder(path: Path) -> None:
+    """Refuse an output file whose folder does not exist (a typo there must not become a new tree).
+
+    Raises ConfigError naming the folder. Example: `require_folder(Path("exports/x.csv"))`.
+    """
+    from py3cx._exceptions import ConfigError
+
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigError(
+            f"cannot write {path}: the folder {folder} {what}",
+            hint=f"create it first (mkdir -p {folder}) or choose another --output",
+        )

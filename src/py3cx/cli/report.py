@@ -21,7 +21,7 @@ import typer
 
 from py3cx._exceptions import ConfigError
 from py3cx.cli import options as cli_options
-from py3cx.cli.output import emit, err_console, info, json_mode, warn
+from py3cx.cli.output import emit, err_console, info, json_mode, require_folder, warn
 from py3cx.reports.arguments import parse_zone
 from py3cx.reports.charts import CHARTED_REPORTS, build_panels, write_chart
 from py3cx.reports.columns import ColumnPlan
@@ -261,6 +261,8 @@ def run_cli_export(
         if (choices.output or choices.format)
         else DEFAULT_FORMAT
     )
+    if choices.output is not None:
+        require_folder(choices.output)
     output = choices.output or default_output(name, fmt, start=start_text, end=end_text, day=day_text)
     output = _existing(output, choices)
     locales = choices.locale or ["en"]

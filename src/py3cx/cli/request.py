@@ -13,8 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
+from py3cx._exceptions import ConfigError
 from py3cx.cli import output
 from py3cx.cli.options import ForceOption, JsonOption, connect
+from py3cx.odata.query import build_query
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -45,7 +47,8 @@ def get(
         list[str] | None, typer.Option("--expand", help="Navigation properties to expand.")
     ] = None,
     orderby: Annotated[
-        list[str] | None, typer.Option("--orderby", "-o", help="e.g. 'LastName desc'.")
+        list[str] | None,
+        typer.Option("--orderby", help="e.g. 'LastName desc' (no short form: -o is --output)."),
     ] = None,
     top: Annotated[
         int | None, typer.Option("--top", min=0, help="At most N rows (with --all: page size).")
@@ -55,7 +58,9 @@ def get(
     search: Annotated[str | None, typer.Option("--search", help="OData $search text.")] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Page through every row ($top/$skip).")] = False,
     as_json: JsonOption = False,
-    output_file: Annotated[Path | None, typer.Option("--output", help="Write the JSON to this file.")] = None,
+    output_file: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON to this file.")
+    ] = None,
     force: ForceOption = False,
 ) -> None:
     """Run any GET on XAPI and give the full JSON (a table on a terminal)."""
@@ -66,6 +71,12 @@ def get(
         "orderby": _split(orderby),
         "search": search,
     }
+    try:
+        build_query(**query)  # the same checks the client makes, before any request
+    except ValueError as exc:
+        raise ConfigError(
+            str(exc), hint="e.g. --orderby 'LastName desc' --select Number,FirstName --expand Groups"
+        ) from None
     with connect() as client:
         if all_rows:
             _get_all(

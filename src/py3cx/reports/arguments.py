@@ -188,16 +188,23 @@ def parse_zone(name: str | None) -> tzinfo:
 
 
 def _instant(value: date | datetime | str, tz: tzinfo, *, end: bool) -> datetime:
+    option = "--to" if end else "--from"
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            value = date.fromisoformat(text)
+            try:
+                value = date.fromisoformat(text)
+            except ValueError as exc:  # 2026-11-31, 2025-02-29, 2025-13-01
+                raise ConfigError(
+                    f"{option} {text}: there is no such day ({exc})",
+                    hint="give a day that exists, as YYYY-MM-DD",
+                ) from None
         else:
             try:
                 value = parse_datetime(text, default_tz=tz)
             except ValueError as exc:
                 raise ConfigError(
-                    f"bad date {value!r}",
+                    f"{option}: bad date {value!r}",
                     hint="give a day as YYYY-MM-DD or a date-time such as 2025-03-01T08:00",
                 ) from exc
     if isinstance(value, datetime):
@@ -212,10 +219,18 @@ def parse_period(start: date | datetime | str, end: date | datetime | str, tz: t
     Raises ConfigError for an unreadable date or an end before the start.
     Example: ``parse_period("2025-03-01", "2025-03-15", ZoneInfo("Europe/Zagreb"))``.
     """
+    first, last = _instant(start, tz, end=False), _instant(end, tz, end=True)
     try:
-        return Period(_instant(start, tz, end=False), _instant(end, tz, end=True))
-    except ValueError as exc:
-        raise ConfigError(str(exc), hint="--to must not be before --from") from None
+        return Period(first, last)
+    except ValueError:
+        # name the days as typed: the end of a whole day is the next midnight, not what was given
+        raise ConfigError(
+            f"--to {_typed(end)} is before --from {_typed(start)}", hint="--to must not be before --from"
+        ) from None
+
+
+def _typed(value: date | datetime | str) -> str:
+    return value.strip() if isinstance(value, str) else value.isoformat()
 
 
 def dn_list(value: str | Iterable[str] | None) -> str:
