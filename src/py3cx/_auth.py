@@ -139,16 +139,23 @@ class Token:
 def normalize_url(url: str) -> str:
     """The PBX URL in one spelling: lower-case scheme and host, no default port, no trailing slash.
 
-    Example: `normalize_url("HTTPS://PBX.example.com:443/")` == `"https://pbx.example.com"`
+    An API path pasted with it (`/xapi/v1`, `/callcontrol`, as copied from the admin console or
+    from 3CX's examples) is dropped: py3cx adds the paths itself.
+    Example: `normalize_url("HTTPS://PBX.example.com:443/xapi/v1/")` == `"https://pbx.example.com"`
     """
     parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    for api in ("/xapi/v1", "/callcontrol", "/connect/token"):
+        if path.lower().endswith(api):
+            path = path[: -len(api)].rstrip("/")
+            break
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or (scheme, port) in {("https", 443), ("http", 80)} else f"{host}:{port}"
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+    return f"{scheme}://{netloc}{path}"
 
 
 def credentials_fingerprint(identity: str, secret: str) -> str:

@@ -143,8 +143,10 @@ class Client(BaseClient):
     def _send(self, prepared: PreparedRequest, *, stream: bool = False) -> Response:
         attempt, replayed, failed = 0, False, None
         while True:
+            # the token fetch has its own retries: a failure there is final, not retried again here
+            # (that multiplied the attempts: five seconds before "connection refused")
+            token = self._tokens.get_sync(self._http, failed)
             try:
-                token = self._tokens.get_sync(self._http, failed)
                 started = time.monotonic()
                 with translate_errors(prepared.method, prepared.path):
                     response = self._http.send(
@@ -412,8 +414,8 @@ class AsyncClient(BaseClient):
     async def _send(self, prepared: PreparedRequest, *, stream: bool = False) -> Response:
         attempt, replayed, failed = 0, False, None
         while True:
+            token = await self._tokens.get_async(self._http, failed)  # retried inside, final here
             try:
-                token = await self._tokens.get_async(self._http, failed)
                 started = time.monotonic()
                 with translate_errors(prepared.method, prepared.path):
                     request = self._http.build_request(**prepared.build(token))

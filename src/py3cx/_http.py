@@ -129,11 +129,16 @@ def translate_errors(method: str, path: str) -> Iterator[None]:
         ) from exc
     except httpx2.ConnectError as exc:
         text = str(exc)
+        where = _host_and_port(exc)
         hint = "check the PBX URL and that the PBX is reachable from here"
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
             hint = "the PBX certificate is not trusted: pass ca_bundle=<PEM file>, or verify=False"
+        elif "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+            hint = f"{where} does not speak HTTPS: is the URL http://{where} (or another port)?"
+        elif "refused" in text.lower():
+            hint = f"nothing listens on {where}: check the host and port of the PBX URL (the web port: 443 or 5001)"
         raise APIConnectionError(
-            f"cannot connect to the PBX: {text or type(exc).__name__}",
+            f"cannot connect to the PBX at {where}: {text or type(exc).__name__}",
             method=method,
             path=path,
             hint=hint,
@@ -192,3 +197,13 @@ class AsyncTransportBridge(httpx2.BaseTransport):
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+def _host_and_port(exc: httpx2.RequestError) -> str:
+    """``host:port`` of the request that failed (the scheme's default port when none is given)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an error raised without its request
+        return "the PBX"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.host}:{port}"

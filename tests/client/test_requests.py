@@ -160,7 +160,7 @@ def test_a_pbx_that_is_not_listening_raises_connection_error_with_a_hint() -> No
     with client, pytest.raises(py3cx.APIConnectionError) as caught:
         client.get("Users")
     assert caught.value.request_sent is False
-    assert caught.value.hint is not None and "reachable" in caught.value.hint
+    assert caught.value.hint is not None and f"nothing listens on 127.0.0.1:{port}" in caught.value.hint
 
 
 # -- the other methods ----------------------------------------------------------------------------
