@@ -47,6 +47,7 @@ __all__ = [
     "load_profile",
     "resolve_profile",
     "save_profile",
+    "use_profile",
 ]
 
 log = logging.getLogger("py3cx")
@@ -101,10 +102,15 @@ def config_path() -> Path:
 
 
 def _read_tables(path: Path) -> dict[str, dict[str, Any]]:
+    return _read(path)[0]
+
+
+def _read(path: Path) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The profiles of the file and the name of the default one (`default = "office"`, or None)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return {}, None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="check the file's permissions") from exc
     try:
@@ -114,7 +120,8 @@ def _read_tables(path: Path) -> dict[str, dict[str, Any]]:
     profiles = data.get("profiles", {})
     if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
         raise ConfigError(f"{path}: [profiles] must hold one table per profile", hint=f"fix or delete {path}")
-    return profiles
+    default = data.get("default")
+    return profiles, default if isinstance(default, str) and default in profiles else None
 
 
 def _check_name(name: str) -> str:
@@ -178,21 +185,21 @@ def _profile(name: str, table: dict[str, Any], path: Path) -> Profile:
 
 
 def load_profile(name: str | None = None) -> Profile:
-    """The named profile (`PY3CX_PROFILE` or "default" when None), secret included.
+    """The named profile (else `PY3CX_PROFILE`, else the file's default, else "default"), secret included.
 
     Raises ConfigError when the file or the profile is missing or invalid.
     Example: `load_profile("office").url`
     """
-    name = _check_name(name or os.environ.get("PY3CX_PROFILE") or DEFAULT_PROFILE)
     path = config_path()
-    tables = _read_tables(path)
+    tables, default = _read(path)
+    name = _check_name(name or os.environ.get("PY3CX_PROFILE") or default or DEFAULT_PROFILE)
     if name not in tables:
         known = ", ".join(sorted(tables)) or "none"
-        raise ConfigError(
-            f"no profile {name!r} in {path} (known: {known})",
-            hint="save one with `3cx config set NAME`, or set PY3CX_URL, PY3CX_CLIENT_ID and "
-            "PY3CX_CLIENT_SECRET",
+        hint = (
+            "pick one with `-p NAME` or PY3CX_PROFILE=NAME (`3cx config use NAME` makes it the default), "
+            "save one with `3cx config set NAME`, or set PY3CX_URL, PY3CX_CLIENT_ID and PY3CX_CLIENT_SECRET"
         )
+        raise ConfigError(f"no profile {name!r} in {path} (known: {known})", hint=hint)
     profile = _profile(name, tables[name], path)
     if not profile.use_keyring and os.name == "posix":
         with contextlib.suppress(OSError):
@@ -228,8 +235,10 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _render(tables: dict[str, dict[str, Any]]) -> str:
+def _render(tables: dict[str, dict[str, Any]], default: str | None = None) -> str:
     lines = ["# py3cx profiles: this file may hold secrets; keep it private (mode 0600)", ""]
+    if default is not None:
+        lines += [f"default = {_toml_string(default)}", ""]
     for name in sorted(tables):
         lines.append(f"[profiles.{name}]")
         for key, value in tables[name].items():
@@ -241,13 +250,13 @@ def _render(tables: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _write(path: Path, tables: dict[str, dict[str, Any]]) -> None:
+def _write(path: Path, tables: dict[str, dict[str, Any]], default: str | None = None) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")  # created 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(_render(tables))
+                handle.write(_render(tables, default))
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -299,9 +308,27 @@ def save_profile(
     if ca_bundle:
         table["ca_bundle"] = ca_bundle
     path = config_path()
-    tables = _read_tables(path)
+    tables, default = _read(path)
     tables[name] = table
-    _write(path, tables)
+    # the first profile saved is the one commands use until `3cx config use` says otherwise
+    _write(path, tables, default or name)
+    return path
+
+
+def use_profile(name: str) -> Path:
+    """Make a saved profile the default one; return the config file's path.
+
+    Raises ConfigError when there is no such profile. Example: `use_profile("office")`
+    """
+    _check_name(name)
+    path = config_path()
+    tables, _ = _read(path)
+    if name not in tables:
+        known = ", ".join(sorted(tables)) or "none"
+        raise ConfigError(
+            f"no profile {name!r} in {path} (known: {known})", hint="save it with `3cx config set NAME`"
+        )
+    _write(path, tables, name)
     return path
 
 
@@ -312,7 +339,7 @@ def delete_profile(name: str) -> None:
     """
     _check_name(name)
     path = config_path()
-    tables = _read_tables(path)
+    tables, default = _read(path)
     table = tables.pop(name, None)
     if table is None:
         raise ConfigError(f"no profile {name!r} in {path}")
@@ -321,7 +348,7 @@ def delete_profile(name: str) -> None:
             _keyring().delete_password(
                 KEYRING_SERVICE, _keyring_user(name, str(table.get("url")), str(table.get("client_id")))
             )
-    _write(path, tables)
+    _write(path, tables, None if default == name else default)
 
 
 def resolve_profile(name: str | None = None) -> Profile:

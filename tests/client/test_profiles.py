@@ -19,7 +19,9 @@ from py3cx._config import (
     load_profile,
     resolve_profile,
     save_profile,
+    use_profile,
 )
+from py3cx._exceptions import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -198,3 +200,25 @@ def test_from_env_with_nothing_configured_is_a_config_error() -> None:
 def test_config_path_honours_py3cx_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PY3CX_CONFIG", str(tmp_path / "elsewhere.toml"))
     assert config_path() == tmp_path / "elsewhere.toml"
+
+
+def test_the_first_profile_saved_is_the_default_until_config_use_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PY3CX_PROFILE", raising=False)
+    save_profile("office", "https://pbx.example.com", "reports", "s3cret-one")
+    save_profile("lab", "https://lab.example.com", "reports", "s3cret-two")
+    assert load_profile().name == "office"  # no "default" profile needed: the README's flow
+    use_profile("lab")
+    assert load_profile().name == "lab"
+    monkeypatch.setenv("PY3CX_PROFILE", "office")
+    assert load_profile().name == "office"  # the environment wins over the file's default
+    assert load_profile("lab").name == "lab"  # and a name given wins over both
+    monkeypatch.delenv("PY3CX_PROFILE")
+    delete_profile("lab")  # the default goes away with its profile
+    with pytest.raises(ConfigError) as caught:
+        load_profile()
+    assert caught.value.hint is not None
+    assert "-p NAME" in caught.value.hint and "PY3CX_PROFILE" in caught.value.hint
+    with pytest.raises(ConfigError, match="no profile 'nope'"):
+        use_profile("nope")

@@ -39,6 +39,15 @@ def set_profile(
     output.info(f"saved profile {name!r} in {path}")
 
 
+@config_app.command("use")
+def use(name: Annotated[str, typer.Argument(help="Profile name, e.g. 'office'.")]) -> None:
+    """Make a saved profile the default (commands use it unless -p or PY3CX_PROFILE say otherwise)."""
+    from py3cx._config import use_profile
+
+    path = use_profile(name)
+    output.info(f"profile {name!r} is now the default ({path})")
+
+
 @config_app.command("list")
 def list_profiles(as_json: JsonOption = False) -> None:
     """List saved profiles (without secrets)."""
