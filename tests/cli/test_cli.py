@@ -262,6 +262,7 @@ def test_get_takes_o_as_output_and_orderby_has_no_short_form(
         (["get", "Users", "--orderby", "Number sideways"], "$orderby item must be"),
         (["get", "Users", "--select", "First Name"], "Traceback-free"),
         (["get", "Users", "--top", "1", "--output", "{missing}/users.json"], "does not exist"),
+        (["swagger", "-o", "{missing}/swagger.yaml"], "does not exist"),
         (
             ["history", "--from", "2026-11-31", "--to", "2026-12-01"],
             "--from 2026-11-31: there is no such day",

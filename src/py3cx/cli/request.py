@@ -160,7 +160,7 @@ def _get_all(
 
 
 def swagger(
-    output_file: Annotated[Path, typer.Option("--output", help="Where to save the spec.")] = Path(
+    output_file: Annotated[Path, typer.Option("--output", "-o", help="Where to save the spec.")] = Path(
         "swagger.yaml"
     ),
     force: ForceOption = False,
@@ -170,6 +170,7 @@ def swagger(
         from py3cx._exceptions import ConfigError
 
         raise ConfigError(f"{output_file} already exists", hint="choose another --output, or pass --force")
+    output.require_folder(output_file)
     partial = output_file.with_name(output_file.name + ".part")
     try:
         with connect() as client, partial.open("wb") as fh:
