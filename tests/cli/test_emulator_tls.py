@@ -159,3 +159,16 @@ def test_a_key_without_its_certificate_is_refused_with_a_reason(
     assert result.returncode != 0
     assert "--tls-key needs --tls-cert" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_taken_port_is_said_before_any_banner_and_exits_2(
+    cli_env: dict[str, str], run: Callable[..., Result]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["emulator", "serve", "--port", str(port), "--calls", "10"], cli_env, timeout=60)
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "listening on" not in result.stdout + result.stderr and "Traceback" not in result.stderr

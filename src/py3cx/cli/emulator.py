@@ -24,6 +24,23 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    from py3cx._exceptions import ConfigError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"port {port} on {host} is already in use ({exc.strerror})",
+                hint="stop what listens there, choose another --port, or --port 0 for a free one",
+            ) from None
+
+
 @emulator_app.command("serve")
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -124,6 +141,8 @@ def serve(
         cfg.clients = clients
     if port == 0:
         port = _free_port(host)
+    else:
+        _check_port_free(host, port)  # said before the banner, not after "listening on"
     if tls_key is not None and tls_cert is None:
         raise ConfigError("--tls-key needs --tls-cert (the certificate the key belongs to)")
     for given in (tls_cert, tls_key):
