@@ -296,3 +296,11 @@ def test_a_bad_input_is_a_message_with_a_hint_and_no_traceback(
     if message != "Traceback-free":
         assert message in " ".join(done.stderr.split())
     assert not missing.exists(), "no folder is made for a typo"
+
+
+def test_a_missing_secret_is_named_as_such(run: Callable[..., Any], cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "PY3CX_CLIENT_SECRET"}  # and no profile saved
+    done = run(["get", "Users", "--top", "1"], env)
+    assert done.returncode == 2
+    assert "PY3CX_CLIENT_SECRET is not set" in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr

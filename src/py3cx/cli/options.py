@@ -38,7 +38,20 @@ def _client_kwargs() -> dict[str, Any]:
     use_profile = "profile" in typed or not (url and client_id and env_secret)
     secret = env_secret
     if use_profile:
-        profile = load_profile(profile_name)
+        try:
+            profile = load_profile(profile_name)
+        except ConfigError:
+            if "profile" in typed or not url:
+                raise
+            # a URL was given without a profile to complete it: say which part is missing
+            missing = [
+                n for n, v in (("PY3CX_CLIENT_ID", client_id), ("PY3CX_CLIENT_SECRET", env_secret)) if not v
+            ]
+            raise ConfigError(
+                f"a PBX URL is given but {' and '.join(missing)} is not set",
+                hint="set it from the API client (Admin > Integrations > API; the secret is shown once), "
+                "or save a profile with `3cx config set NAME`",
+            ) from None
         url = url if "url" in typed else profile.url
         if "client_id" in typed and client_id != profile.client_id:
             if not env_secret:
