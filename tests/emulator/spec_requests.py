@@ -92,3 +92,20 @@ def build_url(op: SpecOperation, key_of: Callable[[str, str], str | None]) -> st
         return literal(schema)
 
     return "/" + _TEMPLATE.sub(fill, op.path.lstrip("/"))
+
+
+def key_lookup(pbx: Any) -> Callable[[str, str], str | None]:
+    """``key_of(set, name)`` for ``build_url``: the named key of the set's first row, as an OData literal."""
+    keys: dict[str, dict[str, Any]] = {}
+
+    def key_of(entity_set: str, name: str) -> str | None:
+        if entity_set not in keys:
+            response = pbx.get(f"{entity_set}?$top=1")
+            rows = response.json().get("value", []) if response.status_code == 200 else []
+            keys[entity_set] = rows[0] if rows else {}
+        value = keys[entity_set].get(name)
+        if value is None:
+            return None
+        return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+    return key_of

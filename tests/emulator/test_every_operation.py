@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from .emulator_harness import make_pbx
-from .spec_requests import SpecOperation, build_url, spec_operations
+from .spec_requests import SpecOperation, build_url, key_lookup, spec_operations
 
 
 @pytest.fixture(scope="module", params=["20.0.10", "20.0.4"])
@@ -100,17 +100,7 @@ def test_no_get_of_the_spec_answers_filler_text() -> None:
     """Every GET of the spec, walked over the emulator: no "<Property> <n>" or "item <n>" strings."""
     pbx = make_pbx(calls=50)
     try:
-        keys: dict[str, dict[str, Any]] = {}
-
-        def key_of(entity_set: str, name: str) -> str | None:
-            if entity_set not in keys:
-                response = pbx.get(f"{entity_set}?$top=1")
-                rows = response.json().get("value", []) if response.status_code == 200 else []
-                keys[entity_set] = rows[0] if rows else {}
-            value = keys[entity_set].get(name)
-            if value is None:
-                return None
-            return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+        key_of = key_lookup(pbx)
 
         filler: dict[str, list[str]] = {}
         walked = 0
