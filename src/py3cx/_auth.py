@@ -44,6 +44,7 @@ __all__ = [
     "PasswordCredentials",
     "Token",
     "TokenManager",
+    "TokenStore",
     "default_cache_dir",
     "forget_tokens",
     "normalize_url",
@@ -288,6 +289,23 @@ class PasswordCredentials:
         )
 
 
+class TokenStore(Protocol):
+    """Where a token is shared beyond this process, with a lock that makes fetching single-flight.
+
+    `TokenFile` shares it between the processes of one machine; py3cx connect keeps it in its
+    database to share it between machines. `acquire` blocks up to `timeout` seconds and says
+    whether the lock was taken; `read` and `write` are called only while it is held.
+    """
+
+    def acquire(self, timeout: float) -> bool: ...
+
+    def release(self) -> None: ...
+
+    def read(self) -> Token | None: ...
+
+    def write(self, token: Token) -> None: ...
+
+
 def default_cache_dir() -> Path:
     """Where token files live: `PY3CX_CACHE_DIR`, else the user cache dir (`~/.cache/py3cx`).
 
@@ -309,6 +327,18 @@ class TokenFile:
         self.identity = identity
         self.path = directory / f"token-{digest}.json"
         self.lock = filelock.FileLock(str(directory / f"token-{digest}.lock"), thread_local=False)
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the file lock; False when another process held it for `timeout` seconds."""
+        try:
+            self.lock.acquire(timeout=timeout)
+        except filelock.Timeout:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Let go of the file lock."""
+        self.lock.release()
 
     def read(self) -> Token | None:
         """The cached token, or None when the file is missing, unreadable or for someone else."""
@@ -414,10 +444,10 @@ def _backoff(attempt: int) -> float:
     return float(min(0.5 * 2**attempt, 8.0))
 
 
-def _release_if_acquired(lock: filelock.BaseFileLock) -> Callable[[asyncio.Future[Any]], None]:
-    def release(done: asyncio.Future[Any]) -> None:
-        if not done.cancelled() and done.exception() is None:
-            lock.release()
+def _release_if_acquired(store: TokenStore) -> Callable[[asyncio.Future[bool]], None]:
+    def release(done: asyncio.Future[bool]) -> None:
+        if not done.cancelled() and done.exception() is None and done.result():
+            store.release()
 
     return release
 
@@ -441,6 +471,7 @@ class TokenManager:
         cache_dir: Path | None = None,
         max_retries: int = 2,
         retry_delay: Callable[[int], float] | None = None,
+        store: TokenStore | None = None,
     ) -> None:
         self.url = normalize_url(url)
         self.credentials = credentials
@@ -448,17 +479,18 @@ class TokenManager:
         self._retry_delay = retry_delay or _backoff
         self._fingerprint = credentials.fingerprint
         self._slot = _slot_for((self.url, credentials.identity))
-        self._cache_dir = cache_dir
-        self._token_file: TokenFile | None = None
+        # a given store (connect's database) replaces the cache file
+        self._cache_dir = None if store is not None else cache_dir
+        self._token_store: TokenStore | None = store
 
     @property
-    def _file(self) -> TokenFile | None:
-        # opened on first need, so that creating a client touches no disk
-        if self._token_file is None and self._cache_dir is not None:
-            self._token_file = _open_token_file(self._cache_dir, self.url, self.credentials.identity)
-            if self._token_file is None:
+    def _store(self) -> TokenStore | None:
+        # the cache file is opened on first need, so that creating a client touches no disk
+        if self._token_store is None and self._cache_dir is not None:
+            self._token_store = _open_token_file(self._cache_dir, self.url, self.credentials.identity)
+            if self._token_store is None:
                 self._cache_dir = None  # not writable: do not try again
-        return self._token_file
+        return self._token_store
 
     def _usable(self, token: Token | None, failed: str | None) -> Token | None:
         if token is None or token.access_token == failed or not token.is_fresh(time.time()):
@@ -516,23 +548,22 @@ class TokenManager:
         return fetched.access_token
 
     def _fetch_sync(self, http: HTTPClient, failed: str | None) -> Token:
-        if self._file is None:
+        store = self._store
+        if store is None:
+            return self._request_sync(http)
+        if not store.acquire(_FILE_LOCK_TIMEOUT):
+            log.debug("py3cx: the shared token stayed locked; fetching without it")
             return self._request_sync(http)
         try:
-            self._file.lock.acquire(timeout=_FILE_LOCK_TIMEOUT)
-        except filelock.Timeout:
-            log.debug("py3cx: token cache file stayed locked; fetching without it")
-            return self._request_sync(http)
-        try:
-            cached = self._usable(self._file.read(), failed)
+            cached = self._usable(store.read(), failed)
             if cached is not None:
-                log.debug("py3cx: token for %s taken from the cache file", self.credentials.identity)
+                log.debug("py3cx: token for %s taken from the shared store", self.credentials.identity)
                 return cached
             token = self._request_sync(http)
-            self._file.write(token)
+            store.write(token)
             return token
         finally:
-            self._file.lock.release()
+            store.release()
 
     def _request_sync(self, http: HTTPClient) -> Token:
         request = self.credentials.token_request()
@@ -585,30 +616,30 @@ class TokenManager:
         return fetched.access_token
 
     async def _fetch_async(self, http: AsyncHTTPClient, failed: str | None) -> Token:
-        if self._file is None:
+        store = self._store
+        if store is None:
             return await self._request_async(http)
-        lock = self._file.lock
-        # the file lock blocks: wait for it in a worker thread, not on the event loop
-        acquiring = asyncio.ensure_future(asyncio.to_thread(lock.acquire, timeout=_FILE_LOCK_TIMEOUT))
+        # the lock, the file and the database block: use them from a worker thread, not the loop
+        acquiring = asyncio.ensure_future(asyncio.to_thread(store.acquire, _FILE_LOCK_TIMEOUT))
         try:
-            await asyncio.shield(acquiring)
+            acquired = await asyncio.shield(acquiring)
         except asyncio.CancelledError:
             # the thread may still get the lock: release it then, or no process could ever fetch
-            acquiring.add_done_callback(_release_if_acquired(lock))
+            acquiring.add_done_callback(_release_if_acquired(store))
             raise
-        except filelock.Timeout:
-            log.debug("py3cx: token cache file stayed locked; fetching without it")
+        if not acquired:
+            log.debug("py3cx: the shared token stayed locked; fetching without it")
             return await self._request_async(http)
         try:
-            cached = self._usable(self._file.read(), failed)
+            cached = self._usable(await asyncio.to_thread(store.read), failed)
             if cached is not None:
-                log.debug("py3cx: token for %s taken from the cache file", self.credentials.identity)
+                log.debug("py3cx: token for %s taken from the shared store", self.credentials.identity)
                 return cached
             token = await self._request_async(http)
-            self._file.write(token)
+            await asyncio.to_thread(store.write, token)
             return token
         finally:
-            lock.release()
+            await asyncio.to_thread(store.release)
 
     async def _request_async(self, http: AsyncHTTPClient) -> Token:
         request = self.credentials.token_request()

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from py3cx._auth import ClientCredentials, Credentials, PasswordCredentials, TokenManager, default_cache_dir
+from py3cx._auth import (
+    ClientCredentials,
+    Credentials,
+    PasswordCredentials,
+    TokenManager,
+    TokenStore,
+    default_cache_dir,
+)
 from py3cx._auth import normalize_url as _normalize_url
 from py3cx._exceptions import (
     APIConnectionError,
@@ -493,6 +500,7 @@ class BaseClient:
         ca_bundle: str | None,
         timeout: float,
         max_retries: int,
+        token_store: TokenStore | None = None,
     ) -> None:
         parts = urlsplit(url.strip() if isinstance(url, str) else "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -525,6 +533,7 @@ class BaseClient:
             cache_dir=default_cache_dir(),
             max_retries=max_retries,
             retry_delay=lambda attempt: self._retry_policy.delay(attempt),
+            store=token_store,
         )
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from py3cx._auth import TokenStore
     from py3cx.callcontrol import AsyncCallControl, CallControl
     from py3cx.reports import AsyncReports, Reports
     from py3cx.xapi import XAPI, AsyncXAPI
@@ -85,6 +86,7 @@ class Client(BaseClient):
         timeout: float = 30.0,
         max_retries: int = 2,
         transport: Any = None,
+        token_store: TokenStore | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -96,6 +98,7 @@ class Client(BaseClient):
             ca_bundle=ca_bundle,
             timeout=timeout,
             max_retries=max_retries,
+            token_store=token_store,
         )
         self._http: HTTPClient = build_sync_client(
             self.url, verify=verify, ca_bundle=ca_bundle, timeout=timeout, transport=transport
@@ -362,6 +365,7 @@ class AsyncClient(BaseClient):
         timeout: float = 30.0,
         max_retries: int = 2,
         transport: Any = None,
+        token_store: TokenStore | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -373,6 +377,7 @@ class AsyncClient(BaseClient):
             ca_bundle=ca_bundle,
             timeout=timeout,
             max_retries=max_retries,
+            token_store=token_store,
         )
         self._http: AsyncHTTPClient = build_async_client(
             self.url, verify=verify, ca_bundle=ca_bundle, timeout=timeout, transport=transport

@@ -41,6 +41,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "py3cx.cli.wallboard",
     "py3cx.cli.emulator",
     "py3cx.cli.demo",
+    "py3cx.cli.connect",
 )
 
 

@@ -27,7 +27,15 @@ from py3cx.reports.writers import format_for
 if TYPE_CHECKING:
     from py3cx._client import AsyncClient, Client
 
-__all__ = ["AsyncReports", "HistorySource", "Reports", "build_query", "choose_history_report", "pbx_version"]
+__all__ = [
+    "AsyncReports",
+    "HistorySource",
+    "Reports",
+    "build_query",
+    "choose_history_report",
+    "choose_history_report_async",
+    "pbx_version",
+]
 
 HistorySource = str  # "auto", "view" or "calllog"
 
@@ -96,6 +104,29 @@ def pbx_version(client: Client) -> tuple[int, ...] | None:
     return parse_build(data.get("Version") if isinstance(data, Mapping) else None)
 
 
+def _fixed_history_report(source: HistorySource) -> ReportDefinition | None:
+    if source == "view":
+        return get_report("call-history")
+    if source == "calllog":
+        return get_report("call-log")
+    if source != "auto":
+        raise ConfigError(f"unknown history source {source!r}", hint="use auto, view or calllog")
+    return None
+
+
+def _view_probe(period: Period) -> dict[str, Any]:
+    column = F("SegmentStartTime")
+    return {"filter": (column >= period.start) & (column < period.end), "top": 1, "count": True}
+
+
+def _history_report_from_probe(probe: Any) -> ReportDefinition:
+    count = probe.get("@odata.count") if isinstance(probe, Mapping) else None
+    rows = probe.get("value") if isinstance(probe, Mapping) else None
+    if count == 0 or (count is None and not rows):
+        return get_report("call-log")
+    return get_report("call-history")
+
+
 def choose_history_report(client: Client, period: Period, source: HistorySource = "auto") -> ReportDefinition:
     """Where call history comes from: CallHistoryView (``view``), the call log (``calllog``), or
     with ``auto`` the view unless the PBX is V20 Update 6 or later or the view is empty then.
@@ -103,24 +134,34 @@ def choose_history_report(client: Client, period: Period, source: HistorySource 
     Raises ConfigError for an unknown source, APIStatusError when the view refuses (403...).
     Example: ``choose_history_report(client, period).name in ("call-history", "call-log")``.
     """
-    if source == "view":
-        return get_report("call-history")
-    if source == "calllog":
-        return get_report("call-log")
-    if source != "auto":
-        raise ConfigError(f"unknown history source {source!r}", hint="use auto, view or calllog")
+    fixed = _fixed_history_report(source)
+    if fixed is not None:
+        return fixed
     version = pbx_version(client)
     if version is not None and version[:3] >= _RECORDS_MOVED:
         return get_report("call-log")
-    column = F("SegmentStartTime")
-    probe = client.get(
-        "CallHistoryView", filter=(column >= period.start) & (column < period.end), top=1, count=True
-    )
-    count = probe.get("@odata.count") if isinstance(probe, Mapping) else None
-    rows = probe.get("value") if isinstance(probe, Mapping) else None
-    if count == 0 or (count is None and not rows):
+    return _history_report_from_probe(client.get("CallHistoryView", **_view_probe(period)))
+
+
+async def choose_history_report_async(
+    client: AsyncClient, period: Period, source: HistorySource = "auto"
+) -> ReportDefinition:
+    """The async face of ``choose_history_report`` (the PBX's version from
+    ``Defs/Pbx.GetSystemParameters()``; a 403 or 404 there means "unknown"). Raises the same.
+    """
+    fixed = _fixed_history_report(source)
+    if fixed is not None:
+        return fixed
+    from py3cx.xapi._drift import parse_build
+
+    try:
+        data = await client.get(function_path("Defs", "Pbx.GetSystemParameters"))
+    except (PermissionDeniedError, NotFoundError):
+        data = None
+    version = parse_build(data.get("Version") if isinstance(data, Mapping) else None)
+    if version is not None and version[:3] >= _RECORDS_MOVED:
         return get_report("call-log")
-    return get_report("call-history")
+    return _history_report_from_probe(await client.get("CallHistoryView", **_view_probe(period)))
 
 
 class Reports:

@@ -1,0 +1,205 @@
+"""The tables of py3cx connect: a stable interface (people point SQL and Grafana at them).
+
+Every time is UTC (SQLite keeps them as text without an offset; read them as UTC). Durations are
+seconds. Changing a table means a new Alembic revision in ``migrations/versions`` and a line in
+``docs/connect.md``. The same ``metadata`` is what the first revision creates, and a test checks
+that the migrated database and ``metadata`` agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = [
+    "call_records",
+    "calls",
+    "departments",
+    "metadata",
+    "pbx",
+    "pbx_tokens",
+    "queue_agents",
+    "queues",
+    "sync_state",
+    "users",
+]
+
+# names of constraints are fixed so that migrations can refer to them on both databases
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_UTC = sa.DateTime(timezone=True)
+
+
+def _pbx_fk() -> sa.Column[int]:
+    return sa.Column("pbx_id", sa.Integer, sa.ForeignKey("pbx.id", ondelete="CASCADE"), primary_key=True)
+
+
+pbx = sa.Table(
+    "pbx",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("client_id", sa.String(200), nullable=False),
+    # Fernet tokens (see vault.py): never the secret itself
+    sa.Column("client_secret_enc", sa.Text, nullable=False),
+    sa.Column("route_point_id", sa.String(200)),
+    sa.Column("route_point_secret_enc", sa.Text),
+    sa.Column("time_zone", sa.String(64)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("rate_limit", sa.Float, nullable=False, server_default="10"),
+    sa.Column("history_source", sa.String(10), nullable=False, server_default="auto"),
+    sa.Column("calls_interval", sa.Integer, nullable=False, server_default="60"),
+    sa.Column("directory_interval", sa.Integer, nullable=False, server_default="3600"),
+    sa.Column("overlap_seconds", sa.Integer, nullable=False, server_default="7200"),
+    sa.Column("verify_tls", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("ca_bundle", sa.String(500)),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", _UTC, nullable=False),
+    sa.Column("updated_at", _UTC, nullable=False),
+)
+
+# The one token of each (PBX URL, client id), shared by every process and machine (DESIGN.md 14).
+pbx_tokens = sa.Table(
+    "pbx_tokens",
+    metadata,
+    sa.Column("url", sa.String(500), primary_key=True),
+    sa.Column("identity", sa.String(200), primary_key=True),
+    sa.Column("access_token_enc", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("obtained_at", sa.Float, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+)
+
+call_records = sa.Table(
+    "call_records",
+    metadata,
+    _pbx_fk(),
+    # the PBX's own id of the record (SegmentId), as text
+    sa.Column("record_id", sa.String(64), primary_key=True),
+    sa.Column("call_id", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),  # calllog or view
+    sa.Column("start_time", _UTC, nullable=False),
+    sa.Column("end_time", _UTC),
+    sa.Column("ringing_seconds", sa.Float),
+    sa.Column("talking_seconds", sa.Float),
+    sa.Column("src_number", sa.String(100)),
+    sa.Column("src_e164", sa.String(32)),
+    sa.Column("src_dn", sa.String(64)),
+    sa.Column("src_name", sa.String(200)),
+    sa.Column("src_type", sa.Integer),
+    sa.Column("dst_number", sa.String(100)),
+    sa.Column("dst_e164", sa.String(32)),
+    sa.Column("dst_dn", sa.String(64)),
+    sa.Column("dst_name", sa.String(200)),
+    sa.Column("dst_type", sa.Integer),
+    sa.Column("direction", sa.String(20)),
+    sa.Column("status", sa.String(40)),
+    sa.Column("answered", sa.Boolean),
+    sa.Column("queue", sa.String(64)),
+    sa.Column("recording_ids", sa.String(500)),  # space-separated ids of the PBX's Recordings
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("first_synced_at", _UTC, nullable=False),
+    sa.Column("changed_at", _UTC, nullable=False),
+    sa.Index(None, "pbx_id", "start_time"),
+    sa.Index(None, "pbx_id", "call_id"),
+)
+
+calls = sa.Table(
+    "calls",
+    metadata,
+    _pbx_fk(),
+    sa.Column("call_id", sa.String(64), primary_key=True),
+    sa.Column("start_time", _UTC, nullable=False),
+    sa.Column("end_time", _UTC),
+    sa.Column("direction", sa.String(20)),
+    sa.Column("status", sa.String(20), nullable=False),  # answered, missed, abandoned
+    sa.Column("answered", sa.Boolean, nullable=False),
+    sa.Column("from_number", sa.String(100)),
+    sa.Column("from_e164", sa.String(32)),
+    sa.Column("from_name", sa.String(200)),
+    sa.Column("to_number", sa.String(100)),
+    sa.Column("to_e164", sa.String(32)),
+    sa.Column("answered_by_dn", sa.String(64)),
+    sa.Column("answered_by_name", sa.String(200)),
+    sa.Column("queue", sa.String(64)),
+    sa.Column("ringing_seconds", sa.Float, nullable=False),
+    sa.Column("talking_seconds", sa.Float, nullable=False),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("recording_ids", sa.String(500)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("changed_at", _UTC, nullable=False),
+    sa.Index(None, "pbx_id", "start_time"),
+)
+
+
+def _snapshot(name: str, key: str, key_type: sa.types.TypeEngine[Any], *columns: sa.Column[Any]) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        _pbx_fk(),
+        sa.Column(key, key_type, primary_key=True),
+        *columns,
+        sa.Column("raw", sa.JSON, nullable=False),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+        sa.Column("first_seen", _UTC, nullable=False),
+        sa.Column("last_seen", _UTC, nullable=False),
+        sa.Column("changed_at", _UTC, nullable=False),
+        sa.Column("deleted_at", _UTC),
+    )
+
+
+users = _snapshot(
+    "users",
+    "user_id",
+    sa.Integer(),
+    sa.Column("number", sa.String(64)),
+    sa.Column("first_name", sa.String(200)),
+    sa.Column("last_name", sa.String(200)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("mobile", sa.String(100)),
+    sa.Column("department", sa.String(200)),
+)
+departments = _snapshot("departments", "department_id", sa.Integer(), sa.Column("name", sa.String(200)))
+queues = _snapshot(
+    "queues",
+    "queue_id",
+    sa.Integer(),
+    sa.Column("number", sa.String(64)),
+    sa.Column("name", sa.String(200)),
+)
+queue_agents = _snapshot(
+    "queue_agents",
+    "queue_number",
+    sa.String(64),
+    sa.Column("agent_number", sa.String(64), primary_key=True),
+    sa.Column("skill_group", sa.String(64)),
+)
+
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    _pbx_fk(),
+    sa.Column("stream", sa.String(20), primary_key=True),  # calls or directory
+    # calls: every record that started before the watermark has been fetched at least once
+    sa.Column("watermark", _UTC),
+    sa.Column("last_attempt_at", _UTC),
+    sa.Column("last_success_at", _UTC),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", _UTC),
+    sa.Column("records_total", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("last_pass_records", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_pass_changed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_pass_seconds", sa.Float),
+    sa.Column("passes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("errors", sa.Integer, nullable=False, server_default="0"),
+)
