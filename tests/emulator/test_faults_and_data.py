@@ -17,6 +17,19 @@ def test_fault_spec_parses_shares() -> None:
     spec = FaultSpec.parse("500=0.05, 503=0.1,429=0.05,reset=0.02")
     assert (spec.error_500, spec.error_503, spec.error_429, spec.reset) == (0.05, 0.1, 0.05, 0.02)
     assert FaultSpec.parse("") == FaultSpec()
+    assert FaultSpec.parse("504=0.2").error_504 == 0.2
+    assert str(FaultSpec.parse("504=0.2,reset=0.1")) == "reset=0.1,504=0.2"
+
+
+def test_a_504_fault_answers_gateway_timeout_without_retry_after() -> None:
+    pbx = make_pbx(faults=FaultSpec(error_504=1.0))
+    try:
+        response = pbx.get("Users?$top=1", token=pbx.token(OWNER))
+        assert response.status_code == 504
+        assert "retry-after" not in response.headers
+        assert "message" in response.json()["error"]
+    finally:
+        pbx.close()
 
 
 @pytest.mark.parametrize(

@@ -66,7 +66,7 @@ def serve(
         str | None,
         typer.Option(
             "--faults",
-            help="Shares of failing requests, e.g. '500=0.05,503=0.05,429=0.05,reset=0.02'; "
+            help="Shares of failing requests, e.g. '500=0.05,503=0.05,429=0.05,504=0.02,reset=0.02'; "
             "Call Control: 'ws-drop=5' (drop every WebSocket every 5 s), 'event-delay=0.2' (seconds).",
         ),
     ] = None,

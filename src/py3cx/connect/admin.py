@@ -127,7 +127,9 @@ async def _zone_check(session: PbxSession) -> Check:
         name = str(zone_id) if zone_id and _is_zone(str(zone_id)) else None
         if zone_id and name is None:
             zones = [z async for z in session.client.paginate("Defs/TimeZones")]
-            name = next((z.get("IanaName") or z.get("Name") for z in zones if str(z.get("Id")) == str(zone_id)), None)
+            name = next(
+                (z.get("IanaName") or z.get("Name") for z in zones if str(z.get("Id")) == str(zone_id)), None
+            )
     except APIError as exc:
         return _failed("time zone", exc)
     if not name:

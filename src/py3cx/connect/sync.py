@@ -45,6 +45,7 @@ log = logging.getLogger("py3cx.connect")
 DEFAULT_BACKFILL = timedelta(days=30)
 WINDOW = timedelta(days=31)
 _MIN_WINDOW = timedelta(minutes=1)
+_MAX_WINDOW = timedelta(days=366)
 _CHUNK = 500
 
 
@@ -197,7 +198,8 @@ async def sync_calls(
     session: PbxSession, *, since: datetime | None = None, window: timedelta = WINDOW
 ) -> PassResult:
     """One pass over the call records of ``session``'s PBX: from the watermark minus the overlap
-    (or ``since``, or 30 days back on the first pass) to now, a window at a time.
+    (or ``since``, or 30 days back on the first pass) to now, a window at a time (an empty window
+    doubles the next, up to a year).
 
     Never raises for the PBX's errors: they are in the result and in ``sync_state``.
     Example: ``result = await sync_calls(session)``
@@ -221,12 +223,14 @@ async def _sync_calls(session: PbxSession, since: datetime | None, window: timed
         session.client, Period(start, now), pbx.settings.history_source
     )
     fetched = changed = 0
-    cursor = start
+    cursor, size = start, window
     while cursor < now:
-        end = min(cursor + window, now)
+        end = min(cursor + size, now)
         got, moved = await _sync_span(session, definition, Period(cursor, end))
         fetched, changed = fetched + got, changed + moved
         cursor = end
+        # years before the first record cost one request each, not one per window
+        size = min(size * 2, _MAX_WINDOW) if got == 0 else window
     return fetched, changed
 
 

@@ -185,6 +185,7 @@ class EmulatorApp(Starlette):
                     500: "Internal server error (injected).",
                     503: "Service unavailable (injected).",
                     429: "Too many requests (injected).",
+                    504: "Gateway timeout (injected).",
                 }[status]
                 err = XapiError(status, message, headers=headers)
                 await err.response()(scope, receive, counting_send)

@@ -103,10 +103,11 @@ class FaultSpec:
     error_503: float = 0.0
     error_429: float = 0.0
     reset: float = 0.0
+    error_504: float = 0.0  # a gateway time-out, as a PBX answers a query it gave up on
     ws_drop: float = 0.0  # seconds: drop every Call Control WebSocket this often (0: never)
     event_delay: float = 0.0  # seconds between a Call Control event and its delivery
 
-    _KEYS = ("500", "503", "429", "reset")
+    _KEYS = ("500", "503", "429", "reset", "504")
     _SECONDS: ClassVar[dict[str, str]] = {"ws-drop": "ws_drop", "event-delay": "event_delay"}
 
     @classmethod
@@ -135,7 +136,7 @@ class FaultSpec:
                 continue
             if not sep or name not in cls._KEYS:
                 raise ValueError(
-                    f"bad fault {part!r}: expected KIND=SHARE with KIND one of 500, 503, 429, reset, "
+                    f"bad fault {part!r}: expected KIND=SHARE with KIND one of 500, 503, 429, 504, reset, "
                     "or ws-drop=SECONDS, event-delay=SECONDS"
                 )
             try:
@@ -152,6 +153,7 @@ class FaultSpec:
             error_503=shares.get("503", 0.0),
             error_429=shares.get("429", 0.0),
             reset=shares.get("reset", 0.0),
+            error_504=shares.get("504", 0.0),
             **seconds,
         )
         if spec.total > 1.0 + 1e-9:
@@ -161,13 +163,15 @@ class FaultSpec:
     @property
     def total(self) -> float:
         """The share of requests that fail in some way."""
-        return self.error_500 + self.error_503 + self.error_429 + self.reset
+        return self.error_500 + self.error_503 + self.error_429 + self.reset + self.error_504
 
     def __str__(self) -> str:
         parts = [
             f"{name}={share:g}"
             for name, share in zip(
-                self._KEYS, (self.error_500, self.error_503, self.error_429, self.reset), strict=True
+                self._KEYS,
+                (self.error_500, self.error_503, self.error_429, self.reset, self.error_504),
+                strict=True,
             )
             if share
         ]

@@ -1,4 +1,4 @@
-"""Deliberate failures of ``/xapi/v1`` requests: 500, 503, 429 and dropped connections.
+"""Deliberate failures of ``/xapi/v1`` requests: 500, 503, 429, 504 and dropped connections.
 
 Draws come from a ``random.Random`` seeded from the emulator seed, so a run with the same
 seed and the same request order fails the same requests.
@@ -29,7 +29,7 @@ class FaultInjector:
         self.injected: dict[str, int] = {}
 
     def draw(self) -> str | None:
-        """``"500"``, ``"503"``, ``"429"``, ``"reset"`` or None (no fault) for the next request."""
+        """``"500"``, ``"503"``, ``"429"``, ``"504"``, ``"reset"`` or None (no fault) for the next request."""
         spec = self.spec
         if spec.total <= 0:
             return None
@@ -41,6 +41,7 @@ class FaultInjector:
                 ("503", spec.error_503),
                 ("429", spec.error_429),
                 ("reset", spec.reset),
+                ("504", spec.error_504),
             ):
                 edge += share
                 if roll < edge:

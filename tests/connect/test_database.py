@@ -1,0 +1,172 @@
+"""The connect database on SQLite and PostgreSQL: migrations, the vault, the PBX registry and
+the token every process shares."""
+
+from __future__ import annotations
+
+import stat
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from py3cx._auth import Token
+from py3cx._exceptions import ConfigError
+from py3cx.connect import schema
+from py3cx.connect.admin import rotate_key
+from py3cx.connect.db import Database, open_database, redact_url
+from py3cx.connect.registry import PbxSettings, add_pbx, get_pbx, list_pbxs, remove_pbx, update_pbx
+from py3cx.connect.tokens import DatabaseTokenStore
+from py3cx.connect.vault import Vault, load_vault
+
+SECRET = "the-client-s3cret-value"
+
+
+def _settings(name: str = "office", **changes: object) -> PbxSettings:
+    base = PbxSettings(name=name, url="https://PBX.example.com:443/xapi/v1/", client_id="sync")
+    return PbxSettings(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def test_migrations_build_exactly_the_documented_tables_and_run_once(db_url: str) -> None:
+    db = open_database(db_url, migrate=False)
+    try:
+        assert db.migrate() == ["0001"]
+        assert db.migrate() == []
+        with db.engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+            tables = set(sa.inspect(conn).get_table_names())
+        assert differences == []
+        assert {
+            "pbx",
+            "call_records",
+            "calls",
+            "users",
+            "departments",
+            "queues",
+            "queue_agents",
+            "sync_state",
+        } <= tables
+    finally:
+        db.dispose()
+
+
+def test_a_database_that_cannot_be_reached_is_named_without_its_password() -> None:
+    with pytest.raises(ConfigError) as info:
+        open_database("postgresql+psycopg://me:hunter2@127.0.0.1:1/none")
+    assert "hunter2" not in str(info.value) and "127.0.0.1" in str(info.value)
+    assert "PY3CX_DB" in (info.value.hint or "")
+    assert "hunter2" not in redact_url("postgresql://me:hunter2@h/d")
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [("mysql://u@h/d", "does not support"), ("sqlite://", "SQLite file"), ("not a url", "not valid")],
+)
+def test_unsupported_database_urls_are_refused_with_a_hint(url: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words) as info:
+        open_database(url)
+    assert info.value.hint
+
+
+def test_the_key_file_is_made_private_on_first_use_and_reused(private_key: Path) -> None:
+    vault = load_vault()
+    assert stat.S_IMODE(private_key.stat().st_mode) == 0o600
+    stored = vault.encrypt(SECRET)
+    assert SECRET not in stored
+    assert load_vault().decrypt(stored) == SECRET
+    assert "connect.key" in repr(vault) and private_key.read_text() not in repr(vault)
+
+
+def test_a_wrong_key_is_a_clear_error_that_shows_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    stored = load_vault().encrypt(SECRET)
+    monkeypatch.setenv("PY3CX_CONNECT_KEY", "A" * 43 + "=")  # a valid key, not the one used
+    with pytest.raises(ConfigError) as info:
+        load_vault().decrypt(stored, "the secret of PBX 'office'")
+    assert "PBX 'office'" in str(info.value) and SECRET not in str(info.value)
+    monkeypatch.setenv("PY3CX_CONNECT_KEY", "not-a-key")
+    with pytest.raises(ConfigError, match="not a Fernet key"):
+        load_vault()
+
+
+def test_pbxs_are_stored_with_encrypted_secrets_and_listed_without_them(db: Database, vault: Vault) -> None:
+    added = add_pbx(db, vault, _settings(country="gb", rate_limit=5), SECRET)
+    assert added.settings.url == "https://pbx.example.com" and added.settings.country == "GB"
+    assert SECRET not in repr(added)
+    with db.engine.connect() as conn:
+        stored = conn.execute(sa.select(schema.pbx)).mappings().one()
+    assert SECRET not in str(dict(stored))
+    assert get_pbx(db, vault, "office").client_secret == SECRET
+    with pytest.raises(ConfigError, match="exists"):
+        add_pbx(db, vault, _settings(), SECRET)
+    update_pbx(db, vault, "office", rate_limit=2.5, client_secret="new-s3cret")
+    assert get_pbx(db, vault, "office").settings.rate_limit == 2.5
+    assert get_pbx(db, vault, "office").client_secret == "new-s3cret"
+    remove_pbx(db, "office")
+    assert list_pbxs(db, vault) == []
+    with pytest.raises(ConfigError, match="no PBX named 'office'"):
+        remove_pbx(db, "office")
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"name": "has space"}, "bad PBX name"),
+        ({"url": "ftp://pbx"}, "bad PBX URL"),
+        ({"history_source": "cdr"}, "unknown history source"),
+        ({"time_zone": "Mars/Base"}, "unknown time zone"),
+        ({"country": "GBR"}, "bad country"),
+        ({"rate_limit": 0}, "rate-limit"),
+    ],
+)
+def test_bad_pbx_settings_are_refused_by_name(changes: dict[str, object], words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        _settings(**changes).check()
+
+
+def test_rotating_the_key_re_encrypts_every_secret_and_drops_the_old_key(
+    db: Database, vault: Vault, private_key: Path
+) -> None:
+    add_pbx(db, vault, _settings(route_point_id="8000"), SECRET, "route-s3cret")
+    DatabaseTokenStore(db, vault, "https://pbx.example.com", "sync").write(
+        Token("tok", time.time() + 60, time.time())
+    )
+    old_key = private_key.read_text()
+    assert rotate_key(db, vault) == 3
+    new_key = private_key.read_text()
+    assert new_key != old_key and len(new_key.split()) == 1
+    fresh = load_vault()
+    pbx = get_pbx(db, fresh, "office")
+    assert (pbx.client_secret, pbx.route_point_secret) == (SECRET, "route-s3cret")
+    token = DatabaseTokenStore(db, fresh, "https://pbx.example.com", "sync").read()
+    assert token is not None and token.access_token == "tok"
+    with pytest.raises(ConfigError):
+        get_pbx(db, Vault([old_key.strip().encode()], "old"), "office")
+
+
+def test_the_shared_token_lock_lets_one_holder_in_at_a_time(db: Database, vault: Vault) -> None:
+    first = DatabaseTokenStore(db, vault, "https://pbx.example.com", "sync")
+    second = DatabaseTokenStore(db, vault, "https://pbx.example.com", "sync")
+    other = DatabaseTokenStore(db, vault, "https://other.example.com", "sync")
+    assert first.acquire(1.0)
+    try:
+        assert not second.acquire(0.2)
+        assert other.acquire(0.2)
+        other.release()
+        got: list[bool] = []
+        waiter = threading.Thread(target=lambda: got.append(second.acquire(10.0)))
+        waiter.start()
+        first.write(Token("shared-token", time.time() + 3600, time.time(), "fp"))
+    finally:
+        first.release()
+    waiter.join()
+    assert got == [True]
+    try:
+        token = second.read()
+    finally:
+        second.release()
+    assert token is not None and (token.access_token, token.fingerprint) == ("shared-token", "fp")
+    with db.engine.connect() as conn:
+        assert "shared-token" not in str(conn.execute(sa.select(schema.pbx_tokens)).all())
