@@ -4,26 +4,17 @@ console script in a subprocess, the way a user runs it."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from clirun import Result, run_3cx
 from py3cx.emulator import ApiClient, EmulatorConfig, running_emulator
 
 OWNER = ApiClient("cli-owner", "owner-s3cret-value", "SystemOwner")
 ADMIN = ApiClient("cli-admin", "admin-s3cret-value", "SystemAdmin")
 ROUTE_POINT = ApiClient("8000", "rp-s3cret-value-cli", "SystemOwner")
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +56,3 @@ def route_point() -> ApiClient:
 @pytest.fixture
 def run() -> Callable[..., Result]:
     return run_3cx
-
-
-def run_3cx(args: list[str], env: dict[str, str], *, cwd: Path | None = None, timeout: float = 120) -> Result:
-    """Run the installed `3cx` console script with stdout piped (as in `3cx ... | jq`)."""
-    script = Path(sys.executable).parent / "3cx"
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "py3cx.cli.main"]
-    proc = subprocess.run(
-        [*command, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
