@@ -144,6 +144,9 @@ def pbx_add(
     overlap: Annotated[
         int, typer.Option("--overlap", min=0, help="Seconds before the watermark each pass reads again.")
     ] = 7200,
+    backfill: Annotated[
+        int, typer.Option("--backfill-days", min=1, help="How many days back the first pass reads.")
+    ] = 30,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify the PBX's TLS certificate.")
     ] = False,
@@ -167,6 +170,7 @@ def pbx_add(
         calls_interval=calls_every,
         directory_interval=directory_every,
         overlap_seconds=overlap,
+        backfill_days=backfill,
         verify_tls=not insecure,
         ca_bundle=ca_bundle,
     ).check()
@@ -334,6 +338,20 @@ def run(
     from py3cx.connect.service import run_service
 
     asyncio.run(run_service(db, vault, host=host, port=int(port_text), concurrency=concurrency))
+
+
+@app.command("worker")
+def worker(
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Jobs this worker runs at once.")
+    ] = 4,
+) -> None:
+    """Run the sync jobs as Procrastinate tasks on PostgreSQL; start as many workers, on as many
+    machines, as you like. Stops on SIGTERM or Ctrl-C after the jobs in hand."""
+    db, vault = _open()
+    from py3cx.connect.worker import run_worker
+
+    asyncio.run(run_worker(db, vault, concurrency=concurrency))
 
 
 def register(main: typer.Typer) -> None:

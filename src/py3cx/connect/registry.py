@@ -42,7 +42,8 @@ class PbxSettings:
 
     ``rate_limit`` is requests per second to that PBX (all of connect's work together);
     intervals are seconds; ``overlap_seconds`` is how far before the watermark each pass looks
-    again (records of calls still in progress change).
+    again (records of calls still in progress change); ``backfill_days`` is how far back the
+    first pass reads.
     """
 
     name: str
@@ -56,6 +57,7 @@ class PbxSettings:
     calls_interval: int = 60
     directory_interval: int = 3600
     overlap_seconds: int = 7200
+    backfill_days: int = 30
     verify_tls: bool = True
     ca_bundle: str | None = None
     enabled: bool = True
@@ -83,7 +85,7 @@ class PbxSettings:
         country = self.country.upper() if self.country else None
         if country is not None and not re.fullmatch(r"[A-Z]{2}", country):
             raise ConfigError(f"bad country {self.country!r}", hint="a two-letter ISO code such as GB")
-        for name in ("rate_limit", "calls_interval", "directory_interval"):
+        for name in ("rate_limit", "calls_interval", "directory_interval", "backfill_days"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name.replace('_', '-')} must be more than 0")
         if self.overlap_seconds < 0:

@@ -60,6 +60,7 @@ pbx = sa.Table(
     sa.Column("calls_interval", sa.Integer, nullable=False, server_default="60"),
     sa.Column("directory_interval", sa.Integer, nullable=False, server_default="3600"),
     sa.Column("overlap_seconds", sa.Integer, nullable=False, server_default="7200"),
+    sa.Column("backfill_days", sa.Integer, nullable=False, server_default="30"),
     sa.Column("verify_tls", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("ca_bundle", sa.String(500)),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),

@@ -38,11 +38,10 @@ from py3cx.reports.arguments import Period
 from py3cx.reports.definitions import ReportDefinition
 from py3cx.reports.resource import build_query, choose_history_report_async
 
-__all__ = ["DEFAULT_BACKFILL", "PassResult", "PbxSession", "sync_calls", "sync_directory"]
+__all__ = ["PassResult", "PbxSession", "sync_calls", "sync_directory"]
 
 log = logging.getLogger("py3cx.connect")
 
-DEFAULT_BACKFILL = timedelta(days=30)
 WINDOW = timedelta(days=31)
 _MIN_WINDOW = timedelta(minutes=1)
 _MAX_WINDOW = timedelta(days=366)
@@ -198,7 +197,7 @@ async def sync_calls(
     session: PbxSession, *, since: datetime | None = None, window: timedelta = WINDOW
 ) -> PassResult:
     """One pass over the call records of ``session``'s PBX: from the watermark minus the overlap
-    (or ``since``, or 30 days back on the first pass) to now, a window at a time (an empty window
+    (or ``since``, or the PBX's ``backfill_days`` back on the first pass) to now, a window at a time (an empty window
     doubles the next, up to a year).
 
     Never raises for the PBX's errors: they are in the result and in ``sync_state``.
@@ -216,7 +215,7 @@ async def _sync_calls(session: PbxSession, since: datetime | None, window: timed
     elif watermark is not None:
         start = watermark - timedelta(seconds=pbx.settings.overlap_seconds)
     else:
-        start = now - DEFAULT_BACKFILL
+        start = now - timedelta(days=pbx.settings.backfill_days)
     assert start is not None
     start = min(start, now - _MIN_WINDOW)
     definition = await choose_history_report_async(

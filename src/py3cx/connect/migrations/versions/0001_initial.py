@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("calls_interval", sa.Integer(), server_default="60", nullable=False),
         sa.Column("directory_interval", sa.Integer(), server_default="3600", nullable=False),
         sa.Column("overlap_seconds", sa.Integer(), server_default="7200", nullable=False),
+        sa.Column("backfill_days", sa.Integer(), server_default="30", nullable=False),
         sa.Column("verify_tls", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("ca_bundle", sa.String(length=500), nullable=True),
         sa.Column("enabled", sa.Boolean(), server_default=sa.true(), nullable=False),

@@ -1,0 +1,179 @@
+"""`3cx connect worker`: the same jobs as `run`, as Procrastinate tasks on PostgreSQL, so that any
+number of workers on any machines share the PBXs (docs/architecture.md says why Procrastinate).
+
+- ``sync_calls_task(pbx)`` and ``sync_directory_task(pbx)`` run ``sync.sync_calls`` and
+  ``sync.sync_directory``: the job functions ``run`` schedules in-process.
+- A lock per (PBX, stream) (``lock=``) makes one worker at a time sync a PBX's stream; a queueing
+  lock keeps at most one such job waiting.
+- ``schedule`` (periodic, every minute, and once when a worker starts) defers the jobs that are
+  due by each PBX's intervals (``sync_state.last_attempt_at``), and sends the jobs of workers
+  that died (no heartbeat for 30 s: ``kill -9``, a lost machine) back to the queue. A job killed
+  mid-pass loses nothing: each window commits whole and upserts are idempotent.
+No broker besides the database: Procrastinate keeps its queue in PostgreSQL (LISTEN/NOTIFY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from py3cx._exceptions import ConfigError
+from py3cx.connect import schema
+from py3cx.connect.db import Database
+from py3cx.connect.registry import Pbx, get_pbx, list_pbxs
+from py3cx.connect.sync import PassResult, PbxSession, sync_calls, sync_directory
+from py3cx.connect.vault import Vault
+
+__all__ = ["QUEUE", "build_app", "defer_due_jobs", "run_worker"]
+
+log = logging.getLogger("py3cx.connect")
+QUEUE = "py3cx-connect"
+_STREAMS = ("calls", "directory")
+
+
+class _Context:
+    db: Database | None = None
+    vault: Vault | None = None
+
+
+_context = _Context()
+
+
+def _conninfo(db: Database) -> str:
+    if not db.is_postgresql:
+        raise ConfigError(
+            "`3cx connect worker` needs PostgreSQL (Procrastinate keeps its queue there)",
+            hint="--db postgresql+psycopg://user@host/db, or use `3cx connect run` with SQLite",
+        )
+    url = db.engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+async def _run_job(stream: str, pbx_name: str) -> dict[str, Any]:
+    db, vault = _context.db, _context.vault
+    if db is None or vault is None:
+        raise RuntimeError("the worker's database is not set up")
+    try:
+        pbx = await asyncio.to_thread(get_pbx, db, vault, pbx_name)
+    except ConfigError:
+        log.info("py3cx connect: PBX %s is gone; job dropped", pbx_name)
+        return {"pbx": pbx_name, "skipped": True}
+    session = PbxSession(db, vault, pbx)
+    try:
+        result: PassResult = await (sync_calls(session) if stream == "calls" else sync_directory(session))
+    finally:
+        await session.aclose()
+    return {
+        "pbx": pbx_name,
+        "stream": stream,
+        "fetched": result.records,
+        "changed": result.changed,
+        "error": result.error,
+    }
+
+
+def build_app(db: Database) -> Any:
+    """The Procrastinate app of connect on ``db`` (PostgreSQL), with its tasks registered."""
+    import procrastinate
+
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_conninfo(db)))
+    retry = procrastinate.RetryStrategy(max_attempts=3, wait=5)
+
+    @app.task(name="py3cx.connect.sync_calls", queue=QUEUE, retry=retry)
+    async def sync_calls_task(pbx: str) -> dict[str, Any]:
+        return await _run_job("calls", pbx)
+
+    @app.task(name="py3cx.connect.sync_directory", queue=QUEUE, retry=retry)
+    async def sync_directory_task(pbx: str) -> dict[str, Any]:
+        return await _run_job("directory", pbx)
+
+    @app.periodic(cron="* * * * *", periodic_id="py3cx-connect-schedule")
+    @app.task(name="py3cx.connect.schedule", queue=QUEUE, queueing_lock="py3cx-connect-schedule")
+    async def schedule(timestamp: int) -> int:
+        return await defer_due_jobs(app)
+
+    return app
+
+
+def _due(db: Database, vault: Vault, now: datetime) -> list[tuple[Pbx, str]]:
+    pbxs = list_pbxs(db, vault, enabled_only=True)
+    with db.engine.connect() as conn:
+        attempts = {
+            (row.pbx_id, row.stream): row.last_attempt_at
+            for row in conn.execute(
+                sa.select(
+                    schema.sync_state.c.pbx_id,
+                    schema.sync_state.c.stream,
+                    schema.sync_state.c.last_attempt_at,
+                )
+            )
+        }
+    due = []
+    for pbx in pbxs:
+        for stream in _STREAMS:
+            interval = pbx.settings.calls_interval if stream == "calls" else pbx.settings.directory_interval
+            last = attempts.get((pbx.id, stream))
+            if last is not None and last.tzinfo is None:
+                last = last.replace(tzinfo=timezone.utc)
+            if last is None or now - last >= timedelta(seconds=interval) - timedelta(seconds=1):
+                due.append((pbx, stream))
+    return due
+
+
+async def defer_due_jobs(app: Any) -> int:
+    """Defer the jobs that are due, and re-queue the jobs of dead workers; return how many were deferred."""
+    import procrastinate.exceptions
+
+    db, vault = _context.db, _context.vault
+    assert db is not None and vault is not None
+    for job in await app.job_manager.get_stalled_jobs(queue=QUEUE):
+        log.warning("py3cx connect: job %s of a dead worker goes back to the queue", job.id)
+        await app.job_manager.retry_job(job)
+    deferred = 0
+    for pbx, stream in await asyncio.to_thread(_due, db, vault, datetime.now(timezone.utc)):
+        key = f"py3cx-connect:{pbx.name}:{stream}"
+        task = app.tasks[f"py3cx.connect.sync_{stream}"]
+        with contextlib.suppress(procrastinate.exceptions.AlreadyEnqueued):
+            await task.configure(lock=key, queueing_lock=key).defer_async(pbx=pbx.name)
+            deferred += 1
+    return deferred
+
+
+async def _apply_schema(app: Any, db: Database) -> None:
+    # two workers starting together must not both create Procrastinate's tables
+    conn = await asyncio.to_thread(db.engine.connect)
+    try:
+        await asyncio.to_thread(_locked, conn, "pg_advisory_lock")
+        exists = await asyncio.to_thread(
+            lambda: conn.execute(sa.text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar()
+        )
+        if not exists:
+            await app.schema_manager.apply_schema_async()
+        await asyncio.to_thread(_locked, conn, "pg_advisory_unlock")
+    finally:
+        await asyncio.to_thread(conn.close)
+
+
+_SCHEMA_LOCK = 0x70793363785F7363  # "py3cx_sc"
+
+
+def _locked(conn: Any, function: str) -> None:
+    conn.execute(sa.select(getattr(sa.func, function)(_SCHEMA_LOCK)))
+    conn.commit()
+
+
+async def run_worker(db: Database, vault: Vault, *, concurrency: int = 4) -> None:
+    """Run a worker until SIGTERM/SIGINT (Procrastinate's own handlers stop it after the jobs in hand)."""
+    _context.db, _context.vault = db, vault
+    app = build_app(db)
+    async with app.open_async():
+        await _apply_schema(app, db)
+        await defer_due_jobs(app)
+        await app.run_worker_async(
+            queues=[QUEUE], concurrency=concurrency, name="py3cx-connect", delete_jobs="successful"
+        )
