@@ -122,6 +122,7 @@ def test_pbx_test_of_a_wrong_secret_fails_with_a_hint_and_exit_1(
         (["pbx", "remove", "nowhere", "--yes"], "no PBX named"),
         (["pbx", "test", "nowhere"], "no PBX named"),
         (["run", "--listen", "nowhere"], "HOST:PORT"),
+        (["pbx", "import", "/nonexistent/pbxs.json"], "cannot read /nonexistent/pbxs.json"),
     ],
 )
 def test_bad_input_is_a_message_with_a_hint_and_no_traceback(

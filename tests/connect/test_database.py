@@ -18,7 +18,15 @@ from py3cx._exceptions import ConfigError
 from py3cx.connect import schema
 from py3cx.connect.admin import rotate_key
 from py3cx.connect.db import Database, open_database, redact_url
-from py3cx.connect.registry import PbxSettings, add_pbx, get_pbx, list_pbxs, remove_pbx, update_pbx
+from py3cx.connect.registry import (
+    PbxSettings,
+    add_pbx,
+    get_pbx,
+    import_pbxs,
+    list_pbxs,
+    remove_pbx,
+    update_pbx,
+)
 from py3cx.connect.tokens import DatabaseTokenStore
 from py3cx.connect.vault import Vault, load_vault
 
@@ -170,3 +178,24 @@ def test_the_shared_token_lock_lets_one_holder_in_at_a_time(db: Database, vault:
     assert token is not None and (token.access_token, token.fingerprint) == ("shared-token", "fp")
     with db.engine.connect() as conn:
         assert "shared-token" not in str(conn.execute(sa.select(schema.pbx_tokens)).all())
+
+
+def test_importing_a_pbx_list_adds_all_or_none(db: Database, vault: Vault) -> None:
+    entries = [
+        {
+            "name": f"pbx-{i}",
+            "url": f"http://127.0.0.1:{6000 + i}",
+            "client_id": "owner",
+            "client_secret": f"s{i}",
+        }
+        for i in range(3)
+    ]
+    added = import_pbxs(db, vault, entries, backfill_days=90)
+    assert [p.name for p in added] == ["pbx-0", "pbx-1", "pbx-2"]
+    assert get_pbx(db, vault, "pbx-2").client_secret == "s2" and added[0].settings.backfill_days == 90
+    bad = [{**entries[0], "name": "pbx-9"}, {"name": "pbx-10", "url": "http://x", "client_id": "o"}]
+    with pytest.raises(ConfigError, match=r"entry 2 \('pbx-10'\) lacks client_secret"):
+        import_pbxs(db, vault, bad)
+    with pytest.raises(ConfigError, match="already stored: pbx-0"):
+        import_pbxs(db, vault, entries[:1])
+    assert [p.name for p in list_pbxs(db, vault)] == ["pbx-0", "pbx-1", "pbx-2"]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -180,6 +182,36 @@ def pbx_add(
     )
     add_pbx(db, vault, settings, secret, route_secret)
     info(f"added PBX {name!r} ({settings.url}); `3cx connect pbx test {name}` checks it")
+
+
+@pbx_app.command("import")
+def pbx_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON list of {name, url, client_id, client_secret} (what `3cx emulator serve --pbx-list` writes)."
+        ),
+    ],
+    backfill: Annotated[
+        int, typer.Option("--backfill-days", min=1, help="How many days back the first pass reads.")
+    ] = 30,
+) -> None:
+    """Add many PBXs from a file at once: all of them, or none when one entry is bad or exists."""
+    db, vault = _open()
+    from py3cx.connect.registry import import_pbxs
+
+    try:
+        entries = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read {file}: {exc.strerror}", hint="give the path of a JSON file"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(
+            f"{file} is not JSON: {exc}", hint="a list of {name, url, client_id, client_secret}"
+        ) from None
+    added = import_pbxs(db, vault, entries, backfill_days=backfill)
+    info(f"added {len(added)} PBXs: {', '.join(p.name for p in added)}")
 
 
 def _pbx_row(pbx: Pbx) -> dict[str, Any]:

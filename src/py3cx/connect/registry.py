@@ -27,6 +27,7 @@ __all__ = [
     "PbxSettings",
     "add_pbx",
     "get_pbx",
+    "import_pbxs",
     "list_pbxs",
     "remove_pbx",
     "update_pbx",
@@ -141,14 +142,7 @@ def add_pbx(
             "the route point's secret is missing",
             hint="type it at the prompt or set PY3CX_ROUTE_POINT_SECRET",
         )
-    now = _now()
-    values: dict[str, Any] = {name: getattr(settings, name) for name in _SETTING_NAMES}
-    values.update(
-        client_secret_enc=vault.encrypt(client_secret),
-        route_point_secret_enc=vault.encrypt(route_point_secret) if route_point_secret else None,
-        created_at=now,
-        updated_at=now,
-    )
+    values = _row(settings, vault, client_secret, route_point_secret)
     with db.engine.begin() as conn:
         if conn.execute(sa.select(pbx_table.c.id).where(pbx_table.c.name == settings.name)).first():
             raise ConfigError(
@@ -157,6 +151,72 @@ def add_pbx(
             )
         new_id = conn.execute(sa.insert(pbx_table).values(values).returning(pbx_table.c.id)).scalar_one()
     return Pbx(new_id, settings, client_secret, route_point_secret)
+
+
+def import_pbxs(db: Database, vault: Vault, entries: Any, **settings: Any) -> list[Pbx]:
+    """Add every PBX of ``entries`` (a list of ``{name, url, client_id, client_secret}`` plus any
+    setting), in one transaction: all or none. ``settings`` apply to each unless the entry has them.
+
+    Raises ConfigError naming the first bad entry (by position and name, never its secret).
+    """
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(
+            "the file holds no list of PBXs", hint="a JSON list of {name, url, client_id, client_secret}"
+        )
+    known = set(_SETTING_NAMES)
+    prepared = []
+    for position, entry in enumerate(entries, start=1):
+        where = f"entry {position}" + (
+            f" ({entry.get('name')!r})" if isinstance(entry, dict) and entry.get("name") else ""
+        )
+        if not isinstance(entry, dict):
+            raise ConfigError(
+                f"{where} is not an object", hint="each entry is {name, url, client_id, client_secret}"
+            )
+        missing = [k for k in ("name", "url", "client_id", "client_secret") if not entry.get(k)]
+        unknown = sorted(set(entry) - known - {"client_secret", "route_point_secret"})
+        if missing or unknown:
+            problem = f"lacks {', '.join(missing)}" if missing else f"has unknown keys {', '.join(unknown)}"
+            raise ConfigError(
+                f"{where} {problem}", hint="each entry is {name, url, client_id, client_secret}"
+            )
+        values = {**settings, **{k: v for k, v in entry.items() if k in known}}
+        try:
+            checked = PbxSettings(**values).check()
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}", hint=exc.hint) from None
+        prepared.append((checked, str(entry["client_secret"]), entry.get("route_point_secret")))
+    names = [p[0].name for p in prepared]
+    if len(set(names)) != len(names):
+        raise ConfigError("the file names a PBX twice", hint="PBX names must be unique")
+    with db.engine.begin() as conn:
+        taken = set(conn.execute(sa.select(pbx_table.c.name).where(pbx_table.c.name.in_(names))).scalars())
+        if taken:
+            raise ConfigError(
+                f"PBXs already stored: {', '.join(sorted(taken))}",
+                hint="nothing was added; remove them or rename",
+            )
+        added = []
+        for checked, secret, route_secret in prepared:
+            new_id = conn.execute(
+                sa.insert(pbx_table)
+                .values(_row(checked, vault, secret, route_secret))
+                .returning(pbx_table.c.id)
+            ).scalar_one()
+            added.append(Pbx(new_id, checked, secret, route_secret))
+    return added
+
+
+def _row(settings: PbxSettings, vault: Vault, secret: str, route_secret: str | None) -> dict[str, Any]:
+    now = _now()
+    values: dict[str, Any] = {name: getattr(settings, name) for name in _SETTING_NAMES}
+    values.update(
+        client_secret_enc=vault.encrypt(secret),
+        route_point_secret_enc=vault.encrypt(route_secret) if route_secret else None,
+        created_at=now,
+        updated_at=now,
+    )
+    return values
 
 
 def list_pbxs(
