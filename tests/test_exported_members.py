@@ -10,6 +10,7 @@ EXPECTED = {
     "Client",
     "AsyncClient",
     "Page",
+    "RetryPolicy",
     # the exception tree (docs/architecture.md)
     "Py3cxError",
     "ConfigError",

@@ -13,6 +13,7 @@ from typing import Any as _Any
 
 from py3cx._base_client import Page
 from py3cx._client import AsyncClient, Client
+from py3cx._retry import RetryPolicy
 from py3cx._exceptions import (
     APIConnectionError,
     APIError,
@@ -83,6 +84,7 @@ __all__ = [
     "PermissionDeniedError",
     "Py3cxError",
     "RateLimitError",
+    "RetryPolicy",
     "ServiceUnavailableError",
     "TimeSpan",
     "TokenError",

@@ -37,6 +37,7 @@ import platformdirs
 
 from py3cx._exceptions import APIConnectionError, APITimeoutError, TokenError
 from py3cx._http import AsyncHTTPClient, HTTPClient, Response, translate_errors
+from py3cx._retry import DEFAULT_RETRY_POLICY, RetryPolicy
 
 __all__ = [
     "ClientCredentials",
@@ -63,8 +64,9 @@ _DEFAULT_LIFETIME = 3600.0
 # How long a caller waits for another caller's token request before giving up.
 _WAIT_LIMIT = 120.0
 _FILE_LOCK_TIMEOUT = 60.0
-# A token request may always be repeated: a token we never received is nobody's to lose.
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A token request may always be repeated (a token we never received is nobody's to lose), but
+# not after a 500: on a PBX that means the request itself is wrong (DESIGN.md decision 6).
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 _TOKEN_HINT = (
     "check the client id and secret, that the API client is enabled (Admin > Integrations > API), "
@@ -440,10 +442,6 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_locks_after_fork)
 
 
-def _backoff(attempt: int) -> float:
-    return float(min(0.5 * 2**attempt, 8.0))
-
-
 def _release_if_acquired(store: TokenStore) -> Callable[[asyncio.Future[bool]], None]:
     def release(done: asyncio.Future[bool]) -> None:
         if not done.cancelled() and done.exception() is None and done.result():
@@ -469,14 +467,12 @@ class TokenManager:
         credentials: Credentials,
         *,
         cache_dir: Path | None = None,
-        max_retries: int = 2,
-        retry_delay: Callable[[int], float] | None = None,
+        retry_policy: RetryPolicy | None = None,
         store: TokenStore | None = None,
     ) -> None:
         self.url = normalize_url(url)
         self.credentials = credentials
-        self.max_retries = max_retries
-        self._retry_delay = retry_delay or _backoff
+        self.retry_policy = retry_policy or DEFAULT_RETRY_POLICY
         self._fingerprint = credentials.fingerprint
         self._slot = _slot_for((self.url, credentials.identity))
         # a given store (connect's database) replaces the cache file
@@ -574,13 +570,15 @@ class TokenManager:
                 with translate_errors("POST", request.path):
                     response = http.post(request.path, data=request.data, json=request.json)
             except APIConnectionError:
-                if attempt >= self.max_retries:
+                if not self.retry_policy.allows(attempt):
                     raise
+                retry_after = None
             else:
                 self._log(request.path, response, started)
-                if response.status_code not in _RETRY_STATUSES or attempt >= self.max_retries:
+                if response.status_code not in _RETRY_STATUSES or not self.retry_policy.allows(attempt):
                     return self.credentials.parse_reply(response.status_code, response.content, time.time())
-            time.sleep(self._retry_delay(attempt))
+                retry_after = response.headers.get("Retry-After")
+            time.sleep(self.retry_policy.delay(attempt, retry_after))
             attempt += 1
 
     # -- async ---------------------------------------------------------------------------------
@@ -650,13 +648,15 @@ class TokenManager:
                 with translate_errors("POST", request.path):
                     response = await http.post(request.path, data=request.data, json=request.json)
             except APIConnectionError:
-                if attempt >= self.max_retries:
+                if not self.retry_policy.allows(attempt):
                     raise
+                retry_after = None
             else:
                 self._log(request.path, response, started)
-                if response.status_code not in _RETRY_STATUSES or attempt >= self.max_retries:
+                if response.status_code not in _RETRY_STATUSES or not self.retry_policy.allows(attempt):
                     return self.credentials.parse_reply(response.status_code, response.content, time.time())
-            await asyncio.sleep(self._retry_delay(attempt))
+                retry_after = response.headers.get("Retry-After")
+            await asyncio.sleep(self.retry_policy.delay(attempt, retry_after))
             attempt += 1
 
     def _log(self, path: str, response: Response, started: float) -> None:

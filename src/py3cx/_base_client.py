@@ -6,14 +6,13 @@ tested as a plain function. `BaseClient` holds what both faces share.
 
 from __future__ import annotations
 
-import email.utils
+import copy
+import dataclasses
 import json
 import logging
-import math
-import random
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ from py3cx._exceptions import (
     hint_for,
     status_error_class,
 )
+from py3cx._retry import DEFAULT_RETRY_POLICY, RetryPolicy, parse_retry_after, retry_delay
 from py3cx.odata import build_query
 
 __all__ = [
@@ -136,60 +136,6 @@ def _param_text(value: Any) -> str:
 
 
 # -- retries -----------------------------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta seconds or an HTTP date), or None.
-
-    Example: `parse_retry_after("2") == 2.0`; `parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT")`
-    """
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Backoff for retries: exponential from `initial_delay`, capped, with jitter.
-
-    `Retry-After` is honoured up to `max_retry_after` seconds.
-    Example: `RetryPolicy().delay(1)` is between 0.75 and 1.0 s.
-    """
-
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 60.0
-    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
-
-    def delay(self, attempt: int, retry_after: str | None = None, now: float | None = None) -> float:
-        """Seconds to sleep before retry number `attempt + 1` (attempt counts from 0)."""
-        waited = parse_retry_after(retry_after, now)
-        if waited is not None:
-            return min(waited, self.max_retry_after)
-        backoff = min(self.initial_delay * (2.0 ** min(attempt, 30)), self.max_delay)
-        # jitter spreads clients that failed together so they do not retry together
-        return backoff * (1.0 - 0.25 * self.random())
-
-
-DEFAULT_RETRY_POLICY = RetryPolicy()
-
-
-def retry_delay(attempt: int, retry_after: str | None = None) -> float:
-    """`RetryPolicy().delay(...)` with the default policy. Example: `retry_delay(0)` is ~0.4-0.5 s."""
-    return DEFAULT_RETRY_POLICY.delay(attempt, retry_after)
 
 
 def should_retry(
@@ -405,7 +351,6 @@ def next_step(
     prepared: PreparedRequest,
     *,
     attempt: int,
-    max_retries: int,
     replayed: bool,
     policy: RetryPolicy,
     status: int | None = None,
@@ -416,13 +361,13 @@ def next_step(
 
     A first 401 is replayed once with a fresh token; then `should_retry` and the retry budget
     decide; a streamed upload is never sent twice.
-    Example: `next_step(req, attempt=0, max_retries=2, replayed=False, policy=RetryPolicy(), status=503)`
+    Example: `next_step(req, attempt=0, replayed=False, policy=RetryPolicy(max_retries=2), status=503)`
     """
     if not prepared.replayable:
         return NextStep("fail")
     if status == 401 and not replayed:
         return NextStep("replay")
-    if attempt < max_retries and should_retry(
+    if policy.allows(attempt) and should_retry(
         prepared.method, prepared.path, status=status, error=error, retry_after=retry_after
     ):
         return NextStep("retry", policy.delay(attempt, retry_after))
@@ -499,8 +444,9 @@ class BaseClient:
         verify: bool,
         ca_bundle: str | None,
         timeout: float,
-        max_retries: int,
+        max_retries: int | None,
         token_store: TokenStore | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         parts = urlsplit(url.strip() if isinstance(url, str) else "")
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -517,27 +463,71 @@ class BaseClient:
                 "no credentials: give client_id and client_secret (or username and password)",
                 hint="create an API client in the PBX admin console (Admin > Integrations > API)",
             )
-        if max_retries < 0:
+        if max_retries is not None and max_retries < 0:
             raise ConfigError("max_retries must be 0 or more")
+        # one policy decides every retry; max_retries, when given, sets its budget
+        policy = retry_policy or DEFAULT_RETRY_POLICY
+        if max_retries is not None:
+            policy = dataclasses.replace(policy, max_retries=max_retries)
         self.url = _normalize_url(url)
         self.client_id = client_id if client_id else username
         # kept for the Call Control WebSocket, which must trust the PBX the same way
         self.verify = verify
         self.ca_bundle = ca_bundle
         self.timeout = timeout
-        self.max_retries = max_retries
-        self._retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
+        self._retry_policy: RetryPolicy = policy
+        self._timeout_override: float | None = None
+        self._owns_http = True
         self._tokens = TokenManager(
             self.url,
             credentials,
             cache_dir=default_cache_dir(),
-            max_retries=max_retries,
-            retry_delay=lambda attempt: self._retry_policy.delay(attempt),
+            retry_policy=policy,
             store=token_store,
         )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self.url!r}, client_id={self.client_id!r})"
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed request may be sent again (the retry policy's budget)."""
+        return self._retry_policy.max_retries
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy of this client (see `py3cx.RetryPolicy`)."""
+        return self._retry_policy
+
+    def with_options(
+        self: _BaseClientT,
+        *,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> _BaseClientT:
+        """A client for the same PBX that shares this one's connections and token, with other
+        retries or timeout (as openai-python and stripe-python do). Closing it closes nothing:
+        the connections belong to this client.
+
+        Raises ConfigError for a negative `max_retries`.
+        Example: `client.with_options(max_retries=0).get("Users")`
+        """
+        if max_retries is not None and max_retries < 0:
+            raise ConfigError("max_retries must be 0 or more")
+        clone = copy.copy(self)
+        # typed layers (xapi, reports, callcontrol) hold their client: the copy makes its own
+        for name in ("xapi", "reports", "callcontrol"):
+            clone.__dict__.pop(name, None)
+        policy = retry_policy or self._retry_policy
+        if max_retries is not None:
+            policy = dataclasses.replace(policy, max_retries=max_retries)
+        clone._retry_policy = policy
+        if timeout is not None:
+            clone.timeout = timeout
+            clone._timeout_override = timeout
+        clone._owns_http = False
+        return clone
 
     @classmethod
     def from_env(cls: type[_BaseClientT], profile: str | None = None, **options: Any) -> _BaseClientT:
@@ -572,6 +562,10 @@ class BaseClient:
             extra["If-Match"] = etag
         return PreparedRequest(method.upper(), full, f"{full}?{qs}" if qs else full, json, content, extra)
 
+    def _request_options(self) -> dict[str, Any]:
+        """Per-request options of httpx2's `build_request` (a `with_options` timeout)."""
+        return {} if self._timeout_override is None else {"timeout": self._timeout_override}
+
     def _log(self, prepared: PreparedRequest, status: int, started: float) -> None:
         elapsed = (time.monotonic() - started) * 1000
         log.debug("%s %s -> %d (%.0f ms)", prepared.method, prepared.path, status, elapsed)
@@ -589,7 +583,6 @@ class BaseClient:
         return next_step(
             prepared,
             attempt=attempt,
-            max_retries=self.max_retries,
             replayed=replayed,
             policy=self._retry_policy,
             status=None if response is None else response.status_code,

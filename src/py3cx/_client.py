@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from py3cx._auth import TokenStore
+    from py3cx._retry import RetryPolicy
     from py3cx.callcontrol import AsyncCallControl, CallControl
     from py3cx.reports import AsyncReports, Reports
     from py3cx.xapi import XAPI, AsyncXAPI
@@ -84,9 +85,10 @@ class Client(BaseClient):
         verify: bool = True,
         ca_bundle: str | None = None,
         timeout: float = 30.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         transport: Any = None,
         token_store: TokenStore | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -99,6 +101,7 @@ class Client(BaseClient):
             timeout=timeout,
             max_retries=max_retries,
             token_store=token_store,
+            retry_policy=retry_policy,
         )
         self._http: HTTPClient = build_sync_client(
             self.url, verify=verify, ca_bundle=ca_bundle, timeout=timeout, transport=transport
@@ -107,8 +110,9 @@ class Client(BaseClient):
     # -- life cycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connections. Example: `client.close()`"""
-        self._http.close()
+        """Close the connections (a `with_options` copy leaves them to its parent). Example: `client.close()`"""
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self: _ClientT) -> _ClientT:
         return self
@@ -153,7 +157,7 @@ class Client(BaseClient):
                 started = time.monotonic()
                 with translate_errors(prepared.method, prepared.path):
                     response = self._http.send(
-                        self._http.build_request(**prepared.build(token)), stream=stream
+                        self._http.build_request(**prepared.build(token), **self._request_options()), stream=stream
                     )
             except APIConnectionError as exc:
                 step = self._next_step(prepared, attempt, replayed, error=exc)
@@ -363,9 +367,10 @@ class AsyncClient(BaseClient):
         verify: bool = True,
         ca_bundle: str | None = None,
         timeout: float = 30.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         transport: Any = None,
         token_store: TokenStore | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -378,14 +383,16 @@ class AsyncClient(BaseClient):
             timeout=timeout,
             max_retries=max_retries,
             token_store=token_store,
+            retry_policy=retry_policy,
         )
         self._http: AsyncHTTPClient = build_async_client(
             self.url, verify=verify, ca_bundle=ca_bundle, timeout=timeout, transport=transport
         )
 
     async def close(self) -> None:
-        """Close the connections. Example: `await client.close()`"""
-        await self._http.aclose()
+        """Close the connections (a `with_options` copy leaves them to its parent)."""
+        if self._owns_http:
+            await self._http.aclose()
 
     async def __aenter__(self: _AsyncClientT) -> _AsyncClientT:
         return self
@@ -423,7 +430,7 @@ class AsyncClient(BaseClient):
             try:
                 started = time.monotonic()
                 with translate_errors(prepared.method, prepared.path):
-                    request = self._http.build_request(**prepared.build(token))
+                    request = self._http.build_request(**prepared.build(token), **self._request_options())
                     response = await self._http.send(request, stream=stream)
             except APIConnectionError as exc:
                 step = self._next_step(prepared, attempt, replayed, error=exc)

@@ -9,6 +9,7 @@ import logging
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,16 @@ def test_paging_through_faults_and_expiring_tokens_returns_every_row_exactly_onc
         with py3cx.Client(clean.url, owner.client_id, owner.secret) as client:
             expected = segment_ids(client, 500)
 
-    faults = FaultSpec.parse("500=0.05,503=0.05,429=0.05,reset=0.02")
-    with running_emulator(small_config(token_ttl=2, faults=faults)) as faulty:
+    # the faults a client rides through (a 500 is final: it means a malformed request)
+    faults = FaultSpec.parse("503=0.1,429=0.1,504=0.05,reset=0.05")
+    with running_emulator(small_config(token_ttl=1, faults=faults)) as faulty:
         owner = owner_of(faulty)
-        # a budget of 6 makes three faults in a row on one page (0.17**7) practically impossible
+        # a budget of 6 makes seven faults in a row on one page (0.3**7) practically impossible
         with py3cx.Client(faulty.url, owner.client_id, owner.secret, max_retries=6) as client:
-            got = segment_ids(client, 15)
+            got = []
+            for page in client.iter_pages("CallHistoryView", page_size=15):
+                got += [row["SegmentId"] for row in page.rows]
+                time.sleep(0.15)  # a slow reader: the 1 s token expires while it pages
         stats = emulator_stats(faulty.url)
 
     assert len(expected) > 200
@@ -117,8 +122,12 @@ def test_a_500_is_never_retried_get_or_post() -> None:
     # on a PBX a 500 means a malformed request: the same request gets the same 500 (DESIGN.md 6)
     with running_emulator(small_config(calls=10, faults=FaultSpec.parse("500=1"))) as emu:
         owner = owner_of(emu)
-        with py3cx.Client(emu.url, owner.client_id, owner.secret, max_retries=2) as client:
-            client._retry_policy = RetryPolicy(initial_delay=0.01)
+        with py3cx.Client(
+            emu.url,
+            owner.client_id,
+            owner.secret,
+            retry_policy=RetryPolicy(max_retries=2, initial_delay=0.01),
+        ) as client:
             with pytest.raises(py3cx.InternalServerError):
                 client.get("Users")
             assert xapi_requests(emu) == 1
@@ -130,8 +139,12 @@ def test_a_500_is_never_retried_get_or_post() -> None:
 def test_a_post_whose_connection_dropped_is_not_sent_again() -> None:
     with running_emulator(small_config(calls=10, faults=FaultSpec.parse("reset=1"))) as emu:
         owner = owner_of(emu)
-        with py3cx.Client(emu.url, owner.client_id, owner.secret, max_retries=2) as client:
-            client._retry_policy = RetryPolicy(initial_delay=0.01)
+        with py3cx.Client(
+            emu.url,
+            owner.client_id,
+            owner.secret,
+            retry_policy=RetryPolicy(max_retries=2, initial_delay=0.01),
+        ) as client:
             with pytest.raises(py3cx.APIConnectionError) as caught:
                 client.post("Users", {"Number": "9999", "FirstName": "Once"})
             assert caught.value.request_sent is True
@@ -318,8 +331,13 @@ def test_a_get_that_times_out_is_retried_then_raises_timeout_error() -> None:
     owner = owner_of(cfg)
     slow = SlowXapi(create_app(cfg), delay=0.5)
     with serving(slow) as url:
-        client = py3cx.Client(url, owner.client_id, owner.secret, timeout=0.15, max_retries=1)
-        client._retry_policy = RetryPolicy(initial_delay=0.01)
+        client = py3cx.Client(
+            url,
+            owner.client_id,
+            owner.secret,
+            timeout=0.15,
+            retry_policy=RetryPolicy(max_retries=1, initial_delay=0.01),
+        )
         with client:
             with pytest.raises(py3cx.APITimeoutError) as caught:
                 client.get("Users")

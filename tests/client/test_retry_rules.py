@@ -79,23 +79,29 @@ def test_unreadable_retry_after_is_ignored(header: str | None) -> None:
 
 
 def test_backoff_doubles_and_is_capped() -> None:
-    no_jitter = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 0.0)
-    assert [no_jitter.delay(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-    assert no_jitter.delay(10_000) == 8.0
+    top_draw = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 1.0)
+    assert [top_draw.delay(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert top_draw.delay(10_000) == 8.0
 
 
-def test_jitter_takes_off_at_most_a_quarter() -> None:
-    full_jitter = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 1.0)
-    assert full_jitter.delay(0) == pytest.approx(0.375)
-    assert full_jitter.delay(3) == pytest.approx(3.0)
+def test_full_jitter_draws_between_zero_and_the_cap() -> None:
+    half = RetryPolicy(initial_delay=0.5, max_delay=8.0, random=lambda: 0.5)
+    assert half.delay(0) == pytest.approx(0.25)
+    assert half.delay(3) == pytest.approx(2.0)
     real = RetryPolicy()
     delays = {real.delay(1) for _ in range(50)}
-    assert all(0.75 <= d <= 1.0 for d in delays)
+    assert all(0.0 <= d <= 1.0 for d in delays)
     assert len(delays) > 1  # clients that failed together do not retry together
 
 
+def test_the_policy_holds_the_budget_and_refuses_a_negative_one() -> None:
+    assert RetryPolicy().max_retries == 2 and RetryPolicy(max_retries=0).allows(0) is False
+    with pytest.raises(ValueError, match="0 or more"):
+        RetryPolicy(max_retries=-1)
+
+
 def test_retry_after_wins_over_backoff_and_is_capped() -> None:
-    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0, max_retry_after=60.0, random=lambda: 0.0)
+    policy = RetryPolicy(initial_delay=0.5, max_delay=8.0, max_retry_after=60.0, random=lambda: 1.0)
     assert policy.delay(0, "12") == 12.0
     assert policy.delay(3, "0") == 0.0
     assert policy.delay(0, "86400") == 60.0
@@ -104,7 +110,7 @@ def test_retry_after_wins_over_backoff_and_is_capped() -> None:
 
 # -- what a send loop does after a failed attempt ------------------------------------------------
 
-POLICY = RetryPolicy(initial_delay=0.5, random=lambda: 0.0)
+POLICY = RetryPolicy(max_retries=2, initial_delay=0.5, random=lambda: 1.0)
 
 
 def prepared(method: str = "GET", content: object = None) -> PreparedRequest:
@@ -112,32 +118,23 @@ def prepared(method: str = "GET", content: object = None) -> PreparedRequest:
 
 
 def test_a_first_401_is_replayed_once_and_a_second_fails() -> None:
-    assert next_step(
-        prepared(), attempt=0, max_retries=2, replayed=False, policy=POLICY, status=401
-    ).action == ("replay")
-    assert next_step(
-        prepared(), attempt=0, max_retries=2, replayed=True, policy=POLICY, status=401
-    ).action == ("fail")
+    assert next_step(prepared(), attempt=0, replayed=False, policy=POLICY, status=401).action == ("replay")
+    assert next_step(prepared(), attempt=0, replayed=True, policy=POLICY, status=401).action == ("fail")
 
 
 def test_a_401_on_a_post_is_replayed_too() -> None:
     # the PBX refused the token, so the POST never ran
-    step = next_step(prepared("POST"), attempt=0, max_retries=2, replayed=False, policy=POLICY, status=401)
+    step = next_step(prepared("POST"), attempt=0, replayed=False, policy=POLICY, status=401)
     assert step.action == "replay"
 
 
 def test_retries_stop_when_the_budget_is_spent() -> None:
-    steps = [
-        next_step(prepared(), attempt=n, max_retries=2, replayed=False, policy=POLICY, status=503)
-        for n in range(3)
-    ]
+    steps = [next_step(prepared(), attempt=n, replayed=False, policy=POLICY, status=503) for n in range(3)]
     assert [(s.action, s.delay) for s in steps] == [("retry", 0.5), ("retry", 1.0), ("fail", 0.0)]
 
 
 def test_retry_after_sets_the_delay() -> None:
-    step = next_step(
-        prepared(), attempt=0, max_retries=2, replayed=False, policy=POLICY, status=429, retry_after="3"
-    )
+    step = next_step(prepared(), attempt=0, replayed=False, policy=POLICY, status=429, retry_after="3")
     assert (step.action, step.delay) == ("retry", 3.0)
 
 
@@ -145,18 +142,14 @@ def test_a_streamed_upload_is_never_sent_twice() -> None:
     upload = prepared("POST", content=iter([b"pcm"]))
     assert not upload.replayable
     for status in (401, 503):
-        step = next_step(
-            upload, attempt=0, max_retries=2, replayed=False, policy=POLICY, status=status, retry_after="1"
-        )
+        step = next_step(upload, attempt=0, replayed=False, policy=POLICY, status=status, retry_after="1")
         assert step.action == "fail"
-    assert next_step(
-        upload, attempt=0, max_retries=2, replayed=False, policy=POLICY, error=CONNECT_FAILED
-    ).action == ("fail")
+    assert next_step(upload, attempt=0, replayed=False, policy=POLICY, error=CONNECT_FAILED).action == (
+        "fail"
+    )
 
 
 def test_connection_errors_follow_the_method_rules() -> None:
-    get = next_step(prepared(), attempt=0, max_retries=2, replayed=False, policy=POLICY, error=READ_TIMEOUT)
-    post = next_step(
-        prepared("POST"), attempt=0, max_retries=2, replayed=False, policy=POLICY, error=READ_TIMEOUT
-    )
+    get = next_step(prepared(), attempt=0, replayed=False, policy=POLICY, error=READ_TIMEOUT)
+    post = next_step(prepared("POST"), attempt=0, replayed=False, policy=POLICY, error=READ_TIMEOUT)
     assert (get.action, post.action) == ("retry", "fail")
