@@ -214,26 +214,37 @@ def test_token_cache_file_is_0600_and_named_without_secrets(
 
 PAGING_SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import asyncio, json, sys
     import py3cx
 
-    url, client_id, secret = sys.argv[1:4]
-    with py3cx.Client(url, client_id, secret) as client:
-        print("ready", flush=True)
-        sys.stdin.readline()  # start together
-        ids = [row["SegmentId"] for row in client.paginate("CallHistoryView", page_size=20)]
+    url, client_id, secret, face = sys.argv[1:5]
+
+    def sync_ids():
+        with py3cx.Client(url, client_id, secret) as client:
+            print("ready", flush=True)
+            sys.stdin.readline()  # start together
+            return [row["SegmentId"] for row in client.paginate("CallHistoryView", page_size=20)]
+
+    async def async_ids():
+        async with py3cx.AsyncClient(url, client_id, secret) as client:
+            print("ready", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
+            return [row["SegmentId"] async for row in client.paginate("CallHistoryView", page_size=20)]
+
+    ids = sync_ids() if face == "sync" else asyncio.run(async_ids())
     print(json.dumps(ids), flush=True)
     """
 )
 
 
+@pytest.mark.parametrize("face", ["sync", "async"])
 def test_two_processes_paging_call_history_at_once_both_get_every_row_with_one_token(
-    emulator: RunningEmulator, tmp_path: Path
+    emulator: RunningEmulator, tmp_path: Path, face: str
 ) -> None:
     owner = owner_of(emulator)
     script = tmp_path / "page.py"
     script.write_text(PAGING_SCRIPT)
-    args = [sys.executable, str(script), emulator.url, owner.client_id, owner.secret]
+    args = [sys.executable, str(script), emulator.url, owner.client_id, owner.secret, face]
     processes = [
         subprocess.Popen(
             args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
