@@ -85,6 +85,7 @@ def test_the_cli_page_is_plain_text_at_a_fixed_width(commands: list[Any]) -> Non
 HAND_WRITTEN = [
     "index.md",
     "emulator.md",
+    "connect.md",
     "library.md",
     "howto/exports.md",
     "howto/live-calls.md",

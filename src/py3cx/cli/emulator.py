@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import platformdirs
 import typer
@@ -39,6 +40,54 @@ def _check_port_free(host: str, port: int) -> None:
                 f"port {port} on {host} is already in use ({exc.strerror})",
                 hint="stop what listens there, choose another --port, or --port 0 for a free one",
             ) from None
+
+
+def _serve_many(cfg: Any, count: int, host: str, port: int, pbx_list: Path | None) -> None:
+    import dataclasses
+
+    from py3cx.emulator import serve_many
+    from py3cx.emulator.config import default_clients
+
+    # each PBX its own seed, data and (unless --client named them) its own client secrets
+    own_clients = cfg.clients == default_clients(cfg.seed)
+    configs = [cfg] + [
+        dataclasses.replace(cfg, seed=cfg.seed + i, **({"clients": [], "users": []} if own_clients else {}))
+        for i in range(1, count)
+    ]
+    ports = [_free_port(host) for _ in configs] if port == 0 else [port + i for i in range(count)]
+    for each in ports if port else ():
+        _check_port_free(host, each)  # said before anything listens
+    url_host = f"[{host}]" if ":" in host else host
+
+    def ready(urls: list[str]) -> None:
+        entries = []
+        for i, (config, url) in enumerate(zip(configs, urls, strict=True), start=1):
+            owner = next(c for c in config.clients if c.role == "SystemOwner" and not c.client_id.isdigit())
+            entries.append(
+                {"name": f"pbx-{i}", "url": url, "client_id": owner.client_id, "client_secret": owner.secret}
+            )
+        for entry in entries:
+            output.info(f"{entry['name']}  {entry['url']}  (seed {configs[int(entry['name'][4:]) - 1].seed})")
+        if pbx_list is not None:
+            _write_private(pbx_list, json.dumps(entries, indent=2) + "\n")
+            output.info(
+                f"{len(entries)} PBXs listening on {url_host}; their list (with secrets) is in {pbx_list}"
+            )
+        else:
+            output.info(
+                f"{len(entries)} PBXs listening on {url_host}; --pbx-list FILE writes their credentials"
+            )
+
+    serve_many(configs, host, ports, ready=ready)
+
+
+def _write_private(path: Path, text: str) -> None:
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
 
 
 @emulator_app.command("serve")
@@ -110,6 +159,21 @@ def serve(
             "--tls-key", help="The private key of --tls-cert (PEM), unless the certificate file holds it."
         ),
     ] = None,
+    pbxs: Annotated[
+        int,
+        typer.Option(
+            "--pbxs",
+            min=1,
+            help="Serve this many independent PBXs from one process: PBX i on port --port + i, seed --seed + i.",
+        ),
+    ] = 1,
+    pbx_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--pbx-list",
+            help="Write the PBXs as JSON [{name, url, client_id, client_secret}] here (0600) once all listen.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the emulator until interrupted; prints its URL and the credentials it accepts."""
     from py3cx._exceptions import ConfigError
@@ -139,6 +203,15 @@ def serve(
     )
     if clients:
         cfg.clients = clients
+    if pbx_list is not None:
+        output.require_folder(pbx_list)
+    if pbxs > 1 or pbx_list is not None:
+        if db is not None and pbxs > 1:
+            raise ConfigError("--db names one file; with --pbxs each PBX keeps its own temporary one")
+        if tls or tls_cert:
+            raise ConfigError("--tls serves one PBX", hint="run one `3cx emulator serve --tls` per PBX")
+        _serve_many(cfg, pbxs, host, port, pbx_list)
+        return
     if port == 0:
         port = _free_port(host)
     else:

@@ -13,7 +13,7 @@ from .app import create_app
 from .auth import Identity
 from .config import ApiClient, EmulatorConfig, FaultSpec, WebUser, default_clients, default_users
 from .registry import FunctionContext, xapi_action, xapi_function
-from .server import RunningEmulator, describe, running_emulator, serve
+from .server import RunningEmulator, describe, running_emulator, running_emulators, serve, serve_many
 from .state import EmulatorState
 
 __all__ = [
@@ -30,7 +30,9 @@ __all__ = [
     "default_users",
     "describe",
     "running_emulator",
+    "running_emulators",
     "serve",
+    "serve_many",
     "xapi_action",
     "xapi_function",
 ]

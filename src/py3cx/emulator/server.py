@@ -13,8 +13,8 @@ import asyncio
 import signal
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,6 +186,96 @@ def serve(
     finally:
         signal.signal(signal.SIGTERM, previous)
         app.state.emulator.close()
+
+
+@contextmanager
+def running_emulators(
+    configs: Sequence[EmulatorConfig], host: str = "127.0.0.1", base_port: int = 0
+) -> Iterator[list[RunningEmulator]]:
+    """Run several independent emulators (``base_port`` 0: each on a free port, else PBX i on
+    ``base_port + i``); yield them once all listen; on exit stop them and remove their databases.
+
+    Example: ``with running_emulators([EmulatorConfig(seed=s) for s in (1, 2)]) as pbxs: ...``.
+    """
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(running_emulator(cfg, host, base_port + i if base_port else 0))
+            for i, cfg in enumerate(configs)
+        ]
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its caller (several share one process)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def serve_many(
+    configs: Sequence[EmulatorConfig],
+    host: str,
+    ports: Sequence[int],
+    *,
+    ready: Callable[[list[str]], None] | None = None,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
+    """Serve one emulator per config on ``ports`` from one process and one event loop, until
+    SIGTERM or Ctrl-C; ``ready(urls)`` is called once every one listens. Every temporary
+    database is removed on the way out. Example: ``serve_many(configs, "127.0.0.1", [5100, 5101])``.
+    """
+    options = _emulator_options("warning")
+    if ssl_certfile:
+        options.update(ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    # a SIGTERM while the PBXs are being made must still remove their databases
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    apps: list[Starlette] = []
+    try:
+        for cfg in configs:
+            apps.append(create_app(cfg))
+        _serve_apps(apps, host, ports, options, ready, "https" if ssl_certfile else "http")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for app in apps:
+            app.state.emulator.close()
+
+
+def _serve_apps(
+    apps: Sequence[Starlette],
+    host: str,
+    ports: Sequence[int],
+    options: dict[str, Any],
+    ready: Callable[[list[str]], None] | None,
+    scheme: str,
+) -> None:
+    servers = [
+        _QuietServer(uvicorn.Config(app, host=host, port=port, **options))
+        for app, port in zip(apps, ports, strict=True)
+    ]
+    url_host = f"[{host}]" if ":" in host else host
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _stop_all, servers)
+        tasks = [asyncio.ensure_future(server.serve()) for server in servers]
+        while not all(server.started for server in servers):
+            if any(task.done() for task in tasks):
+                _stop_all(servers)
+                break
+            await asyncio.sleep(0.05)
+        else:
+            if ready is not None:
+                ready([f"{scheme}://{url_host}:{port}" for port in ports])
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+
+
+def _stop_all(servers: Sequence[uvicorn.Server]) -> None:
+    for server in servers:
+        server.should_exit = True
 
 
 def _exit_on_sigterm(signum: int, _frame: Any) -> None:
