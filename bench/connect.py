@@ -148,7 +148,8 @@ class Database:
         engine = sa.create_engine(self.url)
         try:
             with engine.begin() as conn:
-                return conn.execute(sa.text(sql)).scalar()
+                result = conn.execute(sa.text(sql))
+                return result.scalar() if result.returns_rows else None
         finally:
             engine.dispose()
 

@@ -170,15 +170,17 @@ def upsert(
     rows: Sequence[Mapping[str, Any]],
     *,
     keep: Iterable[str] = (),
-) -> int:
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
     """Insert ``rows``, or update the existing row with the same primary key when its
-    ``content_hash`` differs; return how many rows were inserted or changed.
+    ``content_hash`` differs; return the ``returning`` columns (default: the key) of each row
+    inserted or changed.
 
     Columns named in ``keep`` keep their stored value on update (``first_seen``...). A row whose
     hash is unchanged is not written at all: a pass with nothing new changes nothing.
     """
     if not rows:
-        return 0
+        return []
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -195,5 +197,6 @@ def upsert(
         where=table.c.content_hash != statement.excluded.content_hash,
     )
     # RETURNING gives one row per insert or real update: batched, and countable on both databases
-    result = conn.execute(statement.returning(*table.primary_key.columns), [dict(row) for row in rows])
-    return len(result.all())
+    columns = [table.c[name] for name in returning] or list(table.primary_key.columns)
+    result = conn.execute(statement.returning(*columns), [dict(row) for row in rows])
+    return [tuple(row) for row in result.all()]

@@ -10,6 +10,7 @@ The call log has no end time: ``end_time`` is start + ringing + talking.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,6 +41,17 @@ def content_hash(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=8192)
+def _e164(text: str, region: str | None) -> str | None:
+    try:
+        parsed = phonenumbers.parse(text, region.upper() if region else None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 def to_e164(number: Any, region: str | None) -> str | None:
     """``number`` in E.164 (``+442079460000``), or None for an extension, a blank or a non-number.
 
@@ -51,13 +63,7 @@ def to_e164(number: Any, region: str | None) -> str | None:
     digits = "".join(ch for ch in text if ch.isdigit())
     if not digits or (not text.startswith("+") and len(digits) <= _INTERNAL_MAX_DIGITS):
         return None
-    try:
-        parsed = phonenumbers.parse(text, region.upper() if region else None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return _e164(text, region)
 
 
 def _seconds(value: Any) -> float | None:
@@ -133,8 +139,9 @@ def call_log_record(row: Mapping[str, Any], region: str | None, now: datetime) -
 
 
 def _stamped(record: dict[str, Any], now: datetime) -> dict[str, Any]:
+    # every other column is a function of the raw row, the call id and the PBX's country
     record["content_hash"] = content_hash(
-        {k: v for k, v in record.items() if k != "raw"} | {"raw": record["raw"]}
+        [record["raw"], record["call_id"], record["src_e164"], record["dst_e164"]]
     )
     record["first_synced_at"] = now
     record["changed_at"] = now

@@ -46,6 +46,7 @@ WINDOW = timedelta(days=31)
 _MIN_WINDOW = timedelta(minutes=1)
 _MAX_WINDOW = timedelta(days=366)
 _CHUNK = 500
+_HISTORY_SOURCE_TTL = 3600.0
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,18 @@ class PbxSession:
             transport=RateLimitedTransport(inner, settings.rate_limit),
             token_store=DatabaseTokenStore(db, vault, settings.url, settings.client_id),
         )
+        self._history: tuple[float, ReportDefinition] | None = None
 
     def __repr__(self) -> str:
         return f"PbxSession({self.pbx.name!r})"
+
+    async def history_report(self, period: Period) -> ReportDefinition:
+        """The PBX's history source (asked once an hour: a PBX changes build rarely)."""
+        now = time.monotonic()
+        if self._history is None or now - self._history[0] > _HISTORY_SOURCE_TTL:
+            source = self.pbx.settings.history_source
+            self._history = (now, await choose_history_report_async(self.client, period, source))
+        return self._history[1]
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -218,9 +228,7 @@ async def _sync_calls(session: PbxSession, since: datetime | None, window: timed
         start = now - timedelta(days=pbx.settings.backfill_days)
     assert start is not None
     start = min(start, now - _MIN_WINDOW)
-    definition = await choose_history_report_async(
-        session.client, Period(start, now), pbx.settings.history_source
-    )
+    definition = await session.history_report(Period(start, now))
     fetched = changed = 0
     cursor, size = start, window
     while cursor < now:
@@ -285,10 +293,15 @@ def _store_records(
             records = view_records(rows, region, now, _earlier_call(conn, pbx.id))
         for record in records:
             record["pbx_id"] = pbx.id
+        touched: set[str] = set()
         changed = 0
         for i in range(0, len(records), _CHUNK):
-            changed += upsert(conn, schema.call_records, records[i : i + _CHUNK], keep=("first_synced_at",))
-        _rebuild_calls(conn, pbx.id, sorted({r["call_id"] for r in records}), now)
+            chunk = records[i : i + _CHUNK]
+            done = upsert(conn, schema.call_records, chunk, keep=("first_synced_at",), returning=("call_id",))
+            changed += len(done)
+            touched.update(call_id for (call_id,) in done)
+        # only the calls whose records changed are built again: a quiet pass writes nothing
+        _rebuild_calls(conn, pbx.id, sorted(touched), now)
         state = schema.sync_state
         current = _utc(conn.execute(sa.select(state.c.watermark).where(_state_key(pbx.id, "calls"))).scalar())
         if current is None or watermark > current:
@@ -301,11 +314,9 @@ def _rebuild_calls(conn: Connection, pbx_id: int, call_ids: list[str], now: date
     changed = 0
     for i in range(0, len(call_ids), _CHUNK):
         chunk = call_ids[i : i + _CHUNK]
-        rows = (
-            conn.execute(sa.select(table).where((table.c.pbx_id == pbx_id) & table.c.call_id.in_(chunk)))
-            .mappings()
-            .all()
-        )
+        wanted = [c for c in table.columns if c.name not in ("raw", "content_hash")]
+        where = (table.c.pbx_id == pbx_id) & table.c.call_id.in_(chunk)
+        rows = conn.execute(sa.select(*wanted).where(where)).mappings().all()
         grouped: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             record = dict(row)
@@ -313,7 +324,7 @@ def _rebuild_calls(conn: Connection, pbx_id: int, call_ids: list[str], now: date
             record["end_time"] = _utc(record["end_time"])
             grouped.setdefault(record["call_id"], []).append(record)
         built = [build_call(records, now) | {"pbx_id": pbx_id} for records in grouped.values()]
-        changed += upsert(conn, schema.calls, built)
+        changed += len(upsert(conn, schema.calls, built))
     return changed
 
 
@@ -412,7 +423,7 @@ def _store_directory(
                         if k not in ("first_seen", "last_seen", "changed_at", "deleted_at")
                     }
                 )
-            changed += upsert(conn, table, rows, keep=("first_seen",))
+            changed += len(upsert(conn, table, rows, keep=("first_seen",)))
             changed += _mark_presence(conn, table, pbx_id, rows, now)
             fetched += len(rows)
     return fetched, changed
