@@ -13,12 +13,29 @@ def rows(n: int) -> list[dict[str, object]]:
     return [{"Id": i} for i in range(n)]
 
 
-def test_paging_stops_on_a_short_page() -> None:
+def test_a_short_page_asks_again_and_an_empty_page_ends() -> None:
+    # a PBX may cap its page size: a short page is not the end of the collection
     pager = Pager(page_size=10)
     assert pager.next() == (10, 0)
     pager.record(rows(10), None)
     assert pager.next() == (10, 10)
     pager.record(rows(3), None)
+    assert pager.next() == (10, 13)
+    pager.record([], None)
+    assert pager.next() is None
+
+
+def test_a_short_page_that_reaches_the_count_ends_paging() -> None:
+    pager = Pager(page_size=10)
+    pager.record(rows(10), 13)
+    pager.record(rows(3), None)
+    assert pager.next() is None
+
+
+def test_a_page_larger_than_asked_ends_paging() -> None:
+    # the PBX ignored $top and sent everything: asking again would repeat it
+    pager = Pager(page_size=10)
+    pager.record(rows(25), None)
     assert pager.next() is None
 
 
