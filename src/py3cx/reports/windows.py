@@ -51,7 +51,13 @@ class Window:
     uid: int = field(default_factory=lambda: next(_ids))
 
     def note_row_key(self, key: datetime | None) -> None:
-        """Account for one written row whose time is ``key`` (None when the row has none)."""
+        """Account for one written row whose time is ``key`` (None when the row has none).
+
+        ``key`` must be on a whole millisecond, as a window's start is sent: a PBX that writes
+        finer times has its rows in the same millisecond counted as ties. A key earlier than the
+        last one means the PBX ignores the order: the window is then never cut at a row's time.
+        Example: ``window.note_row_key(datetime(2025, 3, 1, 9, 30, tzinfo=timezone.utc))``.
+        """
         if key is None:
             self.ordered = False
             return
@@ -62,26 +68,6 @@ class Window:
         else:
             self.last_key = key
             self.ties = 1
-
-    def note_page(self, first: datetime | None, last: datetime | None, trailing: int, size: int) -> None:
-        """Account for a page of ``size`` written rows from ``first`` to ``last`` in time, whose last
-        ``trailing`` rows are at ``last`` or later (reading every row's time would cost more than
-        the rest of the export: the order is checked at the ends of each page).
-
-        ``last`` must be on a whole millisecond, as a window's start is sent: a PBX that writes
-        finer times has its rows in the same millisecond counted as ties."""
-        if not size:
-            return
-        if first is None or last is None or last < first:
-            self.ordered = False
-            return
-        if self.last_key is not None and first < self.last_key:
-            self.ordered = False
-        if trailing == size and last == self.last_key:
-            self.ties += size
-        else:
-            self.ties = trailing
-        self.last_key = last
 
     def can_split(self, min_span: timedelta) -> bool:
         """True when cutting this window would make progress without risking duplicates or gaps."""
