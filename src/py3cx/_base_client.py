@@ -282,20 +282,33 @@ class Pager:
 def page_rows(body: Any, method: str, path: str) -> tuple[list[dict[str, Any]], int | None]:
     """The rows and `@odata.count` of a collection body (`{"value": [...]}` or a bare list).
 
+    The count may come as a number or, from an OData server asked for IEEE754-compatible
+    numbers, as a string of digits; anything else counts as no count.
     Raises APIError when the body is not a collection. Example: `page_rows({"value": []}, "GET", "/x")`
     """
     if isinstance(body, list):
         return [row for row in body if isinstance(row, dict)], None
-    if isinstance(body, dict) and isinstance(body.get("value"), list):
-        count = body.get("@odata.count")
+    if isinstance(body, Mapping) and isinstance(body.get("value"), list):
         rows = [row for row in body["value"] if isinstance(row, dict)]
-        return rows, int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
+        return rows, _odata_count(body.get("@odata.count"))
     raise APIError(
         "the answer is not a collection, so it cannot be paged",
         method=method,
         path=path,
         hint="use client.get() for single entities and singletons",
     )
+
+
+def _odata_count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 # -- requests ----------------------------------------------------------------------------------

@@ -61,3 +61,30 @@ def test_without_a_count_paging_ends_on_an_empty_page_not_a_short_one() -> None:
             pages = list(client.iter_pages("CallHistoryView", page_size=50, count=False))
     assert [row["SegmentId"] for page in pages for row in page.rows] == expected
     assert pages[-1].rows == [] and all(page.count is None for page in pages)
+
+
+def test_a_count_sent_as_a_string_ends_paging_like_a_number() -> None:
+    """A PBX in front of which the count comes as a string (IEEE754Compatible), between the
+    client and a real emulator."""
+    with running_emulator(small_config(max_page_size=CAP)) as capped:
+        owner = owner_of(capped)
+        upstream = httpx2.Client(base_url=capped.url)
+
+        def forward(request: httpx2.Request) -> httpx2.Response:
+            answer = upstream.request(
+                request.method,
+                request.url.raw_path.decode(),
+                headers=request.headers,
+                content=request.content,
+            )
+            body = answer.json()
+            if isinstance(body, dict) and "@odata.count" in body:
+                body["@odata.count"] = str(body["@odata.count"])
+            return httpx2.Response(answer.status_code, json=body)
+
+        transport = httpx2.MockTransport(forward)
+        with py3cx.Client("http://pbx.test", owner.client_id, owner.secret, transport=transport) as client:
+            rows = client.paginate("CallHistoryView", page_size=50)
+            ids = [row["SegmentId"] for row in rows]
+        upstream.close()
+    assert rows.count == len(ids) == len(set(ids)) > 50

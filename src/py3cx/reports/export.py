@@ -20,17 +20,17 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from py3cx._base_client import page_rows
 from py3cx._durations import parse_datetime
 from py3cx._exceptions import (
     APIConnectionError,
-    APIError,
     APIStatusError,
     APITimeoutError,
     ConfigError,
@@ -156,15 +156,6 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 
 
-def _page(data: Any) -> tuple[list[dict[str, Any]], int | None]:
-    if isinstance(data, Mapping) and isinstance(data.get("value"), list):
-        count = data.get("@odata.count")
-        return list(data["value"]), int(count) if isinstance(count, int | str) else None
-    if isinstance(data, list):
-        return list(data), None
-    raise APIError("the PBX answered a report request with something that is not a collection")
-
-
 class _Run:
     """One export run: the windows, the pages in flight, the part file and the state."""
 
@@ -214,7 +205,7 @@ class _Run:
 
         def fetch() -> tuple[list[dict[str, Any]], int | None]:
             data = self.client.get(path, top=top, skip=skip, count=True if count else None, **options)
-            return _page(data)
+            return page_rows(data, "GET", path)
 
         self.inflight[(window.uid, skip)] = pool.submit(fetch)
         self.scheduled_to[window.uid] = max(self.scheduled_to.get(window.uid, 0), skip + self.step)
