@@ -105,10 +105,6 @@ class EntityTable:
         """Properties sent by default (everything except navigation properties)."""
         return [p for p in self.props.values() if not p.navigation]
 
-    @property
-    def navigation_props(self) -> dict[str, Prop]:
-        return {n: p for n, p in self.props.items() if p.navigation}
-
     def unknown_property(self, name: str) -> Exception:
         return bad_request(f"Could not find a property named '{name}' on type '{self.type_name}'.")
 
