@@ -51,11 +51,20 @@ def test_a_window_shorter_than_twice_the_minimum_is_not_cut() -> None:
 
 def test_windows_survive_the_resume_file() -> None:
     last = T0 + timedelta(hours=3)
-    window = Window(Period(T0, T0 + timedelta(days=1)), done=10, total=25, last_key=last, ties=2)
+    window = Window(Period(T0, T0 + timedelta(days=1)), done=10, total=25, last_key=last, ties=2, expected=30)
     again = Window.from_json(window.to_json())
-    assert (again.period, again.done, again.total, again.last_key, again.ties) == (
-        window.period, 10, 25, T0 + timedelta(hours=3), 2,
+    assert (again.period, again.done, again.total, again.last_key, again.ties, again.expected) == (
+        window.period, 10, 25, T0 + timedelta(hours=3), 2, 30,
     )  # fmt: skip
+
+
+def test_a_window_cut_at_a_rows_time_knows_the_count_the_order_promises() -> None:
+    window = Window(Period(T0, T0 + timedelta(days=1)), total=50)
+    for minute in (1, 2, 3, 3):
+        window.note_row_key(T0 + timedelta(minutes=minute))
+    window.done = 4
+    (rest,) = window.split()
+    assert rest.expected == 50 - 4 + 2  # the rows not written, and the two ties asked again
 
 
 def test_a_period_can_be_sliced_up_front() -> None:

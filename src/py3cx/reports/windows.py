@@ -48,6 +48,9 @@ class Window:
     ordered: bool = True
     status: str = WindowStatus.PENDING
     error: str | None = None
+    # What the count of a window cut at a row's time must be if the PBX keeps the time order:
+    # fewer means it sent rows out of order, and earlier rows were never fetched.
+    expected: int | None = None
     uid: int = field(default_factory=lambda: next(_ids))
 
     def note_row_key(self, key: datetime | None) -> None:
@@ -94,6 +97,8 @@ class Window:
                 # The written prefix ends at last_key: what is left starts there, past the ties.
                 rest = Window(Period(self.last_key, self.period.end), done=self.ties, last_key=self.last_key)
                 rest.ties = self.ties
+                if self.total is not None:
+                    rest.expected = self.total - self.done + self.ties
                 return [rest]
         first, second = self.period.halves()
         head = Window(first, done=self.done, last_key=self.last_key, ties=self.ties)
@@ -139,6 +144,7 @@ class Window:
             "end": None if self.period is None else format_datetime_utc(self.period.end),
             "done": self.done,
             "total": self.total,
+            "expected": self.expected,
             "last_key": None if self.last_key is None else format_datetime_utc(self.last_key),
             "ties": self.ties,
             "ordered": self.ordered,
@@ -156,6 +162,7 @@ class Window:
             period=period,
             done=int(data["done"]),
             total=data.get("total"),
+            expected=data.get("expected"),
             last_key=None if data.get("last_key") is None else parse_datetime(data["last_key"]),
             ties=int(data.get("ties", 0)),
             ordered=bool(data.get("ordered", True)),
