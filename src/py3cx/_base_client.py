@@ -180,7 +180,10 @@ class Page:
 class Pager:
     """Plans `$top`/`$skip` requests over a collection (XAPI has no `@odata.nextLink`).
 
-    Stops after a short page, after `limit` rows, or once `skip` reaches a known count.
+    A short page does not end the collection: a PBX may send fewer rows than `$top` asks (a
+    page-size cap), so the pager asks again from where the rows stopped. It stops on an empty
+    page, once `skip` reaches `@odata.count` (when known), after `limit` rows, or after a page
+    larger than asked (the PBX ignored `$top` and sent everything: asking again would repeat it).
     Example: `Pager(page_size=500).next()` == `(500, 0)`
     """
 
@@ -212,29 +215,46 @@ class Pager:
         self.skip += len(rows)
         if self.remaining is not None:
             self.remaining -= len(rows)
-        short = len(rows) < top
+        whole = len(rows) > top
         past_count = self.count is not None and self.skip >= self.count
-        self.done = short or past_count or (self.remaining is not None and self.remaining <= 0)
+        self.done = not rows or whole or past_count or (self.remaining is not None and self.remaining <= 0)
+        if whole:
+            log.warning("GET ignored $top=%d and sent %d rows at once: not asking again", top, len(rows))
+        elif not rows and self.count is not None and self.skip < self.count:
+            log.warning("the PBX announced %d rows but sent none past row %d", self.count, self.skip)
         return page
 
 
 def page_rows(body: Any, method: str, path: str) -> tuple[list[dict[str, Any]], int | None]:
     """The rows and `@odata.count` of a collection body (`{"value": [...]}` or a bare list).
 
+    The count may come as a number or, from an OData server asked for IEEE754-compatible
+    numbers, as a string of digits; anything else counts as no count.
     Raises APIError when the body is not a collection. Example: `page_rows({"value": []}, "GET", "/x")`
     """
     if isinstance(body, list):
         return [row for row in body if isinstance(row, dict)], None
-    if isinstance(body, dict) and isinstance(body.get("value"), list):
-        count = body.get("@odata.count")
+    if isinstance(body, Mapping) and isinstance(body.get("value"), list):
         rows = [row for row in body["value"] if isinstance(row, dict)]
-        return rows, int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
+        return rows, _odata_count(body.get("@odata.count"))
     raise APIError(
         "the answer is not a collection, so it cannot be paged",
         method=method,
         path=path,
         hint="use client.get() for single entities and singletons",
     )
+
+
+def _odata_count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 # -- requests ----------------------------------------------------------------------------------
@@ -283,11 +303,16 @@ def decode_body(content: bytes) -> Any:
 
 
 def page_options(query: Mapping[str, Any]) -> tuple[dict[str, Any], int | None, int | None, bool]:
-    """Split paginate()'s options: (the other options, limit from top, start from skip, count)."""
+    """Split paginate()'s options: (the other options, limit from top, start from skip, count).
+
+    `count` is True unless the caller passed `count=False`: the first page asks `$count=true` so
+    that paging knows where the collection ends (as the community tools do on every request).
+    Raises TypeError for an unknown option. Example: `page_options({"top": 5})[1] == 5`.
+    """
     options = dict(query)
     limit = options.pop("top", None)
     skip = options.pop("skip", None)
-    count = bool(options.pop("count", False))
+    count = options.pop("count", None) is not False
     unknown = set(options) - {*QUERY_OPTIONS, "params"}
     if unknown:
         raise TypeError(f"unexpected query option(s): {', '.join(sorted(unknown))}")

@@ -318,7 +318,9 @@ class Client(BaseClient):
     def iter_pages(self, path: str, *, page_size: int = 500, **query: Any) -> Iterator[Page]:
         """Pages of a collection over `$top`/`$skip`, fetched lazily; `top` caps the total rows.
 
-        Stops at a short page. With `count=True` each Page carries `@odata.count`.
+        The first page asks `$count=true` (unless `count=False`) and each Page carries
+        `@odata.count`. Paging ends at that count, on an empty page, or after a page larger than
+        asked, never at a merely short one (a PBX may cap the page size): see `Pager`.
         Raises APIStatusError, APIConnectionError (after the retries). Example:
             for page in client.iter_pages("CallHistoryView", page_size=1000, count=True): ...
         """
@@ -338,7 +340,7 @@ class Client(BaseClient):
             yield pager.record(rows, total)
 
     def paginate(self, path: str, *, page_size: int = 500, **query: Any) -> RowIterator:
-        """Every row of a collection, page by page, lazily; `.count` is the total with `count=True`.
+        """Every row of a collection, page by page, lazily; `.count` is the total once a page is in.
 
         Takes the options of `get()`; `top` caps the number of rows, `skip` is where to start.
         Raises APIStatusError, APIConnectionError. Example:

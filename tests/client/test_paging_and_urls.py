@@ -13,12 +13,29 @@ def rows(n: int) -> list[dict[str, object]]:
     return [{"Id": i} for i in range(n)]
 
 
-def test_paging_stops_on_a_short_page() -> None:
+def test_a_short_page_asks_again_and_an_empty_page_ends() -> None:
+    # a PBX may cap its page size: a short page is not the end of the collection
     pager = Pager(page_size=10)
     assert pager.next() == (10, 0)
     pager.record(rows(10), None)
     assert pager.next() == (10, 10)
     pager.record(rows(3), None)
+    assert pager.next() == (10, 13)
+    pager.record([], None)
+    assert pager.next() is None
+
+
+def test_a_short_page_that_reaches_the_count_ends_paging() -> None:
+    pager = Pager(page_size=10)
+    pager.record(rows(10), 13)
+    pager.record(rows(3), None)
+    assert pager.next() is None
+
+
+def test_a_page_larger_than_asked_ends_paging() -> None:
+    # the PBX ignored $top and sent everything: asking again would repeat it
+    pager = Pager(page_size=10)
+    pager.record(rows(25), None)
     assert pager.next() is None
 
 
@@ -98,3 +115,11 @@ def test_extra_params_are_encoded_like_options() -> None:
 
 def test_no_options_no_query() -> None:
     assert query_string() == ""
+
+
+def test_a_count_sent_as_a_string_is_a_count() -> None:
+    # OData servers asked for IEEE754-compatible numbers send 64-bit counts as strings
+    assert page_rows({"value": rows(2), "@odata.count": "7"}, "GET", "/x") == (rows(2), 7)
+    assert page_rows({"value": rows(2), "@odata.count": 7.0}, "GET", "/x") == (rows(2), 7)
+    assert page_rows({"value": [], "@odata.count": "many"}, "GET", "/x") == ([], None)
+    assert page_rows({"value": [], "@odata.count": True}, "GET", "/x") == ([], None)

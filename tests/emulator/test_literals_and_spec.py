@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from py3cx._durations import format_iso_duration, parse_duration
 from py3cx.emulator.literals import LiteralError, PathSyntaxError, parse_literal, split_path
 from py3cx.emulator.query import parse_query_options, split_query_string
 from py3cx.emulator.spec import load_spec_index
@@ -97,6 +98,14 @@ def test_query_string_is_split_like_asp_net_core_plus_is_a_space_and_percent_esc
 def test_durations_are_written_the_way_dotnet_writes_them(seconds: float, text: str) -> None:
     assert duration_to_wire(seconds) == text
     assert parse_literal(f"duration'{text}'", "duration").total_seconds() == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["PT0.1234567S", "-PT1M16.4600009S", "P2DT0.0000005S", "PT59.9999999S"])
+def test_the_emulator_reads_and_writes_durations_exactly_as_the_client_does(text: str) -> None:
+    # one implementation (py3cx._durations): digits past the microsecond are cut, never rounded
+    value = parse_duration(text)
+    assert parse_literal(f"duration'{text}'", "duration") == value
+    assert duration_to_wire(value.total_seconds()) == format_iso_duration(value)
 
 
 def test_storage_date_times_sort_as_instants_and_come_back_as_utc_with_z() -> None:

@@ -228,3 +228,20 @@ def test_departments_and_queues_sync_from_files(
     assert cli("queues", "sync", str(queues)).json()["plan"]["counts"]["unchanged"] == 1
     listed = {q["Number"]: q for q in cli("queues", "list").json()["value"]}
     assert listed["0336"]["Agents"] == "100 101"
+
+
+@pytest.mark.parametrize("group", ["users", "departments", "queues"])
+def test_each_provisioning_command_group_lives_in_the_module_named_after_it(group: str) -> None:
+    import importlib
+
+    from py3cx.cli.main import app
+
+    registered = {info.name: info.typer_instance for info in app.registered_groups}
+    assert registered[group] is getattr(importlib.import_module(f"py3cx.cli.{group}"), f"{group}_app")
+
+
+def test_queue_agents_live_in_the_agents_module() -> None:
+    from py3cx.cli.agents import agents_app
+    from py3cx.cli.queues import queues_app
+
+    assert {info.name: info.typer_instance for info in queues_app.registered_groups}["agents"] is agents_app

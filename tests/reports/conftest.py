@@ -63,6 +63,13 @@ def slow_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
 
 
 @pytest.fixture(scope="session")
+def capped_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
+    """A PBX that sends at most 40 rows an answer whatever ``$top`` asks, and ignores ``$orderby``
+    on CallHistoryView (rows come in the order they were written: by end time)."""
+    yield from _start(tmp_path_factory.mktemp("cache"), max_page_size=40, ignore_orderby=("CallHistoryView",))
+
+
+@pytest.fixture(scope="session")
 def faulty_pbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pbx]:
     """A PBX that fails about a fifth of the requests (500, 503, 429, dropped connections) and
     answers 504 over 6 days."""

@@ -311,9 +311,12 @@ def test_a_pbx_that_ignores_top_is_read_once_not_again_and_again(tmp_path: Path)
     assert len(requests) == 1 and "ignored $top" in result.warnings[0]
 
 
-def _capped_history_pbx(total: int, cap: int) -> tuple[Any, list[dict[str, Any]]]:
+def _capped_history_pbx(
+    total: int, cap: int, *, newest_first: bool = False, late: int | None = None
+) -> tuple[Any, list[dict[str, Any]]]:
     """A PBX whose CallHistoryView sends at most ``cap`` rows per query (a report row cap),
-    while $count tells the truth. Rows are one a minute from 2025-03-01."""
+    while $count tells the truth. Rows are one a minute from 2025-03-01, sent in time order
+    or, ignoring $orderby, ``newest_first`` or with row ``late`` sent last."""
     import re
 
     import httpx2
@@ -338,6 +341,11 @@ def _capped_history_pbx(total: int, cap: int) -> tuple[Any, list[dict[str, Any]]
             for r in rows
             if parse_datetime(low) <= parse_datetime(r["SegmentStartTime"]) < parse_datetime(high)
         ]
+        if newest_first:
+            inside.reverse()
+        if late is not None and rows[late] in inside:
+            inside.remove(rows[late])
+            inside.append(rows[late])
         skip, top = int(query.get("$skip", 0)), int(query["$top"])
         page = inside[:cap][skip : skip + top]
         body: dict[str, Any] = {"value": page}
@@ -357,3 +365,29 @@ def test_a_row_cap_is_worked_around_by_asking_again_from_the_last_rows_time(tmp_
         )  # fmt: skip
     assert result.complete and result.slices >= 6
     assert [int(r["SegmentId"]) for r in _csv_rows(tmp_path / "h.csv")] == [r["SegmentId"] for r in rows]
+
+
+def test_a_row_cap_on_a_pbx_that_ignores_the_order_leaves_the_export_incomplete_not_short(
+    tmp_path: Path,
+) -> None:
+    transport, _rows = _capped_history_pbx(total=50, cap=20, newest_first=True)
+    with Client("http://pbx.test", "c", "s", transport=transport, max_retries=0) as client:
+        result = client.reports.export(
+            "call-history", tmp_path / "h.csv", start="2025-03-01", end="2025-03-01", tz="UTC",
+            options=ExportOptions(page_size=7, window_rows=None),
+        )  # fmt: skip
+    assert result.rows == 20 and not result.complete
+    assert "announced 50 rows but sent 20 and ignored $orderby" in result.summary()
+
+
+def test_a_row_cap_on_a_pbx_that_sends_one_early_row_last_is_reported_not_missed(tmp_path: Path) -> None:
+    # the first 20 rows come in time order, so the cut at the 20th row's time looks safe; the
+    # count of what is left after it gives the early row away
+    transport, _rows = _capped_history_pbx(total=50, cap=20, late=5)
+    with Client("http://pbx.test", "c", "s", transport=transport, max_retries=0) as client:
+        result = client.reports.export(
+            "call-history", tmp_path / "h.csv", start="2025-03-01", end="2025-03-01", tz="UTC",
+            options=ExportOptions(page_size=7, window_rows=None),
+        )  # fmt: skip
+    assert not result.complete
+    assert "the PBX ignored $orderby: 1 rows before this period were not fetched" in result.summary()

@@ -51,11 +51,20 @@ def test_a_window_shorter_than_twice_the_minimum_is_not_cut() -> None:
 
 def test_windows_survive_the_resume_file() -> None:
     last = T0 + timedelta(hours=3)
-    window = Window(Period(T0, T0 + timedelta(days=1)), done=10, total=25, last_key=last, ties=2)
+    window = Window(Period(T0, T0 + timedelta(days=1)), done=10, total=25, last_key=last, ties=2, expected=30)
     again = Window.from_json(window.to_json())
-    assert (again.period, again.done, again.total, again.last_key, again.ties) == (
-        window.period, 10, 25, T0 + timedelta(hours=3), 2,
+    assert (again.period, again.done, again.total, again.last_key, again.ties, again.expected) == (
+        window.period, 10, 25, T0 + timedelta(hours=3), 2, 30,
     )  # fmt: skip
+
+
+def test_a_window_cut_at_a_rows_time_knows_the_count_the_order_promises() -> None:
+    window = Window(Period(T0, T0 + timedelta(days=1)), total=50)
+    for minute in (1, 2, 3, 3):
+        window.note_row_key(T0 + timedelta(minutes=minute))
+    window.done = 4
+    (rest,) = window.split()
+    assert rest.expected == 50 - 4 + 2  # the rows not written, and the two ties asked again
 
 
 def test_a_period_can_be_sliced_up_front() -> None:
@@ -68,7 +77,10 @@ def test_a_period_can_be_sliced_up_front() -> None:
 
 def test_a_crowded_window_is_sliced_after_its_first_page_from_the_last_rows_time() -> None:
     window = Window(Period(T0, T0 + timedelta(days=4)))
-    window.note_page(T0 + timedelta(minutes=1), T0 + timedelta(hours=2), trailing=2, size=100)
+    for minute in range(1, 99):
+        window.note_row_key(T0 + timedelta(minutes=minute))
+    for _ in range(2):
+        window.note_row_key(T0 + timedelta(hours=2))
     window.done = 100
     pieces = window.slice(4)
     assert [w.period.start for w in pieces if w.period] == [
@@ -79,12 +91,12 @@ def test_a_crowded_window_is_sliced_after_its_first_page_from_the_last_rows_time
     assert all(p.done == 0 for p in pieces[1:])
 
 
-def test_a_page_all_at_one_time_adds_to_the_ties_of_the_page_before() -> None:
+def test_rows_all_at_one_time_add_to_the_ties_of_the_page_before() -> None:
     window = Window(Period(T0, T0 + timedelta(days=1)))
     at = T0 + timedelta(hours=1)
-    window.note_page(T0, at, trailing=3, size=10)
-    window.note_page(at, at, trailing=10, size=10)
+    for key in [T0] * 7 + [at] * 13:
+        window.note_row_key(key)
     assert (window.last_key, window.ties, window.ordered) == (at, 13, True)
-    window.note_page(T0, at, trailing=1, size=5)  # goes back in time: the PBX ignores the order
+    window.note_row_key(T0)  # goes back in time: the PBX ignores the order
     assert window.ordered is False
     assert window.slice(3) == [window]

@@ -136,6 +136,14 @@ def serve(
         int | None,
         typer.Option("--max-range-days", min=1, help="Answer 504 to report ranges longer than this."),
     ] = None,
+    ignore_orderby: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-orderby",
+            help="Ignore $orderby on this entity set (CallHistoryView, as one field report says a PBX does); "
+            "repeatable.",
+        ),
+    ] = None,
     tls: Annotated[
         bool,
         typer.Option(
@@ -200,6 +208,7 @@ def serve(
         spec_version=spec,  # type: ignore[arg-type]
         call_rate=call_rate,
         max_range_days=max_range_days,
+        ignore_orderby=tuple(ignore_orderby or ()),
     )
     if clients:
         cfg.clients = clients

@@ -36,6 +36,8 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "py3cx.cli.history",
     "py3cx.cli.report",
     "py3cx.cli.users",
+    "py3cx.cli.departments",
+    "py3cx.cli.queues",
     "py3cx.cli.call",
     "py3cx.cli.events",
     "py3cx.cli.wallboard",

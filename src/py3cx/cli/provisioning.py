@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,17 @@ from py3cx.cli.options import connect
 if TYPE_CHECKING:
     from py3cx._client import Client
     from py3cx.provisioning import Plan, SourceRow
+
+# Options shared by the `users`, `departments` and `queues` commands.
+FileArg = Annotated[
+    Path, typer.Argument(help="A .csv (UTF-8) or .xlsx file; the first row names the columns.")
+]
+SheetOption = Annotated[str | None, typer.Option("--sheet", help="XLSX sheet to read (default: the first).")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")]
+DeleteMissingOption = Annotated[
+    bool, typer.Option("--delete-missing", help="Also delete what the PBX has and the file does not list.")
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before deleting.")]
 
 
 def plan_rows(plan: Plan) -> list[dict[str, Any]]:

@@ -193,6 +193,10 @@ class EmulatorConfig:
     (``"minutes"`` mimics builds before 20.0.9). ``db_path=None`` keeps the SQLite file in a
     temporary place removed on close; a given ``db_path`` is replaced at start (a fresh PBX,
     same seed, same data) and kept afterwards. ``max_range_days`` is for reports (504 above it).
+    ``max_page_size`` caps the rows of one answer whatever ``$top`` asks (a PBX that caps its page
+    size: a guess, no PBX is known to do it); ``ignore_orderby`` names the entity sets (or the sets
+    of report functions) whose ``$orderby`` is ignored, rows coming in key order (one field report
+    says a PBX does this on ``CallHistoryView``).
     Example: ``EmulatorConfig(seed=3, calls=500, token_ttl=60)``.
     """
 
@@ -207,6 +211,8 @@ class EmulatorConfig:
     spec_version: SpecVersion = "20.0.10"
     build: str = ""
     max_range_days: int | None = None
+    max_page_size: int | None = None
+    ignore_orderby: tuple[str, ...] = ()
     now: datetime | None = None
     call_rate: float = 0.0  # new simulated calls per minute (Call Control and ActiveCalls)
 
@@ -227,6 +233,9 @@ class EmulatorConfig:
             raise ValueError("calls must be >= 0")
         if self.token_ttl <= 0:
             raise ValueError("token_ttl must be > 0 seconds")
+        if self.max_page_size is not None and self.max_page_size < 1:
+            raise ValueError("max_page_size must be >= 1")
+        self.ignore_orderby = tuple(self.ignore_orderby)
 
     @property
     def anchor(self) -> datetime:

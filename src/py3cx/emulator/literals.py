@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from py3cx._durations import parse_duration as parse_iso_duration
+
 
 class PathSyntaxError(ValueError):
     """The path is not a well-formed OData resource path (unbalanced quotes or parentheses)."""
@@ -114,7 +116,6 @@ _DATETIME = re.compile(
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DURATION = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
 
 
 def parse_string_literal(text: str) -> str:
@@ -146,18 +147,14 @@ def parse_datetime_literal(text: str) -> datetime:
 
 
 def parse_duration(text: str) -> timedelta:
-    """``PT1M2S`` / ``-P1DT2H`` → timedelta. Raises LiteralError."""
-    match = _DURATION.match(text)
-    if not match or text in ("P", "-P") or text.endswith("T"):
-        raise LiteralError(f"{text[:60]!r} is not an ISO 8601 duration")
-    sign, days, hours, minutes, seconds = match.groups()
+    """``PT1M2S`` / ``-P1DT2H`` → timedelta, read as the client reads it (``py3cx._durations``).
+
+    Raises LiteralError. Example: ``parse_duration("PT1M2S") == timedelta(seconds=62)``.
+    """
     try:
-        value = timedelta(
-            days=int(days or 0), hours=int(hours or 0), minutes=int(minutes or 0), seconds=float(seconds or 0)
-        )
-    except OverflowError:  # beyond a billion days (.NET's TimeSpan stops far sooner)
-        raise LiteralError(f"{text[:60]!r} is too long a duration") from None
-    return -value if sign else value
+        return parse_iso_duration(text)
+    except (ValueError, OverflowError):  # OverflowError: beyond what a timedelta holds
+        raise LiteralError(f"{text[:60]!r} is not an ISO 8601 duration") from None
 
 
 def parse_literal(text: str, kind: str, nullable: bool = False) -> Any:

@@ -27,6 +27,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from py3cx._durations import format_iso_duration
+
 from .errors import bad_request
 from .literals import LiteralError, parse_datetime_literal, parse_duration
 from .spec import Prop, SpecIndex
@@ -67,26 +69,12 @@ def storage_to_wire_datetime(text: str) -> str:
 
 
 def duration_to_wire(seconds: float) -> str:
-    """Seconds → ISO 8601 duration as .NET writes it: ``PT0S``, ``PT1M2S``, ``P1DT2H3M``, ``-PT5S``."""
-    sign = "-" if seconds < 0 else ""
-    micros = round(abs(seconds) * 1_000_000)
-    days, rem = divmod(micros, 86_400_000_000)
-    hours, rem = divmod(rem, 3_600_000_000)
-    minutes, rem = divmod(rem, 60_000_000)
-    secs, frac = divmod(rem, 1_000_000)
-    out = f"{sign}P{days}D" if days else f"{sign}P"
-    time_part = ""
-    if hours:
-        time_part += f"{hours}H"
-    if minutes:
-        time_part += f"{minutes}M"
-    if secs or frac:
-        time_part += f"{secs}.{str(frac).rjust(6, '0').rstrip('0')}S" if frac else f"{secs}S"
-    if time_part:
-        out += "T" + time_part
-    elif not days:
-        out += "T0S"
-    return out
+    """Seconds → ISO 8601 duration as .NET writes it: ``PT0S``, ``PT1M2S``, ``P1DT2H3M``, ``-PT5S``.
+
+    Written by ``py3cx._durations.format_iso_duration``, the client's own writer. Never raises
+    for a finite number. Example: ``duration_to_wire(62) == "PT1M2S"``.
+    """
+    return format_iso_duration(timedelta(seconds=seconds))
 
 
 @dataclass
@@ -104,10 +92,6 @@ class EntityTable:
     def scalar_props(self) -> list[Prop]:
         """Properties sent by default (everything except navigation properties)."""
         return [p for p in self.props.values() if not p.navigation]
-
-    @property
-    def navigation_props(self) -> dict[str, Prop]:
-        return {n: p for n, p in self.props.items() if p.navigation}
 
     def unknown_property(self, name: str) -> Exception:
         return bad_request(f"Could not find a property named '{name}' on type '{self.type_name}'.")

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from . import errors
 from .auth import Identity, authorize
+from .config import EmulatorConfig
 from .default_operations import answer_from_spec
 from .directory import refresh_view
 from .errors import XapiError, json_response
@@ -69,6 +70,7 @@ class XapiEndpoint:
         authorize(identity, segments[0].name)
         opts = parse_query_options(request.scope.get("query_string", b""))
         first = segments[0]
+        _apply_quirks(state.config, first.name, opts)
         if first.name in state.tables:
             return await self._entity_set(request, identity, segments, opts)
         if first.name in self.spec.singletons:
@@ -390,6 +392,20 @@ class XapiEndpoint:
         value = [{"name": n, "kind": "EntitySet", "url": n} for n in sorted(self.state.tables)]
         value += [{"name": n, "kind": "Singleton", "url": n} for n in sorted(self.spec.singletons)]
         return json_response({"@odata.context": _context(request, "").rstrip("#"), "value": value})
+
+
+# The order rows are written in, where it is not the key's: a segment is written when it ends.
+_WRITTEN_ORDER: dict[str, list[tuple[str, bool]]] = {"CallHistoryView": [("SegmentEndTime", False)]}
+
+
+def _apply_quirks(config: EmulatorConfig, set_name: str, opts: QueryOptions) -> None:
+    """Make ``opts`` what a PBX with ``config``'s quirks acts on: ``$top`` capped at
+    ``max_page_size``, and on the sets of ``ignore_orderby`` the order rows were written in."""
+    cap = config.max_page_size
+    if cap is not None:
+        opts.top = cap if opts.top is None else min(opts.top, cap)
+    if set_name in config.ignore_orderby:
+        opts.orderby = list(_WRITTEN_ORDER.get(set_name, []))
 
 
 def _function_args(op: Operation, seg: Segment) -> dict[str, Any]:

@@ -7,6 +7,11 @@ flushed and the resume state saved. A 504 or a timeout on a window of an event r
 history, abandoned calls...) cuts the window and carries on; other passing failures (5xx, 429,
 dropped connections) are retried with backoff; what still fails is reported, window by window,
 and ``--resume`` fetches it later. Refusals (401, 403, 404, 400) stop the export at once.
+
+A short page is not the end of a window (a PBX may cap its page size): a window ends at its
+``@odata.count`` or at an empty page. Every row's time is checked; a window is only cut at a
+row's time while its rows came in time order, since a PBX that ignores ``$orderby`` could still
+hold earlier rows in pages not fetched yet.
 """
 
 from __future__ import annotations
@@ -15,17 +20,17 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from py3cx._base_client import page_rows
 from py3cx._durations import parse_datetime
 from py3cx._exceptions import (
     APIConnectionError,
-    APIError,
     APIStatusError,
     APITimeoutError,
     ConfigError,
@@ -67,9 +72,10 @@ class ExportOptions:
     ``window`` cuts the period into slices up front (useful on a PBX that times out on long
     ranges, or caps report rows); ``min_window`` is the shortest span a 504 may cut down to.
     ``window_rows``: a window of an event report announcing more rows than this is cut into
-    spans of about that many rows once its first page is in, so that no page has to skip past
-    hundreds of thousands of rows (slow on any database), and no window comes near the row cap a
-    PBX puts on reports (20,000 by default); None never cuts.
+    spans of about that many rows once its first page is in (that page is not written), so that
+    no page has to skip past hundreds of thousands of rows (slow on any database), and no window
+    comes near a row cap a PBX might put on reports (a guess: no source gives one; 20,000 was
+    assumed); None never cuts.
     """
 
     page_size: int = 1000
@@ -150,15 +156,6 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 
 
-def _page(data: Any) -> tuple[list[dict[str, Any]], int | None]:
-    if isinstance(data, Mapping) and isinstance(data.get("value"), list):
-        count = data.get("@odata.count")
-        return list(data["value"]), int(count) if isinstance(count, int | str) else None
-    if isinstance(data, list):
-        return list(data), None
-    raise APIError("the PBX answered a report request with something that is not a collection")
-
-
 class _Run:
     """One export run: the windows, the pages in flight, the part file and the state."""
 
@@ -187,6 +184,7 @@ class _Run:
         self.result_splits = 0
         self.result_slices = 0
         self.result_retries = 0
+        self.step = options.page_size  # rows a page brings: less than asked on a PBX that caps pages
         self.warnings: list[str] = []
         time_column = query.definition.time_column
         self.time_column = time_column if query.definition.splittable else None
@@ -207,14 +205,14 @@ class _Run:
 
         def fetch() -> tuple[list[dict[str, Any]], int | None]:
             data = self.client.get(path, top=top, skip=skip, count=True if count else None, **options)
-            return _page(data)
+            return page_rows(data, "GET", path)
 
         self.inflight[(window.uid, skip)] = pool.submit(fetch)
-        self.scheduled_to[window.uid] = max(self.scheduled_to.get(window.uid, 0), skip + top)
+        self.scheduled_to[window.uid] = max(self.scheduled_to.get(window.uid, 0), skip + self.step)
 
     def _fill(self, pool: ThreadPoolExecutor) -> None:
         """Keep up to ``concurrency`` pages in flight, earliest first."""
-        size = self.options.page_size
+        size = self.step
         limit_left = self._limit_left()
         budget_rows = None if limit_left is None else limit_left
         for window in self._pending():
@@ -282,9 +280,34 @@ class _Run:
     def _write(self, window: Window, rows: list[dict[str, Any]], count: int | None) -> None:
         if count is not None and window.total is None:
             window.total = count
+            if window.expected is not None and count < window.expected:
+                self._out_of_order(window)
+                self._after_page()
+                return
+            if self._too_many(window) and self._slice(window):
+                # The page is not written: the slices ask for its rows again, so cutting does
+                # not rest on the PBX honouring $orderby.
+                self._after_page()
+                return
+        sent = len(rows)
         left = self._limit_left()
-        if left is not None and len(rows) > left:
-            rows = rows[:left]
+        self._append(window, rows if left is None else rows[:left])
+        # A PBX that ignores $top sends everything at once: asking again would repeat it.
+        whole = sent > self.options.page_size
+        if whole:
+            self.warnings.append(f"{window.describe()}: the PBX ignored $top and sent {sent} rows at once")
+        if whole or (window.total is not None and window.done >= window.total):
+            self._finish(window)
+        elif not sent:
+            self._ran_dry(window)
+        elif sent < self.step:
+            # Fewer rows than asked is not the end (a PBX may cap its page size): the next page
+            # starts where these stopped, and pages are planned at that size from now on.
+            self.step = sent
+            self._drop_inflight(window)
+        self._after_page()
+
+    def _append(self, window: Window, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             self.plan.observe(row)
         if self.time_column is not None and rows:
@@ -297,15 +320,17 @@ class _Run:
         self.state.rows += len(rows)
         window.done += len(rows)
         self.state.extras = list(self.plan.extras)
-        short = len(rows) < self.options.page_size
-        # A PBX that ignores $top sends everything at once: asking again would repeat it.
-        whole = len(rows) > self.options.page_size
-        if whole:
-            self.warnings.append(
-                f"{window.describe()}: the PBX ignored $top and sent {len(rows)} rows at once"
-            )
-        capped = short and window.total is not None and window.done < window.total
-        if capped and self._can_continue(window):
+
+    def _finish(self, window: Window) -> None:
+        window.status = WindowStatus.DONE
+        self._drop_inflight(window)
+        self.state.windows = [w for w in self.state.windows if w.status != WindowStatus.DONE]
+
+    def _ran_dry(self, window: Window) -> None:
+        """An empty page: the end of a window without a count, or a row cap below its count."""
+        if window.total is None or window.done >= window.total:
+            self._finish(window)
+        elif self._can_continue(window):
             # The PBX stopped before the count it announced (a row cap): the rest of the
             # window is asked for again from the last row's time.
             log.info(
@@ -315,16 +340,24 @@ class _Run:
             at = self.state.windows.index(window)
             self.state.windows[at : at + 1] = window.split()
             self.result_slices += 1
-        elif (window.total is not None and window.done >= window.total) or short or whole:
-            if capped:
-                self.warnings.append(
-                    f"{window.describe()}: the PBX announced {window.total} rows but sent {window.done}"
-                )
-            window.status = WindowStatus.DONE
+        else:
+            # Without the time order the rest cannot be asked for: the export is incomplete, not
+            # silently short.
             self._drop_inflight(window)
-            self.state.windows = [w for w in self.state.windows if w.status != WindowStatus.DONE]
-        elif count is not None and self._too_many(window):
-            self._slice(window)
+            window.status = WindowStatus.FAILED
+            order = "" if window.ordered else " and ignored $orderby"
+            window.error = f"the PBX announced {window.total} rows but sent {window.done}{order}"
+
+    def _out_of_order(self, window: Window) -> None:
+        """A window cut at a row's time holds fewer rows than the order promised: the PBX sent
+        rows out of time order, and some before the cut were never fetched. Reported, not hidden."""
+        assert window.total is not None and window.expected is not None
+        self._drop_inflight(window)
+        missed = window.expected - window.total
+        window.status, window.total = WindowStatus.FAILED, None  # --resume asks and checks again
+        window.error = f"the PBX ignored $orderby: {missed} rows before this period were not fetched"
+
+    def _after_page(self) -> None:
         self._save()
         if self.progress is not None:
             self.progress(self.state.rows, self._expected())
@@ -345,16 +378,19 @@ class _Run:
             return False
         return window.total - window.done > limit
 
-    def _slice(self, window: Window) -> None:
+    def _slice(self, window: Window) -> bool:
+        """Cut a window whose count is too high before any of its page is written; True if cut."""
         assert window.total is not None and self.options.window_rows
         pieces = -(-(window.total - window.done) // self.options.window_rows)
         replacement = window.slice(pieces)
-        if len(replacement) > 1:
-            log.info("%s holds %d rows: fetching it in %d windows", window.describe(), window.total, pieces)
-            self._drop_inflight(window)
-            at = self.state.windows.index(window)
-            self.state.windows[at : at + 1] = replacement
-            self.result_slices += 1
+        if len(replacement) < 2:
+            return False
+        log.info("%s holds %d rows: fetching it in %d windows", window.describe(), window.total, pieces)
+        self._drop_inflight(window)
+        at = self.state.windows.index(window)
+        self.state.windows[at : at + 1] = replacement
+        self.result_slices += 1
+        return True
 
     @staticmethod
     def _note_times(window: Window, rows: list[dict[str, Any]], column: str) -> None:
@@ -368,16 +404,11 @@ class _Run:
         def millisecond(at: Any) -> Any:
             return None if at is None else at.replace(microsecond=at.microsecond // 1000 * 1000)
 
-        # A window starts on a whole millisecond (literals carry no more): rows in the same
-        # millisecond as the last one count as its ties.
-        first, last = millisecond(moment(rows[0])), millisecond(moment(rows[-1]))
-        trailing = 0
-        for row in reversed(rows):
-            at = moment(row)
-            if last is None or at is None or at < last:
-                break
-            trailing += 1
-        window.note_page(first, last, trailing, len(rows))
+        # Every row's time is checked (a few µs a row): one row out of order means the PBX
+        # ignores $orderby, and the window is then never cut at a row's time. A window starts on
+        # a whole millisecond (literals carry no more): rows in one millisecond count as ties.
+        for row in rows:
+            window.note_row_key(millisecond(moment(row)))
 
     def _expected(self) -> int | None:
         total = self.state.rows

@@ -48,10 +48,19 @@ class Window:
     ordered: bool = True
     status: str = WindowStatus.PENDING
     error: str | None = None
+    # What the count of a window cut at a row's time must be if the PBX keeps the time order:
+    # fewer means it sent rows out of order, and earlier rows were never fetched.
+    expected: int | None = None
     uid: int = field(default_factory=lambda: next(_ids))
 
     def note_row_key(self, key: datetime | None) -> None:
-        """Account for one written row whose time is ``key`` (None when the row has none)."""
+        """Account for one written row whose time is ``key`` (None when the row has none).
+
+        ``key`` must be on a whole millisecond, as a window's start is sent: a PBX that writes
+        finer times has its rows in the same millisecond counted as ties. A key earlier than the
+        last one means the PBX ignores the order: the window is then never cut at a row's time.
+        Example: ``window.note_row_key(datetime(2025, 3, 1, 9, 30, tzinfo=timezone.utc))``.
+        """
         if key is None:
             self.ordered = False
             return
@@ -62,26 +71,6 @@ class Window:
         else:
             self.last_key = key
             self.ties = 1
-
-    def note_page(self, first: datetime | None, last: datetime | None, trailing: int, size: int) -> None:
-        """Account for a page of ``size`` written rows from ``first`` to ``last`` in time, whose last
-        ``trailing`` rows are at ``last`` or later (reading every row's time would cost more than
-        the rest of the export: the order is checked at the ends of each page).
-
-        ``last`` must be on a whole millisecond, as a window's start is sent: a PBX that writes
-        finer times has its rows in the same millisecond counted as ties."""
-        if not size:
-            return
-        if first is None or last is None or last < first:
-            self.ordered = False
-            return
-        if self.last_key is not None and first < self.last_key:
-            self.ordered = False
-        if trailing == size and last == self.last_key:
-            self.ties += size
-        else:
-            self.ties = trailing
-        self.last_key = last
 
     def can_split(self, min_span: timedelta) -> bool:
         """True when cutting this window would make progress without risking duplicates or gaps."""
@@ -108,6 +97,8 @@ class Window:
                 # The written prefix ends at last_key: what is left starts there, past the ties.
                 rest = Window(Period(self.last_key, self.period.end), done=self.ties, last_key=self.last_key)
                 rest.ties = self.ties
+                if self.total is not None:
+                    rest.expected = self.total - self.done + self.ties
                 return [rest]
         first, second = self.period.halves()
         head = Window(first, done=self.done, last_key=self.last_key, ties=self.ties)
@@ -153,6 +144,7 @@ class Window:
             "end": None if self.period is None else format_datetime_utc(self.period.end),
             "done": self.done,
             "total": self.total,
+            "expected": self.expected,
             "last_key": None if self.last_key is None else format_datetime_utc(self.last_key),
             "ties": self.ties,
             "ordered": self.ordered,
@@ -170,6 +162,7 @@ class Window:
             period=period,
             done=int(data["done"]),
             total=data.get("total"),
+            expected=data.get("expected"),
             last_key=None if data.get("last_key") is None else parse_datetime(data["last_key"]),
             ties=int(data.get("ties", 0)),
             ordered=bool(data.get("ordered", True)),
