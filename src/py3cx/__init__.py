@@ -13,7 +13,6 @@ from typing import Any as _Any
 
 from py3cx._base_client import Page
 from py3cx._client import AsyncClient, Client
-from py3cx._retry import RetryPolicy
 from py3cx._exceptions import (
     APIConnectionError,
     APIError,
@@ -33,6 +32,7 @@ from py3cx._exceptions import (
     ServiceUnavailableError,
     TokenError,
 )
+from py3cx._retry import RetryPolicy
 from py3cx.odata import (
     Duration,
     EnumMember,
