@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from py3cx import Client, ConfigError, PermissionDeniedError
+from py3cx import Client, ConfigError, InternalServerError, PermissionDeniedError, RetryPolicy
 from py3cx.emulator import ApiClient, EmulatorConfig, running_emulator
 from py3cx.reports import ExportOptions, Format, build_query, choose_history_report, parse_period
 from py3cx.reports.resume import part_path, state_path
 
 from .conftest import ANCHOR, OWNER, Pbx
 
-FAST_RETRIES = {"retry_delay": 0.01, "max_retry_delay": 0.05}
+FAST_RETRIES = {"retry_policy": RetryPolicy(max_retries=8, initial_delay=0.01, max_delay=0.05)}
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
@@ -76,6 +76,43 @@ def test_a_504_on_a_long_range_splits_it_until_every_row_is_fetched(slow_pbx: Pb
     assert sorted(segment_ids) == _expected_segments(slow_pbx, 20)
 
 
+def _statuses(pbx: Pbx) -> dict[str, int]:
+    import httpx2
+
+    stats: dict[str, int] = httpx2.get(f"{pbx.url}/_emulator/stats").json()["statuses"]
+    return stats
+
+
+def test_a_504_goes_straight_to_the_split_without_the_clients_retries(slow_pbx: Pbx, tmp_path: Path) -> None:
+    first, last = slow_pbx.days(20)
+    before = _statuses(slow_pbx).get("504", 0)
+    with slow_pbx.client() as client, client.with_options(max_retries=2) as retrying:
+        result = retrying.reports.export(
+            "call-log", tmp_path / "log.csv", start=first, end=last, tz="UTC",
+            options=ExportOptions(page_size=500, concurrency=1, **FAST_RETRIES),
+        )  # fmt: skip
+        assert retrying.max_retries == 2  # the caller's client keeps its own retries
+    assert result.complete and result.splits >= 3
+    # each window too long for the PBX was asked once, then cut: no request waited out a 504 twice
+    assert _statuses(slow_pbx).get("504", 0) - before == result.splits
+
+
+def test_a_500_on_a_report_page_is_raised_with_its_hint_and_sent_once(tmp_path: Path) -> None:
+    import httpx2
+
+    from py3cx.emulator import FaultSpec
+
+    config = EmulatorConfig(seed=5, calls=100, clients=[OWNER], now=ANCHOR, faults=FaultSpec(error_500=1.0))
+    with running_emulator(config) as emu:
+        with Client(emu.url, OWNER.client_id, OWNER.secret) as client, pytest.raises(InternalServerError) as caught:
+            client.reports.export(
+                "call-log", tmp_path / "log.csv", start="2025-03-01", end="2025-03-05", tz="UTC",
+                options=ExportOptions(concurrency=1, **FAST_RETRIES),
+            )  # fmt: skip
+        assert httpx2.get(f"{emu.url}/_emulator/stats").json()["xapi_requests"] == 1
+    assert caught.value.hint and "argument" in caught.value.hint
+
+
 def test_call_history_from_the_view_is_split_the_same_way(slow_pbx: Pbx, tmp_path: Path) -> None:
     first, last = slow_pbx.days(12)
     with slow_pbx.client() as client:
@@ -93,7 +130,7 @@ def test_faults_do_not_cost_a_row_or_add_one(faulty_pbx: Pbx, tmp_path: Path) ->
     with faulty_pbx.client() as client:
         result = client.reports.export(
             "call-log", tmp_path / "log.csv", start=first, end=last, tz="UTC",
-            options=ExportOptions(page_size=40, concurrency=4, page_retries=8, **FAST_RETRIES),
+            options=ExportOptions(page_size=40, concurrency=4, **FAST_RETRIES),
         )  # fmt: skip
     ids = [int(r["SegmentId"]) for r in _csv_rows(tmp_path / "log.csv")]
     assert result.complete and result.retries > 0 and result.splits > 0
@@ -115,7 +152,7 @@ def test_an_interrupted_export_resumes_without_duplicates_or_gaps(
 ) -> None:
     first, last = faulty_pbx.days(12)
     output = tmp_path / f"log.{fmt}"
-    options = ExportOptions(page_size=30, concurrency=3, page_retries=8, **FAST_RETRIES)
+    options = ExportOptions(page_size=30, concurrency=3, **FAST_RETRIES)
     with faulty_pbx.client() as client:
         with pytest.raises(KeyboardInterrupt):
             client.reports.export(
@@ -257,7 +294,7 @@ def test_a_crowded_window_is_fetched_in_slices_without_duplicates_or_gaps(
     with faulty_pbx.client() as client:
         result = client.reports.export(
             "call-history", tmp_path / "history.csv", start=first, end=last, tz="UTC",
-            options=ExportOptions(page_size=25, window_rows=60, concurrency=4, page_retries=8, **FAST_RETRIES),
+            options=ExportOptions(page_size=25, window_rows=60, concurrency=4, **FAST_RETRIES),
         )  # fmt: skip
     ids = [int(r["SegmentId"]) for r in _csv_rows(tmp_path / "history.csv")]
     assert result.complete and result.slices >= 1

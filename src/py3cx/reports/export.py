@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +35,7 @@ from py3cx._exceptions import (
     ConfigError,
     GatewayTimeoutError,
 )
+from py3cx._retry import RetryPolicy
 from py3cx.reports.columns import ColumnPlan
 from py3cx.reports.query import ReportQuery
 from py3cx.reports.resume import ExportState, part_path, state_path
@@ -47,7 +47,8 @@ __all__ = ["ExportOptions", "ExportResult", "Missing", "PageSource", "run_export
 log = logging.getLogger(__name__)
 
 # Statuses worth another try of the same page: the PBX or the network was briefly unwell.
-_TRANSIENT_STATUSES = frozenset({429, 500, 502, 503})
+# never 500: on a PBX that is a malformed argument, the same on every try (a user error)
+_TRANSIENT_STATUSES = frozenset({429, 502, 503})
 
 
 class PageSource(Protocol):
@@ -80,9 +81,8 @@ class ExportOptions:
 
     page_size: int = 1000
     concurrency: int = 4
-    page_retries: int = 5
-    retry_delay: float = 0.5
-    max_retry_delay: float = 8.0
+    # the export owns its retries: pages go through a client with max_retries=0
+    retry_policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_retries=5))
     window: timedelta | None = None
     min_window: timedelta = timedelta(seconds=1)
     window_rows: int | None = 10_000
@@ -434,11 +434,11 @@ class _Run:
             tries = self.attempts.get(key, 0) + 1
             self.attempts[key] = tries
             # A timeout that cannot be split will most likely time out again: try once more only.
-            budget = min(self.options.page_retries, 1) if too_big else self.options.page_retries
+            policy = self.options.retry_policy
+            budget = min(policy.max_retries, 1) if too_big else policy.max_retries
             if tries <= budget:
                 self.result_retries += 1
-                delay = min(self.options.retry_delay * 2 ** (tries - 1), self.options.max_retry_delay)
-                time.sleep(delay * (1.0 - 0.25 * random.random()))  # jitter
+                time.sleep(policy.delay(tries - 1))
                 return
             log.info("%s: giving up after %d tries: %s", window.describe(), tries, _reason(exc))
             self._drop_inflight(window)
@@ -515,6 +515,11 @@ def run_export(
         )
         part = open_part(fmt, part_file, plan)
         state.save(state_file)
+    # one retry policy: the export's (504 and timeouts split the window; the client must not
+    # first wait out the same time-out again)
+    with_options = getattr(client, "with_options", None)
+    if with_options is not None:
+        client = with_options(max_retries=0)
     run = _Run(client, query, plan, state, part, state_file, opts, progress)
     try:
         run.run()
