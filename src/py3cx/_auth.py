@@ -26,7 +26,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -455,6 +455,44 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+@dataclass(frozen=True)
+class _Post:
+    """Send the token request; the flow gets the response back."""
+
+    request: TokenRequest
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    """Wait before the next attempt."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A blocking call on the shared store (lock, file, database); `acquire` marks the lock."""
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    acquire: bool = False
+
+
+_Flow = Generator["_Post | _Sleep | _Call", Any, Token]
+
+
+async def _acquire_async(action: _Call) -> bool:
+    acquiring = asyncio.ensure_future(asyncio.to_thread(action.function, *action.args))
+    try:
+        return bool(await asyncio.shield(acquiring))
+    except asyncio.CancelledError:
+        # the thread may still get the lock: release it then, or no process could ever fetch
+        store = getattr(action.function, "__self__", None)
+        if store is not None:
+            acquiring.add_done_callback(_release_if_acquired(store))
+        raise
+
+
 class TokenManager:
     """Gets the token for one client: shared, single-flight, cached on disk, refreshed early.
 
@@ -543,44 +581,6 @@ class TokenManager:
             self._finish(fetched)
         return fetched.access_token
 
-    def _fetch_sync(self, http: HTTPClient, failed: str | None) -> Token:
-        store = self._store
-        if store is None:
-            return self._request_sync(http)
-        if not store.acquire(_FILE_LOCK_TIMEOUT):
-            log.debug("py3cx: the shared token stayed locked; fetching without it")
-            return self._request_sync(http)
-        try:
-            cached = self._usable(store.read(), failed)
-            if cached is not None:
-                log.debug("py3cx: token for %s taken from the shared store", self.credentials.identity)
-                return cached
-            token = self._request_sync(http)
-            store.write(token)
-            return token
-        finally:
-            store.release()
-
-    def _request_sync(self, http: HTTPClient) -> Token:
-        request = self.credentials.token_request()
-        attempt = 0
-        while True:
-            started = time.monotonic()
-            try:
-                with translate_errors("POST", request.path):
-                    response = http.post(request.path, data=request.data, json=request.json)
-            except APIConnectionError:
-                if not self.retry_policy.allows(attempt):
-                    raise
-                retry_after = None
-            else:
-                self._log(request.path, response, started)
-                if response.status_code not in _RETRY_STATUSES or not self.retry_policy.allows(attempt):
-                    return self.credentials.parse_reply(response.status_code, response.content, time.time())
-                retry_after = response.headers.get("Retry-After")
-            time.sleep(self.retry_policy.delay(attempt, retry_after))
-            attempt += 1
-
     # -- async ---------------------------------------------------------------------------------
 
     async def get_async(self, http: AsyncHTTPClient, failed: str | None = None) -> str:
@@ -613,40 +613,38 @@ class TokenManager:
             self._finish(fetched)
         return fetched.access_token
 
-    async def _fetch_async(self, http: AsyncHTTPClient, failed: str | None) -> Token:
+    # -- the fetch: one flow, driven by each face ------------------------------------------------
+
+    def _fetch_flow(self, failed: str | None) -> _Flow:
+        """Take the shared store's lock, reuse its token or request one and store it, let go.
+
+        The flow says what to do (`_Post`, `_Sleep`, `_Call`) and the face does it: the sync face
+        directly, the async one without blocking the loop. So both follow the same steps.
+        """
         store = self._store
         if store is None:
-            return await self._request_async(http)
-        # the lock, the file and the database block: use them from a worker thread, not the loop
-        acquiring = asyncio.ensure_future(asyncio.to_thread(store.acquire, _FILE_LOCK_TIMEOUT))
-        try:
-            acquired = await asyncio.shield(acquiring)
-        except asyncio.CancelledError:
-            # the thread may still get the lock: release it then, or no process could ever fetch
-            acquiring.add_done_callback(_release_if_acquired(store))
-            raise
-        if not acquired:
+            return (yield from self._request_flow())
+        if not (yield _Call(store.acquire, (_FILE_LOCK_TIMEOUT,), acquire=True)):
             log.debug("py3cx: the shared token stayed locked; fetching without it")
-            return await self._request_async(http)
+            return (yield from self._request_flow())
         try:
-            cached = self._usable(await asyncio.to_thread(store.read), failed)
+            cached = self._usable((yield _Call(store.read)), failed)
             if cached is not None:
                 log.debug("py3cx: token for %s taken from the shared store", self.credentials.identity)
                 return cached
-            token = await self._request_async(http)
-            await asyncio.to_thread(store.write, token)
+            token = yield from self._request_flow()
+            yield _Call(store.write, (token,))
             return token
         finally:
-            await asyncio.to_thread(store.release)
+            yield _Call(store.release)
 
-    async def _request_async(self, http: AsyncHTTPClient) -> Token:
+    def _request_flow(self) -> _Flow:
         request = self.credentials.token_request()
         attempt = 0
         while True:
             started = time.monotonic()
             try:
-                with translate_errors("POST", request.path):
-                    response = await http.post(request.path, data=request.data, json=request.json)
+                response: Response = yield _Post(request)
             except APIConnectionError:
                 if not self.retry_policy.allows(attempt):
                     raise
@@ -656,8 +654,59 @@ class TokenManager:
                 if response.status_code not in _RETRY_STATUSES or not self.retry_policy.allows(attempt):
                     return self.credentials.parse_reply(response.status_code, response.content, time.time())
                 retry_after = response.headers.get("Retry-After")
-            await asyncio.sleep(self.retry_policy.delay(attempt, retry_after))
+            yield _Sleep(self.retry_policy.delay(attempt, retry_after))
             attempt += 1
+
+    def _fetch_sync(self, http: HTTPClient, failed: str | None) -> Token:
+        flow = self._fetch_flow(failed)
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                action = flow.throw(error) if error is not None else flow.send(result)
+            except StopIteration as done:
+                token: Token = done.value
+                return token
+            result, error = None, None
+            try:
+                if isinstance(action, _Post):
+                    with translate_errors("POST", action.request.path):
+                        result = http.post(
+                            action.request.path, data=action.request.data, json=action.request.json
+                        )
+                elif isinstance(action, _Sleep):
+                    time.sleep(action.seconds)
+                else:
+                    result = action.function(*action.args)
+            except BaseException as exc:  # handed to the flow, whose `finally` may release the lock
+                error = exc
+
+    async def _fetch_async(self, http: AsyncHTTPClient, failed: str | None) -> Token:
+        flow = self._fetch_flow(failed)
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                action = flow.throw(error) if error is not None else flow.send(result)
+            except StopIteration as done:
+                token: Token = done.value
+                return token
+            result, error = None, None
+            try:
+                if isinstance(action, _Post):
+                    with translate_errors("POST", action.request.path):
+                        result = await http.post(
+                            action.request.path, data=action.request.data, json=action.request.json
+                        )
+                elif isinstance(action, _Sleep):
+                    await asyncio.sleep(action.seconds)
+                elif action.acquire:
+                    result = await _acquire_async(action)
+                else:
+                    # the lock, the file and the database block: a worker thread, not the loop
+                    result = await asyncio.to_thread(action.function, *action.args)
+            except BaseException as exc:  # handed to the flow, whose `finally` may release the lock
+                error = exc
 
     def _log(self, path: str, response: Response, started: float) -> None:
         elapsed = (time.monotonic() - started) * 1000
