@@ -34,14 +34,28 @@ AsyncHTTPClient = httpx2.AsyncClient
 _LIMITS = httpx2.Limits(max_connections=50, max_keepalive_connections=20)
 
 
-def ssl_verify(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
-    """What to pass as httpx2's `verify`: a context trusting `ca_bundle`, or the bool.
+def ssl_verify(verify: bool, ca_bundle: str | None) -> ssl.SSLContext:
+    """What to pass as httpx2's `verify`: one shared context per (verify, ca_bundle).
 
-    Raises ConfigError when the CA bundle cannot be read.
+    A context costs tens of milliseconds and a few hundred KB (the trust store is loaded into
+    it); connect keeps hundreds of clients, so contexts are made once and shared (they are not
+    changed after creation). Raises ConfigError when the CA bundle cannot be read.
     Example: `ssl_verify(True, "/etc/pbx-ca.pem")`
     """
+    with _contexts_lock:
+        found = _contexts.get((verify, ca_bundle))
+        if found is None:
+            found = _contexts[(verify, ca_bundle)] = _new_context(verify, ca_bundle)
+        return found
+
+
+_contexts: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+_contexts_lock = threading.Lock()
+
+
+def _new_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext:
     if ca_bundle is None or not verify:
-        return verify
+        return httpx2.create_ssl_context(verify=verify)
     try:
         return ssl.create_default_context(cafile=ca_bundle)
     except (OSError, ssl.SSLError) as exc:

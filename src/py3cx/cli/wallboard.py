@@ -11,7 +11,7 @@ from py3cx.cli.options import connect_async
 
 
 def wallboard(
-    port: Annotated[int, typer.Option("--port", help="Port to serve the page on.")] = 8080,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to serve the page on.")] = 8080,
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (0.0.0.0 to show it on a TV on the network).")
     ] = "127.0.0.1",
