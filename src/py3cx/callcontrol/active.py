@@ -4,20 +4,35 @@
 `interval` seconds, so durations tick). With a Call Control client it follows the event stream;
 with any other API client it polls XAPI `ActiveCalls`. Rows have the `ActiveCalls` shape (`Id`,
 `Caller`, `Callee`, `Status`, `EstablishedAt`, `ServerNow`), whatever the source.
+
+Call Control says nothing of when a call began, so the calls already in progress when the
+stream starts take their `EstablishedAt` from XAPI `ActiveCalls` (`established_at`; its `Id` is
+the Call Control `callid`); calls that start later count from when the stream first sees them.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from py3cx._durations import parse_datetime
 from py3cx._exceptions import APIStatusError
 from py3cx.callcontrol.models import CallParticipant
 from py3cx.callcontrol.state import CallState
 
-__all__ = ["active_calls", "awatch_active", "watch_active"]
+__all__ = [
+    "active_calls",
+    "aestablished_at",
+    "awatch_active",
+    "established_at",
+    "established_times",
+    "watch_active",
+]
+
+log = logging.getLogger("py3cx.callcontrol")
 
 Source = Literal["auto", "callcontrol", "xapi"]
 _ROUTING_TYPES = ("Wqueue", "Wroutepoint", "Wivr")
@@ -76,6 +91,51 @@ def active_calls(state: CallState, first_seen: dict[int, float] | None = None) -
     return rows
 
 
+def established_times(rows: Iterable[Mapping[str, Any]]) -> dict[int, float]:
+    """Call id → epoch seconds of its `EstablishedAt`, from `ActiveCalls` rows (bad rows skipped).
+
+    Example: `established_times([{"Id": 7, "EstablishedAt": "2026-01-05T09:00:00Z"}])` == `{7: 1767603600.0}`
+    """
+    found: dict[int, float] = {}
+    for row in rows:
+        callid, established = row.get("Id"), row.get("EstablishedAt")
+        if isinstance(callid, int) and isinstance(established, str):
+            try:
+                found[callid] = parse_datetime(established).timestamp()
+            except ValueError:
+                continue
+    return found
+
+
+_ACTIVE_STARTS = {"page_size": 200, "select": ["Id", "EstablishedAt"]}
+
+
+def _refused(exc: APIStatusError) -> dict[int, float]:
+    # a Call Control client need not have the XAPI role for ActiveCalls: count from first sight
+    log.info("no ActiveCalls for the start of calls in progress: %s", exc)
+    return {}
+
+
+def established_at(client: Any) -> dict[int, float]:
+    """When each call now in progress began, per the PBX (`ActiveCalls`): callid → epoch seconds.
+
+    Empty when the client may not read `ActiveCalls`. Raises APIConnectionError.
+    Example: `established_at(client)` == `{7: 1767603600.0}`
+    """
+    try:
+        return established_times(client.paginate("ActiveCalls", **_ACTIVE_STARTS))
+    except APIStatusError as exc:
+        return _refused(exc)
+
+
+async def aestablished_at(client: Any) -> dict[int, float]:
+    """Async `established_at` for an `AsyncClient`. Example: `await aestablished_at(client)`"""
+    try:
+        return established_times([row async for row in client.paginate("ActiveCalls", **_ACTIVE_STARTS)])
+    except APIStatusError as exc:
+        return _refused(exc)
+
+
 def _uses_callcontrol(client: Any, source: Source) -> bool:
     if source != "auto":
         return source == "callcontrol"
@@ -101,7 +161,7 @@ def watch_active(
         while True:
             yield list(client.paginate("ActiveCalls", page_size=200, orderby="EstablishedAt asc"))
             time.sleep(interval)
-    first_seen: dict[int, float] = {}
+    first_seen = established_at(client)  # before the stream: calls in progress keep their start
     with client.callcontrol.events() as events:
         events.wait_connected()
         while True:
@@ -124,7 +184,7 @@ async def awatch_active(
                 async for row in client.paginate("ActiveCalls", page_size=200, orderby="EstablishedAt asc")
             ]
             await asyncio.sleep(interval)
-    first_seen: dict[int, float] = {}
+    first_seen = await aestablished_at(client)
     async with client.callcontrol.events() as stream:
         await stream.wait_connected()
         while True:
