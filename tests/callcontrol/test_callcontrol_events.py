@@ -18,6 +18,7 @@ from py3cx.callcontrol import (
     CallControlEvent,
     DNInfo,
     DTMFReceived,
+    EventStream,
     ParticipantRemoved,
     ParticipantUpserted,
     PlaybackFinished,
@@ -384,3 +385,46 @@ def test_the_state_hands_out_copies_that_do_not_change_the_cache(
         participant.status = "Changed by the reader"
     assert [p.status for p in state.participants("112")] == ["Ringing"]
     assert state.snapshot() == truth_of(phones)
+
+
+def test_the_async_stream_also_resyncs_at_once_after_a_failed_fetch(
+    pbx: Emulator, phones: Phones, route_point: ApiClient
+) -> None:
+    call = phones.call("+4930123456", "113")
+
+    async def scenario() -> list[str | None]:
+        async with py3cx.AsyncClient(pbx.url, route_point.client_id, route_point.secret) as client:
+            backend = AsyncFailingFetches(client)
+            async with EventStream(backend, CallState(), FAST) as stream:
+                await stream.wait_connected()
+                backend.failing = True
+                await asyncio.to_thread(phones.answer, call["callid"])
+                truth = await asyncio.to_thread(truth_of, phones)
+                while stream.state.snapshot() != truth:  # no event needs reading for the cache to catch up
+                    await asyncio.sleep(0.02)
+                assert stream.stats.fetch_errors >= 1
+                return [p.status for p in stream.state.participants("113")]
+
+    assert asyncio.run(asyncio.wait_for(scenario(), timeout=10)) == ["Connected"]
+
+
+class AsyncFailingFetches:
+    """The async client as a stream backend, except that single-entity fetches fail while `failing`."""
+
+    failing = False
+
+    def __init__(self, client: py3cx.AsyncClient) -> None:
+        self._client = client
+        self.ws_url = websocket_url(client.url)
+        self.ssl_context = None
+
+    async def token(self) -> str:
+        return str(await self._client.token())
+
+    async def refresh_token(self) -> None:
+        await self._client.get("/callcontrol")
+
+    async def get(self, path: str) -> Any:
+        if self.failing and path != "/callcontrol":
+            raise APIStatusError("503 Service Unavailable", status_code=503, method="GET", path=path)
+        return await self._client.get(path)
