@@ -126,11 +126,12 @@ def test_a_call_in_progress_when_the_watch_starts_keeps_its_real_start(
     assert row["Status"] == "Talking" and same_moment(row["EstablishedAt"], expected)
 
 
-def test_the_async_watch_keeps_the_real_start_too(
+def test_the_async_watch_keeps_the_real_start_too_and_names_the_queue(
     pbx: Emulator, phones: Phones, route_point: ApiClient, owner: py3cx.Client
 ) -> None:
-    call = phones.call("+385141115555", "114")
+    call = phones.call("+385141115555", "0337")
     expected = started_at(owner, call["callid"])
+    name = next(q["Name"] for q in owner.paginate("Queues") if q["Number"] == "0337")
 
     async def first_rows() -> list[dict[str, Any]]:
         async with py3cx.AsyncClient(pbx.url, route_point.client_id, route_point.secret) as client:
@@ -142,3 +143,4 @@ def test_the_async_watch_keeps_the_real_start_too(
 
     row = next(r for r in asyncio.run(first_rows()) if r["Id"] == call["callid"])
     assert same_moment(row["EstablishedAt"], expected)
+    assert row["Callee"] == f"0337 {name}"  # the queue by number and name, as ActiveCalls has it

@@ -35,6 +35,7 @@ def test_a_queue_call_appears_within_a_second_is_answered_and_disappears(page: P
     expect(row).to_be_visible(timeout=1_000)
     assert time.monotonic() - started < 1.0
     expect(row.locator(".caller")).to_have_text("+442079460123")
+    expect(row.locator(".callee")).to_have_text("0336 Sales Queue")
     expect(queue.locator(".waiting")).to_have_text("1", timeout=1_000)
     expect(page.locator("#waiting")).to_have_text("1")
 

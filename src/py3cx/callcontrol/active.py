@@ -26,9 +26,12 @@ from py3cx.callcontrol.state import CallState
 __all__ = [
     "active_calls",
     "aestablished_at",
+    "aqueue_names",
     "awatch_active",
     "established_at",
     "established_times",
+    "names_from_rows",
+    "queue_names",
     "watch_active",
 ]
 
@@ -46,21 +49,27 @@ def _label(number: str | None, name: str | None) -> str:
     return f"{number} {name}".strip() if name else str(number or "")
 
 
-def _ends(legs: list[CallParticipant], state: CallState) -> tuple[str, str]:
+def _ends(legs: list[CallParticipant], state: CallState, names: Mapping[str, str]) -> tuple[str, str]:
     own = [p for p in legs if p.status == "Dialing" or (p.originated_by_dn and p.originated_by_dn == p.dn)]
     if own:
         leg = own[0]
-        return _label(leg.dn, None), _label(leg.party_caller_id or leg.party_dn, leg.party_caller_name)
+        mine = _label(leg.dn, names.get(leg.dn or ""))
+        return mine, _label(leg.party_caller_id or leg.party_dn, leg.party_caller_name)
     # every leg we see was called: the other party is the caller; prefer the queue or route point
     legs = sorted(legs, key=lambda p: state.dn_type(p.dn or "") not in _ROUTING_TYPES)
     leg = legs[0]
-    return _label(leg.party_caller_id or leg.party_dn, leg.party_caller_name), _label(leg.dn, None)
+    caller = _label(leg.party_caller_id or leg.party_dn, leg.party_caller_name)
+    return caller, _label(leg.dn, names.get(leg.dn or ""))
 
 
-def active_calls(state: CallState, first_seen: dict[int, float] | None = None) -> list[dict[str, Any]]:
+def active_calls(
+    state: CallState, first_seen: dict[int, float] | None = None, names: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """The cached calls as `ActiveCalls`-shaped rows, oldest first.
 
     `first_seen` (callid → epoch seconds) gives `EstablishedAt`; missing entries are set to now.
+    `names` (DN → name, e.g. `queue_names(client)`) labels our DNs as `ActiveCalls` does
+    (`0336 Sales`); Call Control itself names only the other party.
     Example: `active_calls(client.callcontrol.state)`
     """
     now = time.time()
@@ -71,7 +80,7 @@ def active_calls(state: CallState, first_seen: dict[int, float] | None = None) -
         del seen[callid]
     for callid, legs in calls.items():
         started = seen.setdefault(callid, now)
-        caller, callee = _ends(legs, state)
+        caller, callee = _ends(legs, state, names or {})
         statuses = {p.status for p in legs}
         talking = "Connected" in statuses and any(
             p.status == "Connected" and state.dn_type(p.dn or "") not in _ROUTING_TYPES for p in legs
@@ -107,13 +116,43 @@ def established_times(rows: Iterable[Mapping[str, Any]]) -> dict[int, float]:
     return found
 
 
+def names_from_rows(
+    rows: Iterable[Mapping[str, Any]], number: str = "Number", name: str = "Name"
+) -> dict[str, str]:
+    """DN → name from `Queues` rows (or other rows, naming their two columns).
+
+    Example: `names_from_rows([{"Number": "0336", "Name": "Sales"}])` == `{"0336": "Sales"}`
+    """
+    return {str(r[number]): str(r[name]) for r in rows if r.get(number) is not None and r.get(name)}
+
+
 _ACTIVE_STARTS = {"page_size": 200, "select": ["Id", "EstablishedAt"]}
+_QUEUE_NAMES = {"page_size": 200, "select": ["Number", "Name"]}
 
 
-def _refused(exc: APIStatusError) -> dict[int, float]:
-    # a Call Control client need not have the XAPI role for ActiveCalls: count from first sight
-    log.info("no ActiveCalls for the start of calls in progress: %s", exc)
+def _refused(what: str, exc: APIStatusError) -> dict[Any, Any]:
+    # a Call Control client need not have an XAPI role: go on without this piece
+    log.info("going on without %s: %s", what, exc)
     return {}
+
+
+def queue_names(client: Any) -> dict[str, str]:
+    """Queue number → name (`Queues`); empty when the client may not read it.
+
+    Raises APIConnectionError. Example: `queue_names(client)` == `{"0336": "Sales"}`
+    """
+    try:
+        return names_from_rows(client.paginate("Queues", **_QUEUE_NAMES))
+    except APIStatusError as exc:
+        return _refused("queue names", exc)
+
+
+async def aqueue_names(client: Any) -> dict[str, str]:
+    """Async `queue_names` for an `AsyncClient`. Example: `await aqueue_names(client)`"""
+    try:
+        return names_from_rows([row async for row in client.paginate("Queues", **_QUEUE_NAMES)])
+    except APIStatusError as exc:
+        return _refused("queue names", exc)
 
 
 def established_at(client: Any) -> dict[int, float]:
@@ -125,7 +164,7 @@ def established_at(client: Any) -> dict[int, float]:
     try:
         return established_times(client.paginate("ActiveCalls", **_ACTIVE_STARTS))
     except APIStatusError as exc:
-        return _refused(exc)
+        return _refused("the start of calls in progress", exc)
 
 
 async def aestablished_at(client: Any) -> dict[int, float]:
@@ -133,7 +172,7 @@ async def aestablished_at(client: Any) -> dict[int, float]:
     try:
         return established_times([row async for row in client.paginate("ActiveCalls", **_ACTIVE_STARTS)])
     except APIStatusError as exc:
-        return _refused(exc)
+        return _refused("the start of calls in progress", exc)
 
 
 def _uses_callcontrol(client: Any, source: Source) -> bool:
@@ -162,10 +201,11 @@ def watch_active(
             yield list(client.paginate("ActiveCalls", page_size=200, orderby="EstablishedAt asc"))
             time.sleep(interval)
     first_seen = established_at(client)  # before the stream: calls in progress keep their start
+    names = queue_names(client)
     with client.callcontrol.events() as events:
         events.wait_connected()
         while True:
-            yield active_calls(events.state, first_seen)
+            yield active_calls(events.state, first_seen, names)
             event = events.get(timeout=interval)
             while event is not None:  # take everything already waiting, then redraw once
                 event = events.get(timeout=0.05)
@@ -185,10 +225,11 @@ async def awatch_active(
             ]
             await asyncio.sleep(interval)
     first_seen = await aestablished_at(client)
+    names = await aqueue_names(client)
     async with client.callcontrol.events() as stream:
         await stream.wait_connected()
         while True:
-            yield active_calls(stream.state, first_seen)
+            yield active_calls(stream.state, first_seen, names)
             try:
                 await asyncio.wait_for(stream.__anext__(), timeout=interval)
             except (TimeoutError, asyncio.TimeoutError):  # distinct classes on Python 3.10

@@ -188,7 +188,7 @@ class Board:
                     "calls": len(mine),
                 }
             )
-        calls = active_calls(self.state, dict(self._call_since))
+        calls = active_calls(self.state, dict(self._call_since), self.names)
         return {
             "connected": self.connected,
             "now": now,

@@ -23,9 +23,9 @@ from datetime import date
 from typing import Any
 
 from py3cx._exceptions import APIStatusError
-from py3cx.callcontrol.active import aestablished_at
+from py3cx.callcontrol.active import aestablished_at, aqueue_names, names_from_rows
 
-__all__ = ["StartingPoint", "counts_from_totals", "load_starting_point", "names_from_queues"]
+__all__ = ["StartingPoint", "counts_from_totals", "load_starting_point"]
 
 log = logging.getLogger("py3cx.wallboard")
 
@@ -64,16 +64,6 @@ def counts_from_totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int
     return counts
 
 
-def names_from_queues(
-    rows: Iterable[Mapping[str, Any]], number: str = "Number", name: str = "Name"
-) -> dict[str, str]:
-    """Queue number → name from `Queues` rows (or report rows, naming their two columns).
-
-    Example: `names_from_queues([{"Number": "0336", "Name": "Sales"}])` == `{"0336": "Sales"}`
-    """
-    return {str(r[number]): str(r[name]) for r in rows if r.get(number) is not None and r.get(name)}
-
-
 async def _rows(label: str, rows: Any) -> list[dict[str, Any]]:
     try:
         return [row async for row in rows]
@@ -89,9 +79,8 @@ async def load_starting_point(client: Any, day: date) -> StartingPoint:
     Example: `start = await load_starting_point(async_client, date.today())`
     """
     totals = await _rows("today's queue counts", client.reports.rows(TOTALS_REPORT, start=day, end=day))
-    queues = await _rows("queue names", client.paginate("Queues", page_size=200, select=["Number", "Name"]))
-    names = names_from_queues(totals, "QueueDn", "QueueDisplayName")
-    names.update(names_from_queues(queues))
+    names = names_from_rows(totals, "QueueDn", "QueueDisplayName")
+    names.update(await aqueue_names(client))
     return StartingPoint(
         day=day,
         established=await aestablished_at(client),
