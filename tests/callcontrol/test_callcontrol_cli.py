@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from py3cx._durations import parse_datetime
 from py3cx.emulator import ApiClient
 
 Emulator = Phones = Any  # the conftest's fixtures
@@ -94,3 +95,25 @@ def test_the_commands_document_themselves(env: dict[str, str]) -> None:
         done = run([*group, "--help"], env)
         assert done.returncode == 0 and "Usage" in done.stdout
     assert time.monotonic() - started < 30
+
+
+def test_calls_active_watch_shows_a_call_in_progress_with_its_real_start(
+    env: dict[str, str], phones: Phones
+) -> None:
+    call = phones.call("+4930123456", "118")
+    listed = {r["Id"]: r for r in json.loads(run(["calls", "active", "--json"], env).stdout)["value"]}
+    watcher = subprocess.Popen(
+        [*command(), "calls", "active", "--watch", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stdout is not None
+        rows = {r["Id"]: r for r in json.loads(watcher.stdout.readline())["value"]}
+    finally:
+        watcher.kill()
+        watcher.wait()
+    shown = parse_datetime(rows[call["callid"]]["EstablishedAt"])
+    assert abs((shown - parse_datetime(listed[call["callid"]]["EstablishedAt"])).total_seconds()) < 0.001

@@ -6,24 +6,29 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx2
 import pytest
 
 import py3cx
-from py3cx._exceptions import PermissionDeniedError
+from py3cx._exceptions import APIStatusError, PermissionDeniedError
 from py3cx.callcontrol import (
     CallControlEvent,
     DNInfo,
     DTMFReceived,
+    EventStream,
     ParticipantRemoved,
     ParticipantUpserted,
     PlaybackFinished,
     StreamOptions,
     SyncEventStream,
 )
+from py3cx.callcontrol.api import websocket_url
 from py3cx.callcontrol.audio import pcm_chunks
+from py3cx.callcontrol.state import CallState
+from py3cx.callcontrol.sync_stream import ThreadedBackend
 from py3cx.emulator import ApiClient
 
 Emulator = Phones = Any  # the conftest's fixtures
@@ -313,3 +318,113 @@ def test_a_simulated_caller_to_the_route_point_presses_keys_then_gives_up(
     assert kinds == ["participant.upserted", "dtmf", "participant.removed"]
     digits = next(e for e in seen if isinstance(e, DTMFReceived)).digits
     assert len(digits) == 2 and digits.endswith("#")
+
+
+def test_a_slow_reader_holds_the_stream_back_and_its_queue_never_passes_the_bound(
+    client: py3cx.Client, phones: Phones
+) -> None:
+    phones.settings(ring_seconds=[0.1, 0.3], talk_seconds=[0.1, 0.3], call_rate=3000)
+    small = replace(FAST, sync_queue_size=8, high_water=16)
+    read = 0
+    with client.callcontrol.events(options=small) as events:
+        events.wait_connected()
+        while read < 120:
+            if events.get(timeout=1.0) is not None:
+                read += 1
+                time.sleep(0.01)  # the reader is slower than the PBX
+        assert events.queue_size == 8
+        assert events.queue_peak == 8  # the queue filled up, and the pump waited instead of growing it
+        phones.settings(call_rate=0, frozen=True)
+        settle(events, phones)  # held back, it still catches up with the PBX
+        assert events.queue_peak == 8
+
+
+class FailingFetches(ThreadedBackend):
+    """The real client, except that fetches of single entities fail while `failing` is set."""
+
+    failing = False
+
+    async def get(self, path: str) -> Any:
+        if self.failing and path != "/callcontrol":
+            raise APIStatusError("503 Service Unavailable", status_code=503, method="GET", path=path)
+        return await super().get(path)
+
+
+def test_a_failed_fetch_resyncs_at_once_without_waiting_for_the_next_message(
+    client: py3cx.Client, phones: Phones
+) -> None:
+    call = phones.call("+4930123456", "111")
+    backend = FailingFetches(client, websocket_url(client.url), None)
+    with SyncEventStream(backend, CallState(), FAST) as events:
+        events.wait_connected()
+        settle(events, phones)
+        resyncs = events.stats.resyncs
+        backend.failing = True
+        phones.answer(call["callid"])  # the answer's fetch fails; no message comes after it
+        settle(events, phones)
+        assert events.stats.fetch_errors >= 1 and events.stats.resyncs > resyncs
+        assert [p.status for p in events.state.participants("111")] == ["Connected"]
+
+
+def test_the_state_hands_out_copies_that_do_not_change_the_cache(
+    client: py3cx.Client, stream: SyncEventStream, phones: Phones
+) -> None:
+    call = phones.call("+4930123456", "112")
+    leg = call["participants"][0]["id"]
+    seen = collect(stream, lambda s: any(isinstance(e, ParticipantUpserted) for e in of(s, leg)))
+    state = client.callcontrol.state
+    for participant in [
+        state.participant("112", leg),
+        *state.participants("112"),
+        *state.participants(),
+        *state.snapshot()[state.dns().index("112")].participants,
+        *state.calls()[call["callid"]],
+        next(e for e in seen if isinstance(e, ParticipantUpserted)).participant,
+    ]:
+        assert participant is not None
+        participant.status = "Changed by the reader"
+    assert [p.status for p in state.participants("112")] == ["Ringing"]
+    assert state.snapshot() == truth_of(phones)
+
+
+def test_the_async_stream_also_resyncs_at_once_after_a_failed_fetch(
+    pbx: Emulator, phones: Phones, route_point: ApiClient
+) -> None:
+    call = phones.call("+4930123456", "113")
+
+    async def scenario() -> list[str | None]:
+        async with py3cx.AsyncClient(pbx.url, route_point.client_id, route_point.secret) as client:
+            backend = AsyncFailingFetches(client)
+            async with EventStream(backend, CallState(), FAST) as stream:
+                await stream.wait_connected()
+                backend.failing = True
+                await asyncio.to_thread(phones.answer, call["callid"])
+                truth = await asyncio.to_thread(truth_of, phones)
+                while stream.state.snapshot() != truth:  # no event needs reading for the cache to catch up
+                    await asyncio.sleep(0.02)
+                assert stream.stats.fetch_errors >= 1
+                return [p.status for p in stream.state.participants("113")]
+
+    assert asyncio.run(asyncio.wait_for(scenario(), timeout=10)) == ["Connected"]
+
+
+class AsyncFailingFetches:
+    """The async client as a stream backend, except that single-entity fetches fail while `failing`."""
+
+    failing = False
+
+    def __init__(self, client: py3cx.AsyncClient) -> None:
+        self._client = client
+        self.ws_url = websocket_url(client.url)
+        self.ssl_context = None
+
+    async def token(self) -> str:
+        return str(await self._client.token())
+
+    async def refresh_token(self) -> None:
+        await self._client.get("/callcontrol")
+
+    async def get(self, path: str) -> Any:
+        if self.failing and path != "/callcontrol":
+            raise APIStatusError("503 Service Unavailable", status_code=503, method="GET", path=path)
+        return await self._client.get(path)

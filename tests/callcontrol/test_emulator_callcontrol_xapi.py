@@ -4,15 +4,18 @@ follows them from either API."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 import py3cx
-from py3cx.callcontrol.active import watch_active
+from py3cx._durations import parse_datetime
+from py3cx.callcontrol.active import awatch_active, watch_active
 from py3cx.emulator import ApiClient
 
 Emulator = Phones = Any  # the conftest's fixtures
@@ -97,3 +100,47 @@ def test_watch_active_polls_xapi_for_other_clients(owner: py3cx.Client, phones: 
         assert {"Caller", "Callee", "Status", "EstablishedAt"} <= set(rows[-1])
     finally:
         watcher.close()
+
+
+def started_at(client: py3cx.Client, callid: int) -> datetime:
+    row = next(r for r in client.paginate("ActiveCalls") if r["Id"] == callid)
+    return parse_datetime(row["EstablishedAt"])
+
+
+def same_moment(shown: str, expected: datetime) -> bool:
+    return abs((parse_datetime(shown) - expected).total_seconds()) < 0.001  # shown to the millisecond
+
+
+def test_a_call_in_progress_when_the_watch_starts_keeps_its_real_start(
+    pbx: Emulator, phones: Phones, route_point: ApiClient, owner: py3cx.Client
+) -> None:
+    call = phones.call("+385141114444", "113")
+    phones.answer(call["callid"])
+    expected = started_at(owner, call["callid"])
+    with py3cx.Client(pbx.url, route_point.client_id, route_point.secret) as client:
+        watcher = watch_active(client, interval=0.2)
+        try:
+            row = next(r for r in next(watcher) if r["Id"] == call["callid"])
+        finally:
+            watcher.close()
+    assert row["Status"] == "Talking" and same_moment(row["EstablishedAt"], expected)
+
+
+def test_the_async_watch_keeps_the_real_start_too_and_names_the_queue(
+    pbx: Emulator, phones: Phones, route_point: ApiClient, owner: py3cx.Client
+) -> None:
+    call = phones.call("+385141115555", "0337")
+    expected = started_at(owner, call["callid"])
+    name = next(q["Name"] for q in owner.paginate("Queues") if q["Number"] == "0337")
+
+    async def first_rows() -> list[dict[str, Any]]:
+        async with py3cx.AsyncClient(pbx.url, route_point.client_id, route_point.secret) as client:
+            watcher = awatch_active(client, interval=0.2)
+            try:
+                return await watcher.__anext__()
+            finally:
+                await watcher.aclose()
+
+    row = next(r for r in asyncio.run(first_rows()) if r["Id"] == call["callid"])
+    assert same_moment(row["EstablishedAt"], expected)
+    assert row["Callee"] == f"0337 {name}"  # the queue by number and name, as ActiveCalls has it

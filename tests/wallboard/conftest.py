@@ -4,7 +4,7 @@ and Debian's Chromium driven by Playwright (never `playwright install`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -89,3 +89,21 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def start_wallboard(pbx: str) -> Callable[[], AbstractContextManager[str]]:
+    """Starts a wallboard of its own (the module's one may have started long before); yields its URL."""
+
+    def start() -> AbstractContextManager[str]:
+        factory = lambda: py3cx.AsyncClient(pbx, ROUTE_POINT.client_id, ROUTE_POINT.secret)  # noqa: E731
+        return serve(create_wallboard(factory))
+
+    return start
+
+
+@pytest.fixture
+def pbx_client(pbx: str) -> Iterator[py3cx.Client]:
+    """The route point's sync client, for reading what the PBX says (ActiveCalls, reports)."""
+    with py3cx.Client(pbx, ROUTE_POINT.client_id, ROUTE_POINT.secret) as client:
+        yield client

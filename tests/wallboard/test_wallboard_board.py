@@ -6,6 +6,7 @@ from datetime import date
 
 from py3cx.callcontrol import CallParticipant, CallState, DNInfo
 from py3cx.wallboard import Board
+from py3cx.wallboard.startup import StartingPoint
 
 
 class Clock:
@@ -53,7 +54,7 @@ def test_a_waiting_caller_shows_with_the_time_it_started_waiting() -> None:
     clock.now += 30
     feed(board, state, leg(2, "0336", "Ringing", 8))
     expected = {"waiting": 2, "talking": 0, "longest_wait_since": 1_000.0, "answered": 0, "abandoned": 0}
-    assert queue(board) == {"dn": "0336", **expected}
+    assert queue(board) == {"dn": "0336", "name": None, **expected}
 
 
 def test_an_agent_connecting_counts_the_queue_call_as_answered_once() -> None:
@@ -104,3 +105,21 @@ def test_extensions_show_their_busiest_leg_and_calls_list_the_live_calls() -> No
     assert picture["extensions"][1]["status"] == "idle"
     assert [c["Id"] for c in picture["calls"]] == [7, 8]
     assert picture["totals"]["talking"] == 1
+
+
+def test_a_seeded_board_starts_from_today_so_far_and_the_real_start_of_calls() -> None:
+    board, state, clock = setup_board()
+    board.seed(StartingPoint(date(2026, 1, 5), established={7: 400.0}, counts={"0336": (12, 3)}))
+    event = state.resync_dn(DNInfo(dn="100", type="Wextension", participants=[leg(1, "100", "Connected", 7)]))
+    for each in event:
+        board.apply(each)
+    picture = board.snapshot()
+    assert (queue(board)["answered"], queue(board)["abandoned"]) == (12, 3)
+    assert picture["extensions"][0]["since"] == 400.0 and picture["calls"][0]["EstablishedAt"].endswith(
+        ":06:40.000Z"
+    )
+    clock.now += 10
+    feed(board, state, leg(2, "100", "Ringing", 8))  # a call seen later counts from when it was seen
+    assert [c["EstablishedAt"][-10:] for c in board.snapshot()["calls"]] == ["06:40.000Z", "16:50.000Z"]
+    board.today = lambda: date(2026, 1, 6)
+    assert (queue(board)["answered"], queue(board)["abandoned"]) == (0, 0)

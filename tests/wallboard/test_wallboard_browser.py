@@ -1,6 +1,6 @@
 """The wallboard in a real headless Chromium: a call started on the emulated phones appears on the
 page within a second, moves from waiting to talking, and disappears when it ends; the queue's
-answered and abandoned counters follow."""
+answered and abandoned counters follow; queues show their names."""
 
 from __future__ import annotations
 
@@ -26,13 +26,16 @@ def page(browser: Any, wallboard: str) -> Iterator[Page]:
 
 def test_a_queue_call_appears_within_a_second_is_answered_and_disappears(page: Page, phones: Phones) -> None:
     queue = page.locator('#queues tr[data-queue="0336"]')
+    expect(queue.locator(".name")).to_have_text("Sales Queue")  # the PBX's name, not only the number
     expect(queue.locator(".waiting")).to_have_text("0")
+    answered = int(queue.locator(".answered").inner_text())  # today's, from the report at start-up
     started = time.monotonic()
     call = phones.post("calls", {"from": "+442079460123", "to": "0336"})
     row = page.locator(f'#calls tr[data-callid="{call["callid"]}"]')
     expect(row).to_be_visible(timeout=1_000)
     assert time.monotonic() - started < 1.0
     expect(row.locator(".caller")).to_have_text("+442079460123")
+    expect(row.locator(".callee")).to_have_text("0336 Sales Queue")
     expect(queue.locator(".waiting")).to_have_text("1", timeout=1_000)
     expect(page.locator("#waiting")).to_have_text("1")
 
@@ -40,7 +43,7 @@ def test_a_queue_call_appears_within_a_second_is_answered_and_disappears(page: P
     expect(row).to_have_attribute("data-status", "Talking", timeout=1_000)
     expect(queue.locator(".waiting")).to_have_text("0", timeout=1_000)
     expect(queue.locator(".talking")).to_have_text("1")
-    expect(queue.locator(".answered")).to_have_text("1")
+    expect(queue.locator(".answered")).to_have_text(str(answered + 1))
     agent = call["participants"][-1]["dn"]
     expect(page.locator(f'.ext[data-dn="{agent}"]')).to_have_attribute("data-status", "talking")
 

@@ -5,7 +5,8 @@ when nothing changed, which is how duplicate upserts are dropped), and `resync()
 `GET /callcontrol` into the events that were missed while the WebSocket was down.
 
 The stream mutates the cache on its event loop; readers may sit on other threads (a sync script,
-the wallboard), so changes and reads take a lock and readers get copies.
+the wallboard), so changes and reads take a lock, and readers get copies: what a reader changes
+never reaches the cache (the cache keeps its own copy of what it stores, too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from py3cx.callcontrol.events import (
     CallControlEvent,
@@ -25,6 +29,13 @@ from py3cx.callcontrol.events import (
 from py3cx.callcontrol.models import CallParticipant, DNDevice, DNInfo
 
 __all__ = ["CallState", "DNState"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _copy(model: _Model) -> _Model:
+    """A deep copy, so that neither the cache nor its reader can change the other's object."""
+    return model.model_copy(deep=True)
 
 
 @dataclass
@@ -40,8 +51,8 @@ class DNState:
         return DNInfo(
             dn=self.dn,
             type=self.type,
-            devices=[self.devices[k] for k in sorted(self.devices)],
-            participants=[self.participants[k] for k in sorted(self.participants)],
+            devices=[_copy(self.devices[k]) for k in sorted(self.devices)],
+            participants=[_copy(self.participants[k]) for k in sorted(self.participants)],
         )
 
 
@@ -76,25 +87,26 @@ class CallState:
             return entry.type if entry else None
 
     def participant(self, dn: str, participant_id: int) -> CallParticipant | None:
-        """One cached participant, or None."""
+        """A copy of one cached participant, or None."""
         with self._lock:
             entry = self._dns.get(dn)
-            return entry.participants.get(participant_id) if entry else None
+            found = entry.participants.get(participant_id) if entry else None
+            return _copy(found) if found is not None else None
 
     def participants(self, dn: str | None = None) -> list[CallParticipant]:
-        """The participants of one DN, or of every DN (ordered by DN then id)."""
+        """Copies of the participants of one DN, or of every DN (ordered by DN then id)."""
         with self._lock:
             if dn is None:
                 entries = [self._dns[k] for k in sorted(self._dns)]
             else:
                 entries = [self._dns[dn]] if dn in self._dns else []
-            return [e.participants[k] for e in entries for k in sorted(e.participants)]
+            return [_copy(e.participants[k]) for e in entries for k in sorted(e.participants)]
 
     def devices(self, dn: str) -> list[DNDevice]:
-        """The devices cached for a DN."""
+        """Copies of the devices cached for a DN."""
         with self._lock:
             entry = self._dns.get(dn)
-            return [entry.devices[k] for k in sorted(entry.devices)] if entry else []
+            return [_copy(entry.devices[k]) for k in sorted(entry.devices)] if entry else []
 
     def calls(self) -> dict[int, list[CallParticipant]]:
         """Participants grouped by `callid` (participants without one are left out)."""
@@ -144,7 +156,7 @@ class CallState:
             previous = entry.participants.get(participant.id)
             if previous == participant:
                 return None
-            entry.participants[participant.id] = participant
+            entry.participants[participant.id] = _copy(participant)
             self._touch()
         return ParticipantUpserted(dn, participant, previous, sequence=sequence, resync=resync)
 
@@ -170,7 +182,7 @@ class CallState:
             previous = entry.devices.get(device.device_id)
             if previous == device:
                 return None
-            entry.devices[device.device_id] = device
+            entry.devices[device.device_id] = _copy(device)
             self._touch()
         return DeviceUpserted(dn, device, previous, sequence=sequence, resync=resync)
 

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
+from websockets.exceptions import ConnectionClosedOK, InvalidStatus, InvalidURI, WebSocketException
 
 from py3cx._exceptions import (
     APIConnectionError,
@@ -95,7 +95,9 @@ class StreamOptions:
     `dns` limits the stream (and its cache) to some DNs. `backoff_*` shape the reconnect delays;
     `max_attempts` (None: forever) bounds reconnects in a row that fail. `max_in_flight` caps
     concurrent GETs; `fetch_rounds` and `fetch_everything_at` tune the batching of upsert
-    fetches (see `fetching.py`).
+    fetches (see `fetching.py`). `high_water` events waiting for the reader make the stream stop
+    reading the socket until half of them are read; `sync_queue_size` bounds the hand-over queue
+    of the sync stream (`SyncEventStream`) the same way, so a slow reader keeps memory flat.
     """
 
     dns: frozenset[str] | None = None
@@ -110,6 +112,7 @@ class StreamOptions:
     fetch_rounds: int = 3
     fetch_everything_at: int = 6
     high_water: int = 10_000
+    sync_queue_size: int = 1_000
     drain_timeout: float = 5.0
     remember_removed: int = 50_000
 
@@ -192,6 +195,7 @@ class EventStream:
         self._queue: deque[Any] = deque()
         self._ready: asyncio.Event | None = None
         self._space: asyncio.Event | None = None
+        self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._lanes: dict[str, _Lane] = {}
         self._gone: OrderedDict[tuple[str, int], None] = OrderedDict()
@@ -210,6 +214,7 @@ class EventStream:
             self._ready = asyncio.Event()
             self._space = asyncio.Event()
             self._space.set()
+            self._wake = asyncio.Event()
             self._semaphore = asyncio.Semaphore(self.options.max_in_flight)
             self._fetcher = ParticipantFetcher(
                 self.backend.get,
@@ -409,17 +414,51 @@ class EventStream:
             await self._resync()
             self._auth_failures = 0
             self._healthy = True
-            assert self._space is not None
-            async for message in ws:
-                self._on_message(message)
+            await self._read(ws)
+        finally:
+            self._ws = None
+            await ws.close()
+            await self._drain_lanes()
+
+    async def _read(self, ws: ClientConnection) -> None:
+        """Handle messages until the socket closes; resync as soon as anything asks for it.
+
+        A failed fetch asks for a resync from a lane task, perhaps when no message follows, so
+        the loop waits for the next message *or* that request (`recv` may be cancelled safely).
+        Raises ConnectionClosedError when the socket drops.
+        """
+        assert self._space is not None and self._wake is not None
+        receiving: asyncio.Task[str | bytes] | None = None
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            while True:
+                if receiving is None:
+                    receiving = asyncio.ensure_future(ws.recv())
+                await asyncio.wait((receiving, woken), return_when=asyncio.FIRST_COMPLETED)
+                if receiving.done():
+                    message, receiving = receiving, None
+                    try:
+                        self._on_message(message.result())
+                    except ConnectionClosedOK:
+                        return
+                if woken.done():
+                    self._wake.clear()
+                    woken = asyncio.ensure_future(self._wake.wait())
                 if self._resync_needed:
                     await self._resync()
                 if not self._space.is_set():
                     await self._space.wait()  # the reader is far behind: stop reading the socket
         finally:
-            self._ws = None
-            await ws.close()
-            await self._drain_lanes()
+            for task in (receiving, woken):
+                if task is not None and not task.done():
+                    task.cancel()
+                elif task is not None and not task.cancelled():
+                    task.exception()  # retrieved: the socket's error was already handled
+
+    def _ask_resync(self) -> None:
+        self._resync_needed = True
+        if self._wake is not None:
+            self._wake.set()
 
     async def _resync(self) -> None:
         """Load the full state and emit what differs from the cache."""
@@ -527,7 +566,7 @@ class EventStream:
         except APIError as exc:
             self.stats.fetch_errors += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
-            self._resync_needed = True
+            self._ask_resync()  # at once: no further message may come to trigger it
             return
         if target.kind == "participants" and target.participant_id is not None:
             pid = target.participant_id

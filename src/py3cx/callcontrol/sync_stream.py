@@ -1,6 +1,9 @@
 """The event stream for sync code: the async stream runs on a private event loop in a thread.
 
-The stream's fetches call the sync client from worker threads, so a script needs no asyncio:
+The stream's fetches call the sync client from worker threads, so a script needs no asyncio.
+Events reach the reading thread through a bounded queue (`StreamOptions.sync_queue_size`): when
+it is full the pump waits, the async stream's own queue fills up to its `high_water`, and the
+stream stops reading the socket. A slow reader therefore slows the stream; memory stays flat.
 
     with client.callcontrol.events() as events:
         for event in events:
@@ -60,10 +63,14 @@ class SyncEventStream(Iterator[CallControlEvent]):
         self, backend: ThreadedBackend, state: CallState, options: StreamOptions | None = None
     ) -> None:
         self.state = state
-        self._items: queue.Queue[Any] = queue.Queue()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="py3cx-events", daemon=True)
         self._stream = EventStream(backend, state, options)
+        self.queue_size = max(1, self._stream.options.sync_queue_size)
+        self.queue_peak = 0  # the most events that ever waited for the reader at once
+        self._items: queue.Queue[Any] = queue.Queue(maxsize=self.queue_size)
+        self._loop = asyncio.new_event_loop()
+        self._space = asyncio.Event()
+        self._pump_waiting = False
+        self._thread = threading.Thread(target=self._loop.run_forever, name="py3cx-events", daemon=True)
         self._finished = False
         self._thread.start()
         self._pump = asyncio.run_coroutine_threadsafe(self._forward(), self._loop)
@@ -76,11 +83,34 @@ class SyncEventStream(Iterator[CallControlEvent]):
     async def _forward(self) -> None:
         try:
             async for event in self._stream:
-                self._items.put(event)
+                await self._put(event)
         except Exception as exc:  # handed to the reading thread, which raises it
-            self._items.put(exc)
+            await self._put(exc)
         finally:
-            self._items.put(_DONE)
+            await self._put(_DONE)
+
+    async def _put(self, item: Any) -> None:
+        """Queue an item for the reader, waiting (without blocking the loop) while the queue is full."""
+        while True:
+            try:
+                self._items.put_nowait(item)
+            except queue.Full:
+                self._space.clear()
+                self._pump_waiting = True
+                # the reader may have taken an item before it could see the flag: look again
+                if self._items.full() and not self._finished:
+                    await self._space.wait()
+                self._pump_waiting = False
+                if self._finished:
+                    return  # closed while waiting: nobody reads any more
+                continue
+            self.queue_peak = max(self.queue_peak, self._items.qsize())
+            return
+
+    def _took(self) -> None:
+        if self._pump_waiting:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                self._loop.call_soon_threadsafe(self._space.set)
 
     def get(self, timeout: float | None = None) -> CallControlEvent | None:
         """The next event, or None when none came within `timeout` seconds.
@@ -94,6 +124,7 @@ class SyncEventStream(Iterator[CallControlEvent]):
             item = self._items.get(timeout=timeout)
         except queue.Empty:
             return None
+        self._took()
         if item is _DONE:
             self._finished = True
             raise StopIteration
@@ -118,6 +149,8 @@ class SyncEventStream(Iterator[CallControlEvent]):
         if self._loop.is_closed():
             return
         if self._loop.is_running():
+            self._finished = True
+            self._loop.call_soon_threadsafe(self._space.set)  # a pump waiting for room gives up
             asyncio.run_coroutine_threadsafe(self._stream.aclose(), self._loop).result(10)
             with contextlib.suppress(Exception):
                 self._pump.result(5)

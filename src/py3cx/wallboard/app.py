@@ -23,9 +23,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from py3cx._exceptions import Py3cxError
+from py3cx._exceptions import APIConnectionError, Py3cxError
 from py3cx.callcontrol.stream import StreamOptions
 from py3cx.wallboard.board import Board
+from py3cx.wallboard.startup import load_starting_point
 
 __all__ = ["create_app"]
 
@@ -51,6 +52,7 @@ class _Feed:
 
     async def run(self, client: Any, dns: Iterable[str] | None, options: StreamOptions | None) -> None:
         try:
+            await self._seed(client)
             async with client.callcontrol.events(dns=dns, options=options) as stream:
                 self.stream = stream
                 self.board.state = stream.state
@@ -61,6 +63,12 @@ class _Feed:
             self.error = str(exc)
             log.error("wallboard event stream stopped: %s", exc)
             await self.touch()
+
+    async def _seed(self, client: Any) -> None:
+        try:
+            self.board.seed(await load_starting_point(client, self.board.today()))
+        except APIConnectionError as exc:  # the stream retries; the board counts from its start
+            log.warning("wallboard starts without the PBX's data: %s", exc)
 
     async def watch_connection(self) -> None:
         # while it reconnects the stream yields nothing: watch its flag so the page can say so

@@ -6,9 +6,10 @@
 - the live calls.
 
 A queue call counts as answered once an extension connects on its behalf; as abandoned when the
-call ends without that. Counts start when the wallboard starts and reset at local midnight: the
-Call Control API has no history (a call that starts and ends while the stream is down is only
-seen if it is still going when the stream comes back).
+call ends without that. Counts reset at local midnight. The Call Control API has no history, so
+the board starts from the PBX's own data (`seed`, see `startup.py`): today's counts from the
+report, and the real start of the calls in progress; events take it on from there. A call that
+starts and ends while the stream is down is only seen if it is still going when it comes back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from py3cx.callcontrol.active import active_calls
 from py3cx.callcontrol.events import CallControlEvent, ParticipantRemoved, ParticipantUpserted
 from py3cx.callcontrol.models import CallParticipant
 from py3cx.callcontrol.state import CallState
+from py3cx.wallboard.startup import StartingPoint
 
 __all__ = ["Board"]
 
@@ -62,6 +64,18 @@ class Board:
     _queue_calls: dict[int, _QueueCall] = field(default_factory=dict)
     _counts: dict[str, _Counts] = field(default_factory=dict)
     _day: date | None = None
+    _established: dict[int, float] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def seed(self, start: StartingPoint) -> None:
+        """Start from the PBX's data: today's counts, queue names, when calls in progress began.
+
+        Example: `board.seed(StartingPoint(date.today(), counts={"0336": (12, 3)}))`
+        """
+        self._day = start.day
+        self._counts = {queue: _Counts(*pair) for queue, pair in start.counts.items()}
+        self._established = dict(start.established)
+        self.names = dict(start.names)
 
     def _roll_day(self) -> None:
         day = self.today()
@@ -85,11 +99,11 @@ class Board:
         dn, leg = event.dn, event.participant
         key = (dn, leg.id or 0)
         if event.previous is None or event.previous.status != leg.status or key not in self._since:
-            self._since[key] = self.clock()  # a leg's time counts from its last change of status
+            self._since[key] = self._leg_since(event)  # a leg's time counts from its last change
         callid = leg.callid
         if callid is None:
             return
-        self._call_since.setdefault(callid, self.clock())
+        self._call_since.setdefault(callid, self._established.get(callid, self.clock()))
         if self._is(dn, "Wqueue"):
             self._queue_calls.setdefault(callid, _QueueCall(dn))
         elif self._is(leg.on_behalf_of_dn, "Wqueue"):
@@ -99,12 +113,21 @@ class Board:
             tracked.answered = True
             self._counts.setdefault(tracked.queue, _Counts()).answered += 1
 
+    def _leg_since(self, event: ParticipantUpserted) -> float:
+        # a leg found by a resync of a call that was going at start-up began by the call's start
+        # at the earliest; when exactly, Call Control does not say: the call's start is the guess
+        started = self._established.get(event.participant.callid or -1)
+        if event.resync and event.previous is None and started is not None:
+            return started
+        return self.clock()
+
     def _removed(self, event: ParticipantRemoved) -> None:
         self._since.pop((event.dn, event.participant_id), None)
         callid = event.last_known.callid if event.last_known else None
         if callid is None or callid in self.state.calls():
             return
         self._call_since.pop(callid, None)
+        self._established.pop(callid, None)
         if callid not in self._queue_calls:
             return
         tracked = self._queue_calls.pop(callid)  # the last leg of the call is gone: it ended
@@ -139,6 +162,7 @@ class Board:
             queues.append(
                 {
                     "dn": dn,
+                    "name": self.names.get(dn),
                     "waiting": len(waiting),
                     "talking": len(talking),
                     "longest_wait_since": min(since) if since else None,
@@ -164,7 +188,7 @@ class Board:
                     "calls": len(mine),
                 }
             )
-        calls = active_calls(self.state, dict(self._call_since))
+        calls = active_calls(self.state, dict(self._call_since), self.names)
         return {
             "connected": self.connected,
             "now": now,

@@ -45,6 +45,7 @@ function drawQueues() {
   body.replaceChildren(...picture.queues.map((q) => {
     const row = el("tr", { "data-queue": q.dn },
       el("td", { class: "dn" }, q.dn),
+      el("td", { class: "name" }, q.name || ""),
       el("td", { class: "waiting" }, q.waiting),
       el("td", { class: "talking" }, q.talking),
       el("td", { class: "longest" }, since(q.longest_wait_since)),
