@@ -63,7 +63,7 @@ BAD_INPUTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "call route": (["100", "1", "101"], NOWHERE),
     "call list": (["100"], NOWHERE),
     "call dns": ([], NOWHERE),
-    "events watch": (["--limit", "x"], NOWHERE),
+    "events watch": (["--limit", "1"], NOWHERE),
     "emulator serve": (["--faults", "500=2"], {}),
     "connect migrate": ([], {"PY3CX_DB": "mysql://u@h/d"}),
     "connect rotate-key": ([], {"PY3CX_CONNECT_KEY": "not-a-key"}),

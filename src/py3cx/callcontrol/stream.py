@@ -93,7 +93,9 @@ class StreamOptions:
     """Tuning of an event stream. The defaults suit a real PBX; tests shorten the intervals.
 
     `dns` limits the stream (and its cache) to some DNs. `backoff_*` shape the reconnect delays;
-    `max_attempts` (None: forever) bounds reconnects in a row that fail. `max_in_flight` caps
+    `max_attempts` (None: forever) bounds reconnects in a row that fail; `first_attempts` bounds
+    them before the stream ever connected (a wrong URL, a PBX that is down: say so, do not wait
+    forever; None: forever). `max_in_flight` caps
     concurrent GETs; `fetch_rounds` and `fetch_everything_at` tune the batching of upsert
     fetches (see `fetching.py`). `high_water` events waiting for the reader make the stream stop
     reading the socket until half of them are read; `sync_queue_size` bounds the hand-over queue
@@ -108,6 +110,7 @@ class StreamOptions:
     backoff_max: float = 30.0
     backoff_factor: float = 2.0
     max_attempts: int | None = None
+    first_attempts: int | None = 3
     max_in_flight: int = 32
     fetch_rounds: int = 3
     fetch_everything_at: int = 6
@@ -307,6 +310,7 @@ class EventStream:
 
     async def _run(self) -> None:
         failures = 0
+        ever_connected = False
         try:
             while not self._closed:
                 self._healthy = False
@@ -330,8 +334,10 @@ class EventStream:
                     return
                 if self._healthy:
                     failures = 0  # the last session worked: reconnect quickly
+                    ever_connected = True
                 self.stats.drops += 1
-                if self.options.max_attempts is not None and failures >= self.options.max_attempts:
+                limit = self.options.max_attempts if ever_connected else self.options.first_attempts
+                if limit is not None and failures >= limit:
                     self._fail(
                         APIConnectionError(f"gave up reconnecting: {self.stats.last_error}", path=ROOT)
                     )

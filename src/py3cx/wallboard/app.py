@@ -53,6 +53,8 @@ class _Feed:
     async def run(self, client: Any, dns: Iterable[str] | None, options: StreamOptions | None) -> None:
         try:
             await self._seed(client)
+            # a board on a TV keeps trying: the PBX may come up after it (the console said so)
+            options = options or StreamOptions(first_attempts=None)
             async with client.callcontrol.events(dns=dns, options=options) as stream:
                 self.stream = stream
                 self.board.state = stream.state
