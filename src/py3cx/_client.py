@@ -537,7 +537,7 @@ class AsyncClient(BaseClient):
         return await self._tokens.get_async(self._http)
 
     async def download(self, path: str, file: str | os.PathLike[str] | IO[bytes], **query: Any) -> int:
-        """Async `Client.download` (file writes are small and synchronous).
+        """Async `Client.download`; the file is written from a worker thread, never on the loop.
 
         Example: `await client.download("Recordings(7)/Pbx.DownloadRecording()", "7.wav")`
         """
@@ -553,7 +553,7 @@ class AsyncClient(BaseClient):
         try:
             with translate_errors(prepared.method, prepared.path):
                 async for chunk in response.aiter_bytes():
-                    handle.write(chunk)
+                    await asyncio.to_thread(handle.write, chunk)
                     written += len(chunk)
         finally:
             await response.aclose()

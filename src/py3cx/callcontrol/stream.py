@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import ssl
 import time
 from collections import OrderedDict, deque
@@ -47,6 +46,7 @@ from py3cx._exceptions import (
     PermissionDeniedError,
     TokenError,
 )
+from py3cx._retry import RetryPolicy
 from py3cx.callcontrol.events import (
     CallControlEvent,
     DTMFReceived,
@@ -108,7 +108,6 @@ class StreamOptions:
     open_timeout: float = 10.0
     backoff_initial: float = 0.1
     backoff_max: float = 30.0
-    backoff_factor: float = 2.0
     max_attempts: int | None = None
     first_attempts: int | None = 3
     max_in_flight: int = 32
@@ -142,16 +141,13 @@ class StreamStats:
     connected_at: float | None = None
 
 
-def reconnect_delay(
-    attempt: int, *, initial: float = 0.1, maximum: float = 30.0, factor: float = 2.0, jitter: float = 0.5
-) -> float:
-    """Seconds to wait before reconnect number `attempt` (0 = right after a drop).
+def reconnect_delay(attempt: int, *, initial: float = 0.1, maximum: float = 30.0) -> float:
+    """Seconds to wait before reconnect number `attempt` (0 = right after a drop): the package's
+    one backoff (`py3cx.RetryPolicy`: doubling from `initial`, capped at `maximum`, full jitter).
 
-    Exponential with jitter, capped: `initial * factor**attempt`, minus up to `jitter` of it.
-    Example: `reconnect_delay(0)` is between 0.05 and 0.1; `reconnect_delay(20)` at most 30.
+    Example: `reconnect_delay(0)` is between 0 and 0.1; `reconnect_delay(20)` at most 30.
     """
-    base = min(maximum, initial * factor ** min(attempt, 64))
-    return base * (1.0 - jitter * random.random())
+    return RetryPolicy(initial_delay=initial, max_delay=maximum).delay(attempt)
 
 
 class _Fatal(Exception):
@@ -347,7 +343,6 @@ class EventStream:
                         failures,
                         initial=self.options.backoff_initial,
                         maximum=self.options.backoff_max,
-                        factor=self.options.backoff_factor,
                     )
                 )
                 failures += 1
