@@ -356,6 +356,11 @@ def hint_for(
             )
         if segment.startswith("My"):
             return "My* endpoints serve signed-in users, not API clients"
+        if path.startswith("/callcontrol"):
+            return (
+                "Call Control needs a route point's API client (its id is the route point's number, "
+                "Admin > Integrations > API > 3CX Call Control API access) that monitors this DN"
+            )
         return (
             "the API client's role does not allow this (System Owner can do everything), "
             "or the PBX refuses API access from this address"

@@ -117,3 +117,13 @@ def test_calls_active_watch_shows_a_call_in_progress_with_its_real_start(
         watcher.wait()
     shown = parse_datetime(rows[call["callid"]]["EstablishedAt"])
     assert abs((shown - parse_datetime(listed[call["callid"]]["EstablishedAt"])).total_seconds()) < 0.001
+
+
+def test_a_client_that_is_no_route_point_is_told_so(env: dict[str, str], owner_client: ApiClient) -> None:
+    as_owner = {**env, "PY3CX_CLIENT_ID": owner_client.client_id, "PY3CX_CLIENT_SECRET": owner_client.secret}
+    made = run(["call", "make", "114", "115"], as_owner)
+    assert made.returncode == 1 and "route point" in " ".join(made.stderr.split())
+    assert "System Owner can do everything" not in made.stderr  # not the role hint: roles are not the cause
+    listed = run(["calls", "active", "--source", "callcontrol"], as_owner)
+    assert listed.returncode == 2 and "Traceback" not in listed.stderr
+    assert f"{owner_client.client_id!r} is not one" in " ".join(listed.stderr.split())

@@ -56,6 +56,14 @@ def active(
 
         raise ConfigError(f"--source must be auto, callcontrol or xapi, not {source!r}")
     with connect() as client:
+        if source == "callcontrol" and not str(client.client_id or "").isdigit():
+            from py3cx._exceptions import ConfigError
+
+            raise ConfigError(
+                f"--source callcontrol needs a Call Control route point client; {client.client_id!r} is not one",
+                hint="use the API client whose id is the route point's number (Admin > Integrations > API), "
+                "or --source xapi",
+            )
         if not watch:
             rows = fetch_active(client)
             output.emit({"value": rows}, as_json=as_json, columns=COLUMNS, title="Active calls")
