@@ -76,11 +76,10 @@ def test_an_error_status_with_a_result_body_becomes_a_call_control_error() -> No
     assert refusal_from_status_error(BadRequestError("x", status_code=400, body='{"error": {}}')) is None
 
 
-def test_reconnect_delays_grow_with_full_jitter_and_stay_capped() -> None:
+def test_reconnect_delays_grow_with_jitter_and_stay_capped() -> None:
     first = [reconnect_delay(0) for _ in range(50)]
-    assert all(0.0 <= d <= 0.1 for d in first) and len(set(first)) > 1
-    assert all(0.0 <= reconnect_delay(3) <= 0.8 for _ in range(20))
-    assert max(reconnect_delay(3) for _ in range(200)) > 0.4  # the cap doubles
+    assert all(0.05 <= d <= 0.1 for d in first) and len(set(first)) > 1
+    assert all(0.4 <= reconnect_delay(3) <= 0.8 for _ in range(20))
     assert all(reconnect_delay(40, maximum=30) <= 30 for _ in range(20))
 
 

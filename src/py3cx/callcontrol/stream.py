@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import ssl
 import time
 from collections import OrderedDict, deque
@@ -142,12 +143,16 @@ class StreamStats:
 
 
 def reconnect_delay(attempt: int, *, initial: float = 0.1, maximum: float = 30.0) -> float:
-    """Seconds to wait before reconnect number `attempt` (0 = right after a drop): the package's
-    one backoff (`py3cx.RetryPolicy`: doubling from `initial`, capped at `maximum`, full jitter).
+    """Seconds to wait before reconnect number `attempt` (0 = right after a drop).
 
-    Example: `reconnect_delay(0)` is between 0 and 0.1; `reconnect_delay(20)` at most 30.
+    Exponential (`py3cx.RetryPolicy`'s cap: doubling from `initial`, at most `maximum`) with
+    jitter that takes off at most half: unlike a request retry, a reconnect must not come at
+    once, or a PBX that drops every socket would be hammered (and what happened while the
+    socket was down is then reported by the resync, never by a racing live event).
+    Example: `reconnect_delay(0)` is between 0.05 and 0.1; `reconnect_delay(20)` at most 30.
     """
-    return RetryPolicy(initial_delay=initial, max_delay=maximum).delay(attempt)
+    cap = RetryPolicy(initial_delay=initial, max_delay=maximum, random=lambda: 1.0).delay(attempt)
+    return cap * (1.0 - 0.5 * random.random())
 
 
 class _Fatal(Exception):
