@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+import tomli_w
 
 from py3cx._exceptions import ConfigError
 
@@ -230,24 +230,16 @@ def list_profiles() -> list[Profile]:
     return profiles
 
 
-def _toml_string(value: str) -> str:
-    # JSON string escapes are valid TOML basic-string escapes; DEL must be escaped in TOML too
-    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+_HEADER = "# py3cx profiles: this file may hold secrets; keep it private (mode 0600)\n\n"
 
 
 def _render(tables: dict[str, dict[str, Any]], default: str | None = None) -> str:
-    lines = ["# py3cx profiles: this file may hold secrets; keep it private (mode 0600)", ""]
-    if default is not None:
-        lines += [f"default = {_toml_string(default)}", ""]
-    for name in sorted(tables):
-        lines.append(f"[profiles.{name}]")
-        for key, value in tables[name].items():
-            if isinstance(value, bool):
-                lines.append(f"{key} = {'true' if value else 'false'}")
-            elif isinstance(value, str):
-                lines.append(f"{key} = {_toml_string(value)}")
-        lines.append("")
-    return "\n".join(lines)
+    document: dict[str, Any] = {} if default is None else {"default": default}
+    document["profiles"] = {
+        name: {key: value for key, value in tables[name].items() if isinstance(value, (str, bool))}
+        for name in sorted(tables)
+    }
+    return _HEADER + tomli_w.dumps(document)
 
 
 def _write(path: Path, tables: dict[str, dict[str, Any]], default: str | None = None) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import py3cx
 from py3cx._config import (
@@ -85,6 +87,17 @@ def test_secrets_with_quotes_backslashes_and_unicode_survive_the_toml_writer() -
     path = save_profile("odd", "https://pbx.example.com", "id", secret)
     assert tomllib.loads(path.read_text("utf-8"))["profiles"]["odd"]["client_secret"] == secret
     assert load_profile("odd").secret == secret
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=st.text(min_size=1), client_id=st.text(min_size=1).filter(lambda t: t.strip() == t and t))
+def test_any_secret_and_client_id_round_trip_through_the_file(secret: str, client_id: str) -> None:
+    # surrogates cannot be written as UTF-8 at all; every other string must come back unchanged
+    assume(not any("\ud800" <= ch <= "\udfff" for ch in secret + client_id))
+    path = save_profile("any", "https://pbx.example.com", client_id, secret)
+    table = tomllib.loads(path.read_text("utf-8"))["profiles"]["any"]
+    assert (table["client_id"], table["client_secret"]) == (client_id, secret)
+    assert load_profile("any").secret == secret
 
 
 def test_profile_repr_and_public_dict_hide_the_secret() -> None:

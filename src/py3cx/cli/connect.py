@@ -7,7 +7,6 @@ Everything heavy (SQLAlchemy, Alembic, cryptography...) is imported inside the c
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from py3cx._exceptions import ConfigError
+from py3cx._extras import require
 from py3cx.cli.options import JsonOption
 from py3cx.cli.output import console, emit, info, json_mode
 
@@ -60,12 +60,7 @@ def _connect_options(
 
 
 def _require_extra() -> None:
-    missing = [name for name in _NEEDED if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ConfigError(
-            f"py3cx connect needs {', '.join(missing)}, which is not installed",
-            hint="pip install 'py3cx[connect]'",
-        )
+    require("connect", *_NEEDED, what="py3cx connect")
 
 
 def _open() -> tuple[Database, Vault]:

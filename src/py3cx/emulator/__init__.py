@@ -9,6 +9,7 @@ See ``docs/architecture.md`` for the contract and ``spec/BEHAVIOUR.md`` for the 
 
 from __future__ import annotations
 
+from . import _requirements  # noqa: F401  (first: names the missing extra)
 from .app import create_app
 from .auth import Identity
 from .config import ApiClient, EmulatorConfig, FaultSpec, WebUser, default_clients, default_users

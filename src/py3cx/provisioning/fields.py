@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from py3cx._exceptions import ConfigError
+from py3cx._extras import require
 
 if TYPE_CHECKING:
     from py3cx.provisioning.source import SourceRow
@@ -58,6 +59,7 @@ def email_address(text: str) -> str:
     Raises ValueError for an invalid address.
     Example: ``email_address("Ann@Example.COM") == "Ann@example.com"``.
     """
+    require("cli", "email_validator", what="checking e-mail addresses")
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -73,6 +75,7 @@ def external_number(text: str, region: str | None = None) -> str:
     Raises ValueError when the number cannot be read or cannot exist.
     Example: ``external_number("020 7946 0000", "GB") == "+442079460000"``.
     """
+    require("cli", "phonenumbers", what="checking phone numbers")
     import phonenumbers
 
     try:

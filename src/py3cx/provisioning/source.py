@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from py3cx._exceptions import ConfigError
+from py3cx._extras import require
 
 __all__ = ["SourceRow", "read_rows", "rows_from_csv", "rows_from_xlsx"]
 
@@ -95,6 +96,7 @@ def rows_from_xlsx(path: str | Path, *, sheet: str | None = None) -> Iterator[So
     """
     from zipfile import BadZipFile
 
+    require("cli", "openpyxl", what="reading XLSX files")
     import openpyxl
 
     try:

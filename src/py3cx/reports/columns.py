@@ -26,6 +26,7 @@ from typing import Any
 
 from py3cx._durations import parse_datetime, parse_duration
 from py3cx._exceptions import ConfigError
+from py3cx._extras import require
 from py3cx.reports.definitions import ColumnKind, ReportDefinition
 
 __all__ = ["CellKind", "ColumnPlan", "OutputColumn", "day_names", "flat_text", "language_suffix"]
@@ -77,6 +78,7 @@ def language_suffix(locale_name: str) -> str:
 
     Raises ConfigError for a locale Babel does not know. Example: ``language_suffix("hr") == "Croatian"``.
     """
+    require("cli", "babel", what="columns in a language")
     from babel import Locale, UnknownLocaleError
 
     try:
@@ -94,6 +96,7 @@ def day_names(locale_name: str) -> tuple[str, ...]:
     Raises ConfigError for an unknown locale.
     Example: ``day_names("hr")[0] == "ponedjeljak"``; ``day_names("en")[3] == "Thursday"``.
     """
+    require("cli", "babel", what="columns in a language")
     from babel import Locale, UnknownLocaleError
     from babel.dates import get_day_names
 

@@ -8,6 +8,7 @@ any ASGI server. See `docs/callcontrol.md`.
 
 from __future__ import annotations
 
+from py3cx.wallboard import _requirements  # noqa: F401  (first: names the missing extra)
 from py3cx.wallboard.app import create_app
 from py3cx.wallboard.board import Board
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from py3cx._durations import parse_datetime, parse_duration
+from py3cx._extras import require
 from py3cx.reports.columns import CellKind, ColumnPlan, OutputColumn
 
 __all__ = ["MAX_ROWS_PER_SHEET", "write_xlsx"]
@@ -156,6 +157,7 @@ def write_xlsx(path: Path, plan: ColumnPlan, rows: Iterator[Mapping[str, Any]]) 
     sized from the header, the column kind and the first 200 rows.
     Raises OSError. Example: ``write_xlsx(Path("calls.xlsx"), plan, iter(rows))``.
     """
+    require("cli", "xlsxwriter", what="XLSX export")
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(
