@@ -38,6 +38,7 @@ import platformdirs
 from py3cx._exceptions import APIConnectionError, APITimeoutError, TokenError
 from py3cx._http import AsyncHTTPClient, HTTPClient, Response, translate_errors
 from py3cx._retry import DEFAULT_RETRY_POLICY, RetryPolicy
+from py3cx.licence import API_LICENCE
 
 __all__ = [
     "ClientCredentials",
@@ -243,6 +244,9 @@ class ClientCredentials:
         hint = _TOKEN_HINT
         if status == 404:
             hint = "no token endpoint there: the URL must be the PBX root, such as https://pbx.example.com"
+        elif error == "unauthorized_client":
+            # the client is known but may not have tokens: on V20 the usual reason is the licence
+            hint = f"the PBX knows this client but refuses it tokens; {API_LICENCE} (or the client is disabled)"
         raise TokenError(
             f"{status} token request refused for client {self.client_id!r}: {detail}",
             status_code=status,

@@ -32,10 +32,12 @@ from py3cx._exceptions import (
     APIStatusError,
     ConfigError,
     ODataError,
+    _first_segment,
     hint_for,
     status_error_class,
 )
 from py3cx._retry import DEFAULT_RETRY_POLICY, RetryPolicy, parse_retry_after, retry_delay
+from py3cx.licence import Licence
 from py3cx.odata import build_query
 
 __all__ = [
@@ -503,6 +505,9 @@ class BaseClient:
         self._retry_policy: RetryPolicy = policy
         self._timeout_override: float | None = None
         self._owns_http = True
+        # what LicenseStatus said after a first 403 (a dict shared with with_options() clones):
+        # a licence without API access is then named in every 403's hint
+        self._licence_seen: dict[str, Licence | None] = {}
         self._tokens = TokenManager(
             self.url,
             credentials,
@@ -614,6 +619,28 @@ class BaseClient:
             retry_after=None if response is None else response.headers.get("Retry-After"),
             error=error,
         )
+
+    def _licence_probe(self, error: APIStatusError) -> PreparedRequest | None:
+        """The LicenseStatus read that may explain a 403, when its answer is not known yet (None
+        when it is, or when the error is no 403 or was that very read)."""
+        if error.status_code != 403 or "licence" in self._licence_seen:
+            return None
+        if error.path is not None and _first_segment(error.path) in ("LicenseStatus", "MyUser"):
+            return None
+        return self._prepare("GET", "LicenseStatus")
+
+    def _explain_refusal(self, error: APIStatusError, status: Any = None, *, probed: bool = False) -> None:
+        """Name the licence in a 403's hint when LicenseStatus shows it has no API access.
+
+        ``status`` is LicenseStatus's body when ``probed`` (None if it could not be read); it is
+        remembered, so a client asks once and names the licence in every later 403.
+        """
+        if probed:
+            self._licence_seen["licence"] = Licence.from_status(status) if isinstance(status, dict) else None
+        licence = self._licence_seen.get("licence")
+        hint = licence.refusal_hint() if licence is not None and error.status_code == 403 else None
+        if hint is not None:
+            error.hint = hint
 
     def _status_error(self, prepared: PreparedRequest, response: Any) -> APIStatusError:
         """The exception for an error answer whose body has been read."""

@@ -35,7 +35,7 @@ from py3cx._base_client import (
     page_options,
     page_rows,
 )
-from py3cx._exceptions import APIConnectionError
+from py3cx._exceptions import APIConnectionError, Py3cxError
 from py3cx._http import (
     AsyncHTTPClient,
     HTTPClient,
@@ -172,11 +172,24 @@ class Client(BaseClient):
                 response.close()
                 step = self._next_step(prepared, attempt, replayed, response=response)
                 if step.action == "fail":
-                    raise self._status_error(prepared, response)
+                    error = self._status_error(prepared, response)
+                    probe = self._licence_probe(error)
+                    if probe is None:
+                        self._explain_refusal(error)
+                    else:
+                        self._explain_refusal(error, self._read_quietly(probe), probed=True)
+                    raise error
             replayed, failed = replayed or step.action == "replay", token if step.action == "replay" else None
             if step.action == "retry":
                 time.sleep(step.delay)
                 attempt += 1
+
+    def _read_quietly(self, prepared: PreparedRequest) -> Any:
+        """The JSON answer of a diagnostic read, or None when it fails in any way."""
+        try:
+            return self._send(prepared).json()
+        except (Py3cxError, ValueError):
+            return None
 
     def _send_raw(
         self,
@@ -447,11 +460,24 @@ class AsyncClient(BaseClient):
                 await response.aclose()
                 step = self._next_step(prepared, attempt, replayed, response=response)
                 if step.action == "fail":
-                    raise self._status_error(prepared, response)
+                    error = self._status_error(prepared, response)
+                    probe = self._licence_probe(error)
+                    if probe is None:
+                        self._explain_refusal(error)
+                    else:
+                        self._explain_refusal(error, await self._read_quietly(probe), probed=True)
+                    raise error
             replayed, failed = replayed or step.action == "replay", token if step.action == "replay" else None
             if step.action == "retry":
                 await asyncio.sleep(step.delay)
                 attempt += 1
+
+    async def _read_quietly(self, prepared: PreparedRequest) -> Any:
+        """The JSON answer of a diagnostic read, or None when it fails in any way."""
+        try:
+            return (await self._send(prepared)).json()
+        except (Py3cxError, ValueError):
+            return None
 
     async def _send_raw(
         self,

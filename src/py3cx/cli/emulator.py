@@ -144,6 +144,21 @@ def serve(
             "repeatable.",
         ),
     ] = None,
+    licence: Annotated[
+        str,
+        typer.Option(
+            "--licence",
+            help="The PBX's edition: ENT (API access), PRO or expired (API clients refused, see --licence-refusal).",
+        ),
+    ] = "ENT",
+    licence_refusal: Annotated[
+        str,
+        typer.Option(
+            "--licence-refusal",
+            help="How a PBX without API rights refuses (a guess): forbidden (403 after the token; "
+            "LicenseStatus and SystemStatus still answer) or token (the token request fails).",
+        ),
+    ] = "forbidden",
     tls: Annotated[
         bool,
         typer.Option(
@@ -193,6 +208,11 @@ def serve(
         raise ConfigError(f"--expires-in-unit must be 'seconds' or 'minutes', not {expires_in_unit!r}")
     if spec not in ("20.0.10", "20.0.4"):
         raise ConfigError(f"--spec must be '20.0.10' or '20.0.4', not {spec!r}")
+    edition = {"ent": "ENT", "pro": "PRO", "expired": "expired"}.get(licence.lower())
+    if edition is None:
+        raise ConfigError(f"--licence must be ENT, PRO or expired, not {licence!r}")
+    if licence_refusal not in ("forbidden", "token"):
+        raise ConfigError(f"--licence-refusal must be 'forbidden' or 'token', not {licence_refusal!r}")
     try:
         clients = [ApiClient.parse(c) for c in client or []]
         fault_spec = FaultSpec.parse(faults) if faults else FaultSpec()
@@ -209,6 +229,8 @@ def serve(
         call_rate=call_rate,
         max_range_days=max_range_days,
         ignore_orderby=tuple(ignore_orderby or ()),
+        licence=edition,  # type: ignore[arg-type]
+        licence_refusal=licence_refusal,  # type: ignore[arg-type]
     )
     if clients:
         cfg.clients = clients

@@ -16,7 +16,7 @@ from py3cx.connect.db import Database
 from py3cx.connect.registry import Pbx
 from py3cx.connect.sync import PbxSession
 from py3cx.connect.vault import Vault
-from py3cx.odata import function_path
+from py3cx.licence import Licence
 from py3cx.reports.arguments import Period
 from py3cx.reports.resource import choose_history_report_async
 
@@ -56,25 +56,32 @@ async def check_pbx(db: Database, vault: Vault, pbx: Pbx) -> list[Check]:
 async def _checks(session: PbxSession) -> list[Check]:
     client = session.client
     checks: list[Check] = []
+    # SystemStatus and LicenseStatus first: a PBX whose licence has no API access may still
+    # answer them (the emulator's guess), so the licence can be named even then
     try:
-        params = await client.get(function_path("Defs", "Pbx.GetSystemParameters"))
+        status = await client.get("SystemStatus")
     except APIError as exc:
         checks.append(_failed("token", exc))
         return checks
-    params = params if isinstance(params, Mapping) else {}
+    status = status if isinstance(status, Mapping) else {}
     checks.append(Check("token", True, f"client {session.pbx.settings.client_id!r} got a token"))
-    checks.append(Check("build", bool(params.get("Version")), str(params.get("Version") or "unknown")))
-    found = params.get("License")
-    licence: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    enterprise = bool(licence.get("IsEnterprise"))
-    checks.append(
-        Check(
-            "licence",
-            enterprise,
-            f"{licence.get('ProductCode') or 'unknown edition'}, {licence.get('MaxSimCalls') or '?'} simultaneous calls",
-            None if enterprise else "the API needs an Enterprise (8SC+) licence",
+    checks.append(Check("build", bool(status.get("Version")), str(status.get("Version") or "unknown")))
+    body: Mapping[str, Any] = {}
+    try:
+        found = await client.get("LicenseStatus")
+        body = found if isinstance(found, Mapping) else {}
+        licence = Licence.from_status(body)
+        access = licence.api_access()
+        checks.append(
+            Check(
+                "licence",
+                access is not False,
+                licence.describe() + ("" if access is not None else " (edition not recognised)"),
+                licence.refusal_hint(),
+            )
         )
-    )
+    except APIError as exc:
+        checks.append(_failed("licence", exc))
     now = datetime.now(timezone.utc)
     period = Period(now - timedelta(hours=1), now)
     try:
@@ -84,12 +91,13 @@ async def _checks(session: PbxSession) -> list[Check]:
         checks.append(await _role_check(session, definition.name))
     except PermissionDeniedError as exc:
         checks.append(
-            Check("role", False, str(exc).splitlines()[0], "call records need the System Owner role")
+            # the error's own hint: the role, or the licence when LicenseStatus showed it is the cause
+            Check("role", False, str(exc).splitlines()[0], exc.hint or "call records need the System Owner role")
         )
     except APIError as exc:
         checks.append(_failed("history source", exc))
     checks.append(await _zone_check(session))
-    country = session.pbx.settings.country or licence.get("CountryCode")
+    country = session.pbx.settings.country or body.get("CountryCode")
     checks.append(
         Check(
             "country",
@@ -110,7 +118,7 @@ async def _role_check(session: PbxSession, report: str) -> Check:
     try:
         await session.client.get(path, top=1, **options)
     except PermissionDeniedError as exc:
-        return Check("role", False, str(exc).splitlines()[0], "call records need the System Owner role")
+        return Check("role", False, str(exc).splitlines()[0], exc.hint or "call records need the System Owner role")
     except APIError as exc:
         return _failed("role", exc)
     return Check("role", True, "reads call records")

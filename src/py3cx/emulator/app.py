@@ -40,6 +40,7 @@ from .auth import IssuedToken
 from .config import EmulatorConfig
 from .errors import XapiError, json_response, oauth_error
 from .faults import DropConnection
+from .licence import api_allowed, licence_refusal_message
 from .state import EmulatorState
 from .xapi import PREFIX, XapiEndpoint
 
@@ -89,6 +90,8 @@ async def connect_token(request: Request) -> Response:
     token = state.tokens.issue_for_client(client_id, secret)
     if token is None:
         return oauth_error(401, "invalid_client", "The client credentials are invalid.")
+    if not api_allowed(state.config) and state.config.licence_refusal == "token":
+        return oauth_error(400, "unauthorized_client", licence_refusal_message(state.config))
     return json_response(_token_body(state, token))
 
 

@@ -215,6 +215,9 @@ class EmulatorConfig:
     ignore_orderby: tuple[str, ...] = ()
     now: datetime | None = None
     call_rate: float = 0.0  # new simulated calls per minute (Call Control and ActiveCalls)
+    # the edition, and how a PBX without API rights refuses API clients (a guess: see licence.py)
+    licence: Literal["ENT", "PRO", "expired"] = "ENT"
+    licence_refusal: Literal["forbidden", "token"] = "forbidden"
 
     def __post_init__(self) -> None:
         if not self.clients:
@@ -236,6 +239,10 @@ class EmulatorConfig:
         if self.max_page_size is not None and self.max_page_size < 1:
             raise ValueError("max_page_size must be >= 1")
         self.ignore_orderby = tuple(self.ignore_orderby)
+        if self.licence not in ("ENT", "PRO", "expired"):
+            raise ValueError(f"licence must be ENT, PRO or expired, not {self.licence!r}")
+        if self.licence_refusal not in ("forbidden", "token"):
+            raise ValueError(f"licence_refusal must be forbidden or token, not {self.licence_refusal!r}")
 
     @property
     def anchor(self) -> datetime:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from .auth import Identity, TokenService
 from .config import EmulatorConfig
 from .faults import FaultInjector
+from .licence import apply_licence
 from .rowsets import RowsetEngine
 from .spec import SpecIndex, load_spec_index
 from .store import EntityTable, build_tables
@@ -155,7 +156,9 @@ class EmulatorState:
             active = conn.execute(
                 sa.select(sa.func.count()).select_from(self.tables["ActiveCalls"].table)
             ).scalar_one()
-        for name, body in singletons(self.config, users, active).items():
+        bodies = singletons(self.config, users, active)
+        apply_licence(self.config, bodies)
+        for name, body in bodies.items():
             self.set_singleton(name, body)
 
     # -- shared services ------------------------------------------------------------------------

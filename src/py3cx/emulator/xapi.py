@@ -25,6 +25,7 @@ from .default_operations import answer_from_spec
 from .directory import refresh_view
 from .errors import XapiError, json_response
 from .expand import expand_property
+from .licence import refuse as refuse_unlicensed
 from .literals import LiteralError, PathSyntaxError, Segment, parse_literal, split_path
 from .query import ExpandItem, QueryOptions, build_select, check_expand, check_select, parse_query_options
 from .registry import FunctionContext, lookup
@@ -67,6 +68,7 @@ class XapiEndpoint:
             segments = split_path(path)
         except PathSyntaxError:
             raise errors.no_route(request.scope["path"]) from None
+        refuse_unlicensed(state.config, identity.kind, segments[0].name)
         authorize(identity, segments[0].name)
         opts = parse_query_options(request.scope.get("query_string", b""))
         first = segments[0]

@@ -16,6 +16,7 @@ from py3cx.emulator.callcontrol.settings import CallControlSettings
 from py3cx.emulator.callcontrol.simulator import CallSimulator
 from py3cx.emulator.callcontrol.switchboard import Participant, Refused, Switchboard
 from py3cx.emulator.errors import XapiError
+from py3cx.emulator.licence import refuse as refuse_unlicensed
 
 __all__ = ["CallControlContext", "context_for", "is_loopback"]
 
@@ -54,6 +55,7 @@ class CallControlContext:
         if scheme.lower() != "bearer" or not token.strip():
             raise XapiError(401, headers={"WWW-Authenticate": "Bearer"}, body={})
         identity = self.state.tokens.verify(token.strip())
+        refuse_unlicensed(self.state.config, identity.kind, None)
         kind, _, name = str(identity.principal).partition(":")
         dn = self.switchboard.dns.get(name)
         if kind != "client" or dn is None or dn.type != "Wroutepoint":
