@@ -38,10 +38,52 @@ def _settings(name: str = "office", **changes: object) -> PbxSettings:
     return PbxSettings(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
 
+def test_a_database_of_the_first_revision_is_upgraded_keeping_its_pbxs(db_url: str, vault: Vault) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from py3cx.connect.db import _MIGRATIONS
+
+    old = open_database(db_url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with old.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.commit()
+    # a PBX stored by the first release (its columns only)
+    first = {c.name for c in schema.pbx.columns}
+    row = _row_for_0001(vault)
+    with old.engine.begin() as conn:
+        conn.execute(sa.insert(schema.pbx).values({k: v for k, v in row.items() if k in first}))
+    old.dispose()
+    db = open_database(db_url)  # upgrades on open
+    try:
+        assert [p.name for p in list_pbxs(db, vault)] == ["office"]
+        with db.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+    finally:
+        db.dispose()
+
+
+def _row_for_0001(vault: Vault) -> dict[str, object]:
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    return {
+        "name": "office",
+        "url": "https://pbx.example.com",
+        "client_id": "sync",
+        "client_secret_enc": vault.encrypt(SECRET),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def test_migrations_build_exactly_the_documented_tables_and_run_once(db_url: str) -> None:
     db = open_database(db_url, migrate=False)
     try:
-        assert db.migrate() == ["0001"]
+        assert db.migrate() == ["0001", "0002"]
         assert db.migrate() == []
         with db.engine.connect() as conn:
             differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
@@ -56,6 +98,9 @@ def test_migrations_build_exactly_the_documented_tables_and_run_once(db_url: str
             "queues",
             "queue_agents",
             "sync_state",
+            "webhook_endpoints",
+            "events",
+            "deliveries",
         } <= tables
     finally:
         db.dispose()

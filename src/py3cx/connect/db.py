@@ -100,7 +100,12 @@ class Database:
             command.upgrade(config, "head")
             conn.commit()
             after = MigrationContext.configure(conn).get_current_revision()
-        return [] if before == after else [r for r in (after,) if r]
+        if before == after or after is None:
+            return []
+        from alembic.script import ScriptDirectory
+
+        applied = ScriptDirectory.from_config(config).iterate_revisions(after, before)  # newest first
+        return [r.revision for r in reversed(list(applied)) if r is not None and r.revision != before]
 
     def connect_or_fail(self) -> Connection:
         """A connection, or ConfigError naming the database (password hidden) and a hint."""

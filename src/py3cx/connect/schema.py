@@ -15,7 +15,9 @@ import sqlalchemy as sa
 __all__ = [
     "call_records",
     "calls",
+    "deliveries",
     "departments",
+    "events",
     "metadata",
     "pbx",
     "pbx_tokens",
@@ -23,6 +25,7 @@ __all__ = [
     "queues",
     "sync_state",
     "users",
+    "webhook_endpoints",
 ]
 
 # names of constraints are fixed so that migrations can refer to them on both databases
@@ -203,4 +206,69 @@ sync_state = sa.Table(
     sa.Column("last_pass_seconds", sa.Float),
     sa.Column("passes", sa.Integer, nullable=False, server_default="0"),
     sa.Column("errors", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+# -- webhooks: endpoints, the event log and the outbox (issue 11; docs/webhooks.md) ---------------
+
+_ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.String(1000), nullable=False),
+    sa.Column("pbx_names", sa.JSON),  # a list of PBX names; NULL: every PBX
+    sa.Column("event_types", sa.JSON),  # a list of event types; NULL: every type
+    # Fernet tokens of whsec_ secrets (vault.py); the previous one signs too until previous_until
+    sa.Column("secret_enc", sa.Text, nullable=False),
+    sa.Column("previous_secret_enc", sa.Text),
+    sa.Column("previous_until", _UTC),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("disabled_reason", sa.String(500)),
+    sa.Column("failing_since", _UTC),  # first failure since the last success
+    sa.Column("max_in_flight", sa.Integer, nullable=False, server_default="4"),
+    sa.Column("rate_limit", sa.Float, nullable=False, server_default="50"),  # requests per second
+    sa.Column("created_at", _UTC, nullable=False),
+    sa.Column("updated_at", _UTC, nullable=False),
+)
+
+# Every event connect derived, kept for replay. ``event_id`` is the webhook-id (the same on every
+# attempt and every replay); ``seq`` orders events (and so deliveries) of one call.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("seq", _ROW_ID, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("pbx_id", sa.Integer, sa.ForeignKey("pbx.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("call_id", sa.String(64)),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),  # the whole body: {"type", "timestamp", "data"}
+    sa.Column("occurred_at", _UTC, nullable=False),  # the call's end for call.ended
+    sa.Column("created_at", _UTC, nullable=False),
+    sa.Index(None, "pbx_id", "call_id"),
+    sa.Index(None, "created_at"),
+)
+
+# The outbox: one row per (event, endpoint) written in the transaction that wrote the event;
+# status pending -> delivered, or dead once the retry schedule is spent (or the endpoint said 410).
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", _ROW_ID, primary_key=True, autoincrement=True),
+    sa.Column("event_seq", _ROW_ID, sa.ForeignKey("events.seq", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "endpoint_id", sa.Integer, sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("status", sa.String(12), nullable=False),  # pending, delivered, dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", _UTC, nullable=False),
+    sa.Column("claimed_until", _UTC),  # a sender holds it until then (a crashed one lets go)
+    sa.Column("last_status", sa.Integer),  # the receiver's HTTP status
+    sa.Column("last_error", sa.String(1000)),
+    sa.Column("delivered_at", _UTC),
+    sa.Column("created_at", _UTC, nullable=False),
+    sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "endpoint_id", "status"),
+    sa.Index(None, "event_seq"),
 )

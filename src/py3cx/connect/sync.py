@@ -30,6 +30,7 @@ from py3cx._exceptions import GatewayTimeoutError, Py3cxError
 from py3cx._http import ssl_verify
 from py3cx.connect import schema
 from py3cx.connect.db import Database, upsert
+from py3cx.connect.events import emit_call_events
 from py3cx.connect.records import build_call, call_log_record, content_hash, view_records
 from py3cx.connect.registry import Pbx
 from py3cx.connect.tokens import DatabaseTokenStore
@@ -301,7 +302,7 @@ def _store_records(
             changed += len(done)
             touched.update(call_id for (call_id,) in done)
         # only the calls whose records changed are built again: a quiet pass writes nothing
-        _rebuild_calls(conn, pbx.id, sorted(touched), now)
+        _rebuild_calls(conn, pbx.id, pbx.name, sorted(touched), now)
         state = schema.sync_state
         current = _utc(conn.execute(sa.select(state.c.watermark).where(_state_key(pbx.id, "calls"))).scalar())
         if current is None or watermark > current:
@@ -309,7 +310,7 @@ def _store_records(
     return len(records), changed
 
 
-def _rebuild_calls(conn: Connection, pbx_id: int, call_ids: list[str], now: datetime) -> int:
+def _rebuild_calls(conn: Connection, pbx_id: int, pbx_name: str, call_ids: list[str], now: datetime) -> int:
     table = schema.call_records
     changed = 0
     for i in range(0, len(call_ids), _CHUNK):
@@ -324,7 +325,10 @@ def _rebuild_calls(conn: Connection, pbx_id: int, call_ids: list[str], now: date
             record["end_time"] = _utc(record["end_time"])
             grouped.setdefault(record["call_id"], []).append(record)
         built = [build_call(records, now) | {"pbx_id": pbx_id} for records in grouped.values()]
-        changed += len(upsert(conn, schema.calls, built))
+        done = {str(call_id) for (_pbx, call_id) in upsert(conn, schema.calls, built)}
+        changed += len(done)
+        # the events of the calls that changed, and their deliveries, in this same transaction
+        emit_call_events(conn, pbx_id, pbx_name, [c for c in built if str(c["call_id"]) in done], now)
     return changed
 
 

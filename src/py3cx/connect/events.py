@@ -1,0 +1,184 @@
+"""Call events derived from the call records, written with their deliveries in the records' transaction.
+
+Each call gets one ``call.ended`` (the first time its records are stored) and a ``call.updated``
+each time its records change afterwards (a recording, a record that came late). The event and one
+``deliveries`` row per matching endpoint are written in the transaction that stored the records,
+so a crash loses neither: the outbox pattern. An endpoint gets the events of calls that ended after
+it was added; ``replay`` sends older ones.
+
+Payload (schema ``docs/webhooks/call.ended.v1.json``): ``{"type", "timestamp", "data": {"pbx",
+"call_id", ...}}``, ``call_id`` being the PBX's own id of the call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from py3cx.connect import schema
+
+__all__ = [
+    "CALL_EVENTS",
+    "SCHEMA_VERSION",
+    "call_data",
+    "emit_call_events",
+    "endpoint_matches",
+    "new_event_id",
+]
+
+CALL_EVENTS = ("call.ended", "call.updated")
+SCHEMA_VERSION = 1
+_CHUNK = 500
+
+
+def new_event_id() -> str:
+    """A new webhook-id: ``evt_`` and 32 hex digits."""
+    return f"evt_{uuid.uuid4().hex}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def call_data(
+    pbx_name: str, call: Mapping[str, Any], agent: Mapping[str, Any] | None, queue_name: str | None
+) -> dict[str, Any]:
+    """The ``data`` of a call event: numbers as dialled and in E.164, the agent, the queue."""
+    recordings = (call.get("recording_ids") or "").split()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "pbx": pbx_name,
+        "call_id": str(call["call_id"]),
+        "status": call["status"],
+        "direction": call.get("direction"),
+        "started_at": _iso(call["start_time"]),
+        "ended_at": _iso(call.get("end_time")),
+        "ringing_seconds": call["ringing_seconds"],
+        "talking_seconds": call["talking_seconds"],
+        "from": {
+            "number": call.get("from_number"),
+            "e164": call.get("from_e164"),
+            "name": call.get("from_name"),
+        },
+        "to": {"number": call.get("to_number"), "e164": call.get("to_e164")},
+        "agent": None
+        if not call.get("answered_by_dn")
+        else {
+            "extension": call["answered_by_dn"],
+            "name": call.get("answered_by_name"),
+            "email": (agent or {}).get("email"),
+        },
+        "queue": None if not call.get("queue") else {"number": call["queue"], "name": queue_name},
+        "recording_ids": recordings,
+        "records": call["records"],
+    }
+
+
+def endpoint_matches(endpoint: Mapping[str, Any], pbx_name: str, event_type: str, occurred: datetime) -> bool:
+    """Whether an enabled endpoint subscribes to this event (PBX, type, and added before it happened)."""
+    if not endpoint["enabled"]:
+        return False
+    names, types = endpoint["pbx_names"], endpoint["event_types"]
+    if names is not None and pbx_name not in names:
+        return False
+    if types is not None and event_type not in types:
+        return False
+    created = endpoint["created_at"]
+    created = created.replace(tzinfo=timezone.utc) if created.tzinfo is None else created
+    return bool(created <= occurred)
+
+
+def _lookup(conn: Connection, table: sa.Table, pbx_id: int, numbers: set[str]) -> dict[str, dict[str, Any]]:
+    if not numbers:
+        return {}
+    rows = conn.execute(
+        sa.select(table).where((table.c.pbx_id == pbx_id) & table.c.number.in_(sorted(numbers)))
+    ).mappings()
+    return {str(r["number"]): dict(r) for r in rows}
+
+
+def emit_call_events(
+    conn: Connection, pbx_id: int, pbx_name: str, calls: Sequence[Mapping[str, Any]], now: datetime
+) -> int:
+    """Write ``call.ended`` or ``call.updated`` for each changed call, and their deliveries.
+
+    ``calls`` are ``calls`` rows that this transaction inserted or changed. Returns the events written.
+    """
+    if not calls:
+        return 0
+    events, deliveries = schema.events, schema.deliveries
+    ids = sorted({str(c["call_id"]) for c in calls})
+    ended: set[str] = set()
+    for i in range(0, len(ids), _CHUNK):
+        ended.update(
+            conn.execute(
+                sa.select(events.c.call_id).where(
+                    (events.c.pbx_id == pbx_id)
+                    & (events.c.type == "call.ended")
+                    & events.c.call_id.in_(ids[i : i + _CHUNK])
+                )
+            ).scalars()
+        )
+    agents = _lookup(
+        conn, schema.users, pbx_id, {str(c["answered_by_dn"]) for c in calls if c.get("answered_by_dn")}
+    )
+    queues = _lookup(conn, schema.queues, pbx_id, {str(c["queue"]) for c in calls if c.get("queue")})
+    endpoints = [dict(r) for r in conn.execute(sa.select(schema.webhook_endpoints)).mappings()]
+    rows: list[dict[str, Any]] = []
+    wanted: dict[str, list[int]] = {}
+    for call in sorted(calls, key=lambda c: (c["start_time"], str(c["call_id"]))):
+        call_id = str(call["call_id"])
+        kind = "call.updated" if call_id in ended else "call.ended"
+        occurred = call.get("end_time") or call["start_time"]
+        occurred = occurred.replace(tzinfo=timezone.utc) if occurred.tzinfo is None else occurred
+        agent = agents.get(str(call.get("answered_by_dn")))
+        queue = queues.get(str(call.get("queue")))
+        event_id = new_event_id()
+        data = call_data(pbx_name, call, agent, queue.get("name") if queue else None)
+        rows.append(
+            {
+                "event_id": event_id,
+                "pbx_id": pbx_id,
+                "call_id": call_id,
+                "type": kind,
+                "payload": {"type": kind, "timestamp": _iso(now), "data": data},
+                "occurred_at": occurred,
+                "created_at": now,
+            }
+        )
+        matching = [e["id"] for e in endpoints if endpoint_matches(e, pbx_name, kind, occurred)]
+        if matching:
+            wanted[event_id] = matching
+    for i in range(0, len(rows), _CHUNK):
+        conn.execute(sa.insert(events), rows[i : i + _CHUNK])
+    if wanted:
+        keys = sorted(wanted)
+        outbox: list[dict[str, Any]] = []
+        for i in range(0, len(keys), _CHUNK):
+            found = conn.execute(
+                sa.select(events.c.seq, events.c.event_id).where(events.c.event_id.in_(keys[i : i + _CHUNK]))
+            ).all()
+            for seq, event_id in found:
+                outbox.extend(
+                    {
+                        "event_seq": seq,
+                        "endpoint_id": endpoint_id,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
+                    for endpoint_id in wanted[event_id]
+                )
+        for i in range(0, len(outbox), _CHUNK):
+            conn.execute(sa.insert(deliveries), outbox[i : i + _CHUNK])
+    return len(rows)

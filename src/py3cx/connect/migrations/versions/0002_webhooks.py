@@ -1,0 +1,102 @@
+"""webhooks: endpoints, the event log and the outbox
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("url", sa.String(length=1000), nullable=False),
+        sa.Column("pbx_names", sa.JSON(), nullable=True),
+        sa.Column("event_types", sa.JSON(), nullable=True),
+        sa.Column("secret_enc", sa.Text(), nullable=False),
+        sa.Column("previous_secret_enc", sa.Text(), nullable=True),
+        sa.Column("previous_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("enabled", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column("disabled_reason", sa.String(length=500), nullable=True),
+        sa.Column("failing_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("max_in_flight", sa.Integer(), server_default="4", nullable=False),
+        sa.Column("rate_limit", sa.Float(), server_default="50", nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
+    )
+    op.create_table(
+        "events",
+        sa.Column(
+            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("event_id", sa.String(length=40), nullable=False),
+        sa.Column("pbx_id", sa.Integer(), nullable=False),
+        sa.Column("call_id", sa.String(length=64), nullable=True),
+        sa.Column("type", sa.String(length=40), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["pbx_id"], ["pbx.id"], name=op.f("fk_events_pbx_id"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_events")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_events_event_id")),
+    )
+    op.create_index(op.f("ix_events_created_at"), "events", ["created_at"], unique=False)
+    op.create_index(op.f("ix_events_pbx_id_call_id"), "events", ["pbx_id", "call_id"], unique=False)
+    op.create_table(
+        "deliveries",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("event_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("endpoint_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.String(length=1000), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["endpoint_id"],
+            ["webhook_endpoints.id"],
+            name=op.f("fk_deliveries_endpoint_id"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_seq"], ["events.seq"], name=op.f("fk_deliveries_event_seq"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
+    )
+    op.create_index(
+        op.f("ix_deliveries_endpoint_id_status"), "deliveries", ["endpoint_id", "status"], unique=False
+    )
+    op.create_index(op.f("ix_deliveries_event_seq"), "deliveries", ["event_seq"], unique=False)
+    op.create_index(
+        op.f("ix_deliveries_status_next_attempt_at"),
+        "deliveries",
+        ["status", "next_attempt_at"],
+        unique=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_deliveries_status_next_attempt_at"), table_name="deliveries")
+    op.drop_index(op.f("ix_deliveries_event_seq"), table_name="deliveries")
+    op.drop_index(op.f("ix_deliveries_endpoint_id_status"), table_name="deliveries")
+    op.drop_table("deliveries")
+    op.drop_index(op.f("ix_events_pbx_id_call_id"), table_name="events")
+    op.drop_index(op.f("ix_events_created_at"), table_name="events")
+    op.drop_table("events")
+    op.drop_table("webhook_endpoints")

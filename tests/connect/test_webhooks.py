@@ -1,0 +1,307 @@
+"""Webhooks from the call-record sync to a real receiver on loopback, on SQLite and PostgreSQL: one
+`call.ended` per call, signatures verified by the `standardwebhooks` package, the same webhook-id on
+every retry, order per call, 410 disables, dead letters, replay, secret rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx2
+import pytest
+import sqlalchemy as sa
+import standardwebhooks
+
+from py3cx import webhooks
+from py3cx.connect import schema
+from py3cx.connect.db import Database
+from py3cx.connect.events import emit_call_events
+from py3cx.connect.outbox import (
+    DeliveryPolicy,
+    add_endpoint,
+    deliver_due,
+    list_deliveries,
+    list_endpoints,
+    replay,
+    rotate_secret,
+)
+from py3cx.connect.registry import Pbx, PbxSettings, add_pbx
+from py3cx.connect.sync import PbxSession, sync_calls
+from py3cx.connect.vault import Vault
+from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator, running_emulator
+
+OWNER = ApiClient("hook-owner", "hook-owner-s3cret", "SystemOwner")
+SINCE = datetime.now(timezone.utc) - timedelta(days=100)
+FAST = DeliveryPolicy(schedule=(0, 0.05, 0.05, 0.05, 0.05), jitter=0.2, timeout=2.0)
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on loopback; ``answer(path, event_id, attempt)`` picks each status (or "drop")."""
+
+    answer: Callable[[str, str, int], int | str] = lambda _path, _id, _n: 200
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    attempts: dict[str, int] = field(default_factory=dict)
+    url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def accepted(self) -> list[tuple[dict[str, str], bytes]]:
+        return [(h, b) for h, b in self.received if h.get("x-answer") == "200"]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            with state.lock:
+                event_id = headers.get("webhook-id", "")
+                key = f"{self.path} {event_id}"
+                attempt = state.attempts.get(key, 0)
+                state.attempts[key] = attempt + 1
+                answer = state.answer(self.path, event_id, attempt)
+                state.received.append(({**headers, "x-answer": str(answer)}, body))
+            if answer == "drop":
+                self.connection.shutdown(2)  # no answer at all: a reset connection
+                return
+            assert isinstance(answer, int)
+            self.send_response(answer)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(EmulatorConfig(seed=41, calls=80, clients=[OWNER])) as emu:
+        yield emu
+
+
+def _add_pbx(db: Database, vault: Vault, emu: RunningEmulator, name: str = "office") -> Pbx:
+    settings = PbxSettings(name=name, url=emu.url, client_id=OWNER.client_id, country="GB", rate_limit=1000.0)
+    return add_pbx(db, vault, settings, OWNER.secret)
+
+
+def _sync(db: Database, vault: Vault, pbx: Pbx) -> None:
+    async def go() -> None:
+        session = PbxSession(db, vault, pbx)
+        try:
+            result = await sync_calls(session, since=SINCE)
+            assert result.ok, result.error
+        finally:
+            await session.aclose()
+
+    asyncio.run(go())
+
+
+def _drain(db: Database, vault: Vault, policy: DeliveryPolicy = FAST, rounds: int = 400) -> None:
+    """Deliver until nothing is pending (or only dead letters remain)."""
+
+    async def go() -> None:
+        async with httpx2.AsyncClient() as http:
+            for _ in range(rounds):
+                await deliver_due(db, vault, http, policy=policy)
+                with db.engine.connect() as conn:
+                    pending = conn.execute(
+                        sa.select(sa.func.count()).where(schema.deliveries.c.status == "pending")
+                    ).scalar_one()
+                if not pending:
+                    return
+                await asyncio.sleep(0.02)
+            raise AssertionError(f"{pending} deliveries still pending")
+
+    asyncio.run(go())
+
+
+def _call_ids(db: Database) -> set[str]:
+    with db.engine.connect() as conn:
+        return set(conn.execute(sa.select(schema.calls.c.call_id)).scalars())
+
+
+def _verified(receiver: Receiver, secret: str) -> list[dict[str, Any]]:
+    hook = standardwebhooks.Webhook(secret)
+    return [hook.verify(body, headers) for headers, body in receiver.accepted()]
+
+
+def test_every_call_reaches_the_endpoint_once_as_call_ended_signed_by_the_standard(
+    db: Database, vault: Vault, emulator: RunningEmulator, receiver: Receiver
+) -> None:
+    endpoint, secret = add_endpoint(db, vault, receiver.url)
+    # the endpoint was added before any call was synced but after the calls ended: nothing is due
+    pbx = _add_pbx(db, vault, emulator)
+    _sync(db, vault, pbx)
+    assert list_deliveries(db) == []
+    # replay sends the older ones; events of calls that end later come by themselves
+    queued = replay(db, since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    calls = _call_ids(db)
+    assert queued == len(calls) > 0
+    _drain(db, vault)
+    events = _verified(receiver, secret)
+    assert sorted(e["data"]["call_id"] for e in events) == sorted(calls)
+    assert {e["type"] for e in events} == {"call.ended"}
+    sample = events[0]["data"]
+    assert sample["pbx"] == "office" and sample["schema_version"] == 1
+    assert set(sample) >= {"status", "direction", "started_at", "ended_at", "from", "to", "agent", "queue"}
+    # what py3cx's own verify accepts is what the standard signed
+    headers, body = receiver.accepted()[0]
+    assert webhooks.verify(body, headers, secret)["data"]["call_id"] == events[0]["data"]["call_id"]
+    # a second pass with nothing new makes no event
+    before = len(receiver.received)
+    _sync(db, vault, pbx)
+    _drain(db, vault)
+    assert len(receiver.received) == before
+    assert all(d["status"] == "delivered" for d in list_deliveries(db, endpoint_id=endpoint.id, limit=1000))
+
+
+def test_calls_that_end_after_the_endpoint_was_added_are_sent_without_replay(
+    db: Database, vault: Vault, receiver: Receiver
+) -> None:
+    _, secret = add_endpoint(db, vault, receiver.url, event_types=["call.ended"])
+    now = datetime.now(timezone.utc) + timedelta(minutes=5)  # the events happen after the endpoint was added
+    pbx = _add_pbx_row(db, vault)
+    with db.engine.begin() as conn:
+        emit_call_events(conn, pbx.id, pbx.name, [_call("c1", now), _call("c2", now)], _utcnow())
+    _drain(db, vault)
+    assert sorted(e["data"]["call_id"] for e in _verified(receiver, secret)) == ["c1", "c2"]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _add_pbx_row(db: Database, vault: Vault, name: str = "lab") -> Pbx:
+    settings = PbxSettings(name=name, url="http://127.0.0.1:9", client_id="x", country="GB")
+    return add_pbx(db, vault, settings, "secret-value")
+
+
+def _call(call_id: str, when: datetime, **changes: Any) -> dict[str, Any]:
+    return {
+        "call_id": call_id,
+        "start_time": when - timedelta(minutes=2),
+        "end_time": when,
+        "direction": "inbound",
+        "status": "answered",
+        "answered": True,
+        "from_number": "+442079460123",
+        "from_e164": "+442079460123",
+        "from_name": None,
+        "to_number": "100",
+        "to_e164": None,
+        "answered_by_dn": "100",
+        "answered_by_name": "Ann Agent",
+        "queue": None,
+        "ringing_seconds": 5.0,
+        "talking_seconds": 100.0,
+        "records": 1,
+        "recording_ids": None,
+        **changes,
+    }
+
+
+def test_retries_keep_the_webhook_id_and_per_call_order_holds(
+    db: Database, vault: Vault, receiver: Receiver
+) -> None:
+    _, secret = add_endpoint(db, vault, receiver.url)
+    pbx = _add_pbx_row(db, vault)
+    now = datetime.now(timezone.utc) + timedelta(minutes=5)
+    with db.engine.begin() as conn:
+        emit_call_events(conn, pbx.id, pbx.name, [_call("c1", now)], _utcnow())
+        emit_call_events(conn, pbx.id, pbx.name, [_call("c1", now, recording_ids="77")], _utcnow())
+    kinds: dict[str, str] = {}
+
+    def answer(_path: str, event_id: str, attempt: int) -> int | str:
+        # the first event of the call fails three times (500, reset, 503) before it is taken
+        first = min(kinds) if kinds else event_id
+        kinds.setdefault(event_id, "")
+        if event_id == first and attempt < 3:
+            return [500, "drop", 503][attempt]
+        return 200
+
+    receiver.answer = answer
+    _drain(db, vault)
+    events = _verified(receiver, secret)
+    assert [e["type"] for e in events] == ["call.ended", "call.updated"]
+    assert events[1]["data"]["recording_ids"] == ["77"]
+    ids = [h["webhook-id"] for h, _ in receiver.received]
+    first_id = ids[0]
+    assert ids[:4] == [first_id] * 4  # the same id on every attempt, and nothing of the call before it
+    assert receiver.attempts[f"/hooks {first_id}"] == 4
+
+
+def test_a_410_disables_the_endpoint_and_spent_retries_are_dead_letters(
+    db: Database, vault: Vault, receiver: Receiver
+) -> None:
+    gone, _ = add_endpoint(db, vault, receiver.url + "/gone")
+    failing, _ = add_endpoint(db, vault, receiver.url + "/failing")
+    pbx = _add_pbx_row(db, vault)
+    now = datetime.now(timezone.utc) + timedelta(minutes=5)
+    receiver.answer = lambda path, _id, _n: 410 if path.endswith("/gone") else 500
+    with db.engine.begin() as conn:
+        emit_call_events(conn, pbx.id, pbx.name, [_call("c1", now)], _utcnow())
+    _drain(db, vault)
+    endpoints = {e.id: e for e in list_endpoints(db)}
+    assert not endpoints[gone.id].enabled and "410" in str(endpoints[gone.id].disabled_reason)
+    assert endpoints[failing.id].enabled and endpoints[failing.id].failing_since is not None
+    dead = list_deliveries(db, failed=True)
+    assert {d["endpoint_id"] for d in dead} == {gone.id, failing.id}
+    assert all(d["status"] == "dead" for d in dead)
+    attempts = {d["endpoint_id"]: d["attempts"] for d in dead}
+    assert attempts == {gone.id: 1, failing.id: len(FAST.schedule)}
+
+
+def test_a_rotated_secret_signs_with_both_during_the_overlap(
+    db: Database, vault: Vault, receiver: Receiver
+) -> None:
+    endpoint, old = add_endpoint(db, vault, receiver.url)
+    new = rotate_secret(db, vault, endpoint.id, overlap=timedelta(hours=1))
+    pbx = _add_pbx_row(db, vault)
+    now = datetime.now(timezone.utc) + timedelta(minutes=5)
+    with db.engine.begin() as conn:
+        emit_call_events(conn, pbx.id, pbx.name, [_call("c9", now)], _utcnow())
+    _drain(db, vault)
+    headers, body = receiver.accepted()[0]
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (old, new):
+        assert standardwebhooks.Webhook(secret).verify(body, headers)["data"]["call_id"] == "c9"
+
+
+def test_verify_refuses_a_tampered_body_a_wrong_secret_and_an_old_message() -> None:
+    secret = webhooks.generate_secret()
+    hook = standardwebhooks.Webhook(secret)
+    body = json.dumps({"type": "call.ended", "data": {"call_id": "1"}}).encode()
+    stamp = datetime.now(timezone.utc)
+    headers = {
+        "webhook-id": "evt_1",
+        "webhook-timestamp": str(int(stamp.timestamp())),
+        "webhook-signature": hook.sign("evt_1", stamp, body),
+    }
+    assert webhooks.verify(body, headers, secret)["data"]["call_id"] == "1"
+    with pytest.raises(webhooks.WebhookVerificationError):
+        webhooks.verify(body.replace(b"1", b"2"), headers, secret)
+    with pytest.raises(webhooks.WebhookVerificationError):
+        webhooks.verify(body, headers, webhooks.generate_secret())
+    old = {**headers, "webhook-timestamp": str(int(stamp.timestamp()) - 3600)}
+    with pytest.raises(webhooks.WebhookVerificationError) as caught:
+        webhooks.verify(body, old, secret)
+    assert secret not in str(caught.value)
