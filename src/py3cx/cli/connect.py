@@ -383,4 +383,7 @@ def worker(
 
 def register(main: typer.Typer) -> None:
     """Add `3cx connect` to the main command."""
+    from py3cx.cli import connect_webhooks
+
+    connect_webhooks.register(app)
     main.add_typer(app)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -40,8 +41,10 @@ __all__ = [
     "Endpoint",
     "add_endpoint",
     "deliver_due",
+    "deliver_forever",
     "list_deliveries",
     "list_endpoints",
+    "policy_from_env",
     "remove_endpoint",
     "replay",
     "rotate_secret",
@@ -562,3 +565,47 @@ async def deliver_due(
 
     await asyncio.gather(*(one(item) for item in items))
     return stats
+
+
+def policy_from_env() -> DeliveryPolicy:
+    """The delivery policy, with ``PY3CX_WEBHOOK_SCHEDULE`` (seconds, comma-separated: "0,5,300")
+    replacing the standard schedule when set (tests and impatient setups).
+
+    Raises ConfigError for a malformed value.
+    """
+    import os
+
+    text = os.environ.get("PY3CX_WEBHOOK_SCHEDULE", "").strip()
+    if not text:
+        return DeliveryPolicy()
+    try:
+        schedule = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"PY3CX_WEBHOOK_SCHEDULE={text!r} is not a list of seconds", hint="such as 0,5,300,1800"
+        ) from None
+    if not schedule or any(s < 0 for s in schedule):
+        raise ConfigError("PY3CX_WEBHOOK_SCHEDULE needs one or more delays of 0 seconds or more")
+    return DeliveryPolicy(schedule=schedule)
+
+
+async def deliver_forever(
+    db: Database, vault: Vault, stop: asyncio.Event, *, policy: DeliveryPolicy | None = None, idle: float = 0.5
+) -> None:
+    """Deliver until ``stop`` is set: at once while work is due, every ``idle`` seconds otherwise.
+
+    Used by `3cx connect run` and by every `3cx connect worker` (claims keep several apart). A
+    database error is logged and retried after ``idle``; it never ends the loop.
+    """
+    policy = policy or policy_from_env()
+    async with httpx2.AsyncClient(follow_redirects=False) as http:
+        while not stop.is_set():
+            try:
+                stats = await deliver_due(db, vault, http, policy=policy)
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("py3cx connect: webhook delivery round failed: %s", exc)
+                stats = DeliveryStats()
+            if stats.attempted:
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle)

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from py3cx.connect import schema
 from py3cx.connect.db import Database
+from py3cx.connect.outbox import deliver_forever, policy_from_env
 from py3cx.connect.registry import Pbx, list_pbxs
 from py3cx.connect.sync import PassResult, PbxSession, sync_calls, sync_directory
 from py3cx.connect.vault import Vault
@@ -302,6 +303,8 @@ async def run_service(db: Database, vault: Vault, *, host: str, port: int, concu
             raise SystemExit(2)
         info(f"py3cx connect: serving /healthz and /metrics on http://{host}:{port}")
         next_reload = 0.0
+        # webhooks: the outbox is sent from this process while it runs
+        delivering = asyncio.ensure_future(deliver_forever(db, vault, stop, policy=policy_from_env()))
         try:
             while not stop.is_set():
                 if time.monotonic() >= next_reload:
@@ -312,6 +315,8 @@ async def run_service(db: Database, vault: Vault, *, host: str, port: int, concu
                     await asyncio.wait_for(stop.wait(), _TICK)
         finally:
             info("py3cx connect: stopping")
+            stop.set()
+            await delivering
             await scheduler.stop()
             server.should_exit = True
             await serving

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from py3cx._exceptions import ConfigError
 from py3cx.connect import schema
 from py3cx.connect.db import Database
+from py3cx.connect.outbox import deliver_forever, policy_from_env
 from py3cx.connect.registry import Pbx, get_pbx, list_pbxs
 from py3cx.connect.sync import PassResult, PbxSession, sync_calls, sync_directory
 from py3cx.connect.vault import Vault
@@ -171,9 +172,16 @@ async def run_worker(db: Database, vault: Vault, *, concurrency: int = 4) -> Non
     """Run a worker until SIGTERM/SIGINT (Procrastinate's own handlers stop it after the jobs in hand)."""
     _context.db, _context.vault = db, vault
     app = build_app(db)
-    async with app.open_async():
-        await _apply_schema(app, db)
-        await defer_due_jobs(app)
-        await app.run_worker_async(
-            queues=[QUEUE], concurrency=concurrency, name="py3cx-connect", delete_jobs="successful"
-        )
+    stop = asyncio.Event()
+    # webhooks: every worker also sends the outbox (claims keep workers from sending a delivery twice)
+    delivering = asyncio.ensure_future(deliver_forever(db, vault, stop, policy=policy_from_env()))
+    try:
+        async with app.open_async():
+            await _apply_schema(app, db)
+            await defer_due_jobs(app)
+            await app.run_worker_async(
+                queues=[QUEUE], concurrency=concurrency, name="py3cx-connect", delete_jobs="successful"
+            )
+    finally:
+        stop.set()
+        await delivering
