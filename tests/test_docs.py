@@ -86,6 +86,7 @@ HAND_WRITTEN = [
     "index.md",
     "emulator.md",
     "connect.md",
+    "webhooks.md",
     "library.md",
     "howto/exports.md",
     "howto/live-calls.md",

@@ -79,6 +79,14 @@ BAD_INPUTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "connect pbx list": ([], {"PY3CX_CONNECT_KEY": "not-a-key"}),
     "connect pbx remove": (["nowhere", "--yes"], {}),
     "connect pbx test": (["nowhere"], {}),
+    "connect endpoint add": (["ftp://crm.example.com/hooks", "--secret", "not-a-whsec"], {}),
+    "connect endpoint list": ([], {"PY3CX_DB": "mysql://u@h/d"}),
+    "connect endpoint disable": (["999"], {}),
+    "connect endpoint enable": (["999"], {}),
+    "connect endpoint remove": (["999", "--yes"], {}),
+    "connect endpoint rotate-secret": (["999"], {}),
+    "connect deliveries": (["--endpoint", "x"], {}),
+    "connect replay": (["--since", "2026-13-01"], {}),
 }
 
 

@@ -18,6 +18,7 @@ from py3cx._exceptions import ConfigError
 from py3cx.connect import schema
 from py3cx.connect.admin import rotate_key
 from py3cx.connect.db import Database, open_database, redact_url
+from py3cx.connect.outbox import add_endpoint, rotate_secret
 from py3cx.connect.registry import (
     PbxSettings,
     add_pbx,
@@ -186,8 +187,10 @@ def test_rotating_the_key_re_encrypts_every_secret_and_drops_the_old_key(
     DatabaseTokenStore(db, vault, "https://pbx.example.com", "sync").write(
         Token("tok", time.time() + 60, time.time())
     )
+    endpoint, hook_secret = add_endpoint(db, vault, "https://crm.example.com/hooks")
+    rotated_hook = rotate_secret(db, vault, endpoint.id)
     old_key = private_key.read_text()
-    assert rotate_key(db, vault) == 3
+    assert rotate_key(db, vault) == 5  # two PBX secrets, a token, two webhook secrets
     new_key = private_key.read_text()
     assert new_key != old_key and len(new_key.split()) == 1
     fresh = load_vault()
@@ -197,6 +200,10 @@ def test_rotating_the_key_re_encrypts_every_secret_and_drops_the_old_key(
     assert token is not None and token.access_token == "tok"
     with pytest.raises(ConfigError):
         get_pbx(db, Vault([old_key.strip().encode()], "old"), "office")
+    with db.engine.connect() as conn:
+        row = conn.execute(sa.select(schema.webhook_endpoints)).mappings().one()
+    assert fresh.decrypt(row["secret_enc"]) == rotated_hook
+    assert fresh.decrypt(row["previous_secret_enc"]) == hook_secret
 
 
 def test_the_shared_token_lock_lets_one_holder_in_at_a_time(db: Database, vault: Vault) -> None:

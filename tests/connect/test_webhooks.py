@@ -8,9 +8,12 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import httpx2
+import jsonschema_rs
 import pytest
 import sqlalchemy as sa
 import standardwebhooks
@@ -37,6 +40,7 @@ from .receiver import Receiver, running_receiver
 
 OWNER = ApiClient("hook-owner", "hook-owner-s3cret", "SystemOwner")
 SINCE = datetime.now(timezone.utc) - timedelta(days=100)
+SCHEMA = resources.files("py3cx.connect") / "schemas" / "call.v1.json"  # shipped in the package
 FAST = DeliveryPolicy(schedule=(0, 0.05, 0.05, 0.05, 0.05), jitter=0.2, timeout=2.0)
 
 
@@ -113,6 +117,9 @@ def test_every_call_reaches_the_endpoint_once_as_call_ended_signed_by_the_standa
     _drain(db, vault)
     events = _verified(receiver, secret)
     assert sorted(e["data"]["call_id"] for e in events) == sorted(calls)
+    validator = jsonschema_rs.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    for event in events:
+        validator.validate(event)
     assert {e["type"] for e in events} == {"call.ended"}
     sample = events[0]["data"]
     assert sample["pbx"] == "office" and sample["schema_version"] == 1
@@ -259,3 +266,8 @@ def test_verify_refuses_a_tampered_body_a_wrong_secret_and_an_old_message() -> N
     with pytest.raises(webhooks.WebhookVerificationError) as caught:
         webhooks.verify(body, old, secret)
     assert secret not in str(caught.value)
+
+
+def test_the_event_schema_in_the_docs_is_the_one_in_the_package() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "webhooks" / "call.v1.json"
+    assert json.loads(docs.read_text()) == json.loads(SCHEMA.read_text())

@@ -6,6 +6,7 @@ endpoint was added reaches it as `call.ended` exactly once by webhook-id, signed
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -197,3 +198,27 @@ def _wait(ready: Any, seconds: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_endpoint_commands_show_a_made_secret_once_and_never_list_it(env: dict[str, str]) -> None:
+    added = run_3cx(
+        ["connect", "endpoint", "add", "https://crm.example.com/hooks", "--events", "call.ended"], env
+    )
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.strip().splitlines()[-1]
+    assert secret.startswith("whsec_") and "shown once" in added.stderr
+    listed = run_3cx(["connect", "endpoint", "list", "--json"], env)
+    (row,) = json.loads(listed.stdout)
+    assert row["events"] == "call.ended" and row["enabled"] is True
+    rotated = run_3cx(["connect", "endpoint", "rotate-secret", str(row["id"])], env)
+    new = rotated.stdout.strip().splitlines()[-1]
+    assert new.startswith("whsec_") and new != secret
+    shown = (
+        run_3cx(["connect", "endpoint", "list"], env).stdout + run_3cx(["connect", "deliveries"], env).stdout
+    )
+    assert secret not in shown and new not in shown
+    wrong = run_3cx(["connect", "endpoint", "add", "https://x.example.com", "--events", "call.started"], env)
+    assert wrong.returncode == 2 and "unknown event type call.started" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    assert run_3cx(["connect", "endpoint", "remove", str(row["id"]), "--yes"], env).returncode == 0
+    assert json.loads(run_3cx(["connect", "endpoint", "list", "--json"], env).stdout) == []

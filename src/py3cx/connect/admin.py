@@ -184,6 +184,13 @@ def rotate_key(db: Database, vault: Vault) -> int:
                 continue
             conn.execute(sa.update(schema.pbx_tokens).where(where).values(access_token_enc=new))
             count += 1
+        endpoints = schema.webhook_endpoints
+        for row in conn.execute(sa.select(endpoints)).mappings().all():
+            values = {"secret_enc": rotated.rotate(row["secret_enc"])}
+            if row["previous_secret_enc"]:
+                values["previous_secret_enc"] = rotated.rotate(row["previous_secret_enc"])
+            conn.execute(sa.update(endpoints).where(endpoints.c.id == row["id"]).values(values))
+            count += len(values)
     if vault.file is not None:
         rotated.save(only_first=True)
     return count
