@@ -87,6 +87,7 @@ HAND_WRITTEN = [
     "emulator.md",
     "connect.md",
     "webhooks.md",
+    "exporter.md",
     "library.md",
     "howto/exports.md",
     "howto/live-calls.md",

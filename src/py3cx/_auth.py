@@ -402,6 +402,9 @@ class _TokenSlot:
     def __init__(self) -> None:
         self.cond = threading.Condition(threading.Lock())
         self.token: Token | None = None
+        # when the PBX refused a token with 401, the time it was obtained: a PBX keeps only the
+        # newest token of a client, so a cached token obtained no later is dead too
+        self.refused_obtained_at = 0.0
         self.fetching = False
         self.async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
@@ -531,8 +534,14 @@ class TokenManager:
         return self._token_store
 
     def _usable(self, token: Token | None, failed: str | None) -> Token | None:
+        slot = self._slot
+        current = slot.token
+        if failed is not None and current is not None and current.access_token == failed:
+            slot.refused_obtained_at = max(slot.refused_obtained_at, current.obtained_at)
         if token is None or token.access_token == failed or not token.is_fresh(time.time()):
             return None
+        if token.obtained_at <= slot.refused_obtained_at:
+            return None  # older than a token the PBX refused: another program replaced both
         # a token fetched with other credentials (a wrong secret, say) is not ours to use
         if not hmac.compare_digest(token.fingerprint, self._fingerprint):
             return None

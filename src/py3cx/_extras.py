@@ -32,6 +32,11 @@ EXTRAS: dict[str, dict[str, str]] = {
         "yaml": "PyYAML",
         "multipart": "python-multipart",
     },
+    "exporter": {
+        "prometheus_client": "prometheus-client",
+        "starlette": "starlette",
+        "uvicorn": "uvicorn",
+    },
     "connect": {
         "sqlalchemy": "SQLAlchemy",
         "alembic": "alembic",

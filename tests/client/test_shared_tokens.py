@@ -346,3 +346,41 @@ def test_one_token_request_for_twenty_threads_and_twenty_tasks_whatever_the_cach
             thread.join()
         assert errors == []
         assert emulator_stats(emu.url)["token_requests"] == {owner.client_id: 1}
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_a_cached_token_older_than_a_refused_one_is_not_used_again(
+    face: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program (with its own cache folder) took a token: ours is refused with 401, and the
+    cache file of this folder holds an even older one. The client must fetch, not replay that one."""
+    from py3cx._auth import forget_tokens
+
+    with running_emulator(small_config()) as emu:
+        client = owner_of(emu)
+        forget_tokens()
+
+        def use(folder: str) -> None:
+            monkeypatch.setenv("PY3CX_CACHE_DIR", str(tmp_path / folder))
+            if face == "sync":
+                with py3cx.Client(emu.url, client.client_id, client.secret) as pbx:
+                    pbx.get("Users", top=1)
+            else:
+
+                async def go() -> None:
+                    async with py3cx.AsyncClient(emu.url, client.client_id, client.secret) as pbx:
+                        await pbx.get("Users", top=1)
+
+                asyncio.run(go())
+
+        use("first")  # T1, kept in first/ and in this process
+        forget_tokens()
+        use("second")  # T2 (T1 dead), kept in second/ and in this process
+        # another program takes T3: T2 dies too
+        other = httpx2.post(
+            f"{emu.url}/connect/token",
+            data={"client_id": client.client_id, "client_secret": client.secret, "grant_type": "client_credentials"},
+        )
+        assert other.status_code == 200
+        use("first")  # T2 refused; first/ offers T1, older than T2: fetch T4 instead
+        assert emulator_stats(emu.url)["tokens_issued"][client.client_id] == 4

@@ -44,6 +44,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "py3cx.cli.emulator",
     "py3cx.cli.demo",
     "py3cx.cli.connect",
+    "py3cx.cli.exporter",
 )
 
 

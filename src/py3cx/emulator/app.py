@@ -154,6 +154,28 @@ async def control_reset(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def control_trunk(request: Request) -> Response:
+    """``POST /_emulator/trunks/{number}`` with ``{"online": false}``: a trunk loses (or regains)
+    its registration, as when a provider goes down; ``Trunks`` and ``SystemStatus`` show it."""
+    if not _is_loopback(request):
+        return json_response({"error": "control routes answer loopback clients only"}, 403)
+    state: EmulatorState = request.app.state.emulator
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("online"), bool):
+        return json_response({"error": 'send {"online": true} or {"online": false}'}, 400)
+    table = state.tables["Trunks"].table
+    with state.lock, state.engine.begin() as conn:
+        changed = conn.execute(
+            table.update().where(table.c.Number == request.path_params["number"]).values(IsOnline=body["online"])
+        ).rowcount
+    if not changed:
+        return json_response({"error": f"no trunk {request.path_params['number']}"}, 404)
+    return Response(status_code=204)
+
+
 class EmulatorApp(Starlette):
     """Starlette with the fault layer outside every middleware.
 
@@ -244,6 +266,7 @@ def create_app(cfg: EmulatorConfig | None = None) -> Starlette:
         Route("/webclient/api/Login/GetAccessToken", web_login, methods=["POST"]),
         Route("/_emulator/stats", control_stats, methods=["GET"]),
         Route("/_emulator/reset-stats", control_reset, methods=["POST"]),
+        Route("/_emulator/trunks/{number}", control_trunk, methods=["POST"]),
     ]
     for module_path in extensions.EXTENSIONS:
         module = importlib.import_module(module_path)

@@ -161,6 +161,21 @@ class EmulatorState:
         for name, body in bodies.items():
             self.set_singleton(name, body)
 
+    def live_status(self) -> dict[str, Any]:
+        """What SystemStatus reports live on a PBX: calls in progress and trunks registered now.
+
+        Read on every GET of ``SystemStatus`` (the seeded body keeps the rest). Example:
+        ``state.live_status()["CallsActive"]``.
+        """
+        calls, trunks = self.tables["ActiveCalls"].table, self.tables["Trunks"].table
+        with self.engine.connect() as conn:
+            active = conn.execute(sa.select(sa.func.count()).select_from(calls)).scalar_one()
+            total = conn.execute(sa.select(sa.func.count()).select_from(trunks)).scalar_one()
+            online = conn.execute(
+                sa.select(sa.func.count()).select_from(trunks).where(trunks.c.IsOnline.is_(True))
+            ).scalar_one()
+        return {"CallsActive": int(active), "TrunksTotal": int(total), "TrunksRegistered": int(online)}
+
     # -- shared services ------------------------------------------------------------------------
     def now(self) -> datetime:
         """The wall clock as an aware UTC datetime (token expiry, ``ServerNow``)."""

@@ -290,6 +290,8 @@ class XapiEndpoint:
         props = self.spec.properties(single.entity_type)
         if request.method == "GET":
             body = self._singleton_body(first.name)
+            if first.name == "SystemStatus":
+                body = {**body, **self.state.live_status()}  # calls and trunks move, as on a PBX
             if opts.select:
                 unknown = [n for n in opts.select if n != "*" and n not in props]
                 if unknown:

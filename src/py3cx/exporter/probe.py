@@ -1,0 +1,224 @@
+"""One probe of one PBX: read its status over XAPI and turn it into Prometheus metric families.
+
+XAPI has no live queue statistics: calls waiting in a queue are the ``ActiveCalls`` whose callee is
+the queue and that nobody answered yet (what the admin console's active-calls view shows), and the
+longest wait is the oldest of them. Agents logged in are a queue's agents whose user is
+``QueueStatus: LoggedIn``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timezone
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
+
+from py3cx import AsyncClient
+from py3cx._durations import parse_datetime
+from py3cx._exceptions import APIError, APIStatusError
+from py3cx.licence import Licence
+
+__all__ = ["PREFIX", "ProbeCounters", "probe"]
+
+PREFIX = "threecx"
+
+
+@dataclass
+class ProbeCounters:
+    """What the exporter counts for a target across probes (token requests, API errors by status)."""
+
+    token_requests: int = 0
+    api_errors: dict[str, int] = field(default_factory=dict)
+
+    def error(self, status: str) -> None:
+        self.api_errors[status] = self.api_errors.get(status, 0) + 1
+
+
+def _seconds(text: Any) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = parse_datetime(text, default_tz=timezone.utc)
+    except ValueError:
+        return None
+    return None if moment.year < 1971 else moment.timestamp()
+
+
+def _gauge(
+    name: str, doc: str, value: float | None, labels: Mapping[str, str] | None = None
+) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=list(labels or {}))
+    if value is not None:
+        family.add_metric(list((labels or {}).values()), value)
+    return family
+
+
+async def _read(client: AsyncClient) -> dict[str, Any]:
+    status, licence, trunks, services, active, queues, users = await asyncio.gather(
+        client.get("SystemStatus"),
+        client.get("LicenseStatus"),
+        _all(client, "Trunks", select=["Number", "IsOnline"]),
+        _all(client, "Services", select=["Name", "Status"]),
+        _all(client, "ActiveCalls"),
+        _all(client, "Queues", select=["Number", "Name"], expand="Agents($select=Number)"),
+        _all(client, "Users", select=["Number", "QueueStatus"]),
+    )
+    return {
+        "status": status,
+        "licence": licence,
+        "trunks": trunks,
+        "services": services,
+        "active": active,
+        "queues": queues,
+        "users": users,
+    }
+
+
+async def _all(client: AsyncClient, path: str, **query: Any) -> list[dict[str, Any]]:
+    return [row async for row in client.paginate(path, **query)]
+
+
+def _queue_families(data: Mapping[str, Any], now: float) -> Iterable[GaugeMetricFamily]:
+    labels = ["queue", "name"]
+    waiting = GaugeMetricFamily(
+        f"{PREFIX}_queue_calls_waiting", "Calls in the queue nobody answered yet.", labels=labels
+    )
+    longest = GaugeMetricFamily(
+        f"{PREFIX}_queue_longest_wait_seconds",
+        "How long the oldest waiting call has waited (0: none).",
+        labels=labels,
+    )
+    agents = GaugeMetricFamily(
+        f"{PREFIX}_queue_agents_logged_in", "The queue's agents who are logged in to queues.", labels=labels
+    )
+    logged_in = {str(u.get("Number")) for u in data["users"] if u.get("QueueStatus") == "LoggedIn"}
+    for queue in data["queues"]:
+        number, name = str(queue.get("Number") or ""), str(queue.get("Name") or "")
+        if not number:
+            continue
+        calls = [
+            c
+            for c in data["active"]
+            if c.get("Status") != "Talking"
+            and (str(c.get("Callee") or "") == number or str(c.get("Callee") or "").startswith(number + " "))
+        ]
+        started = [s for s in (_seconds(c.get("EstablishedAt")) for c in calls) if s is not None]
+        waiting.add_metric([number, name], len(calls))
+        longest.add_metric([number, name], max(0.0, now - min(started)) if started else 0.0)
+        members = {str(a.get("Number")) for a in queue.get("Agents") or [] if isinstance(a, Mapping)}
+        agents.add_metric([number, name], len(members & logged_in))
+    return (waiting, longest, agents)
+
+
+def families(data: Mapping[str, Any], now: float | None = None) -> list[Metric]:
+    """The metric families of one successful read (``now``: the clock for wait times)."""
+    now = time.time() if now is None else now
+    status: Mapping[str, Any] = data["status"]
+    licence = Licence.from_status(data["licence"])
+    out: list[Metric] = []
+    build = InfoMetricFamily(f"{PREFIX}_build", "The PBX's version.", labels=[])
+    build.add_metric([], {"version": str(status.get("Version") or "unknown")})
+    out.append(build)
+    info = InfoMetricFamily(f"{PREFIX}_license", "The PBX's licence edition.", labels=[])
+    info.add_metric([], {"edition": licence.edition, "product_code": licence.product_code or ""})
+    out.append(info)
+    expiry = licence.expires_at.timestamp() if licence.expires_at else None
+    out.append(
+        _gauge(
+            "license_expiry_timestamp_seconds", "When the licence expires (absent: no expiry date).", expiry
+        )
+    )
+    out.append(
+        _gauge(
+            "license_max_simultaneous_calls", "Simultaneous calls the licence allows.", licence.max_sim_calls
+        )
+    )
+    access = licence.api_access()
+    out.append(
+        _gauge(
+            "license_api_access",
+            "1 when the licence includes API access (active Enterprise).",
+            None if access is None else float(access),
+        )
+    )
+    trunks = data["trunks"]
+    out.append(
+        _gauge(
+            "trunks_registered",
+            "Trunks registered with their provider now.",
+            sum(1 for t in trunks if t.get("IsOnline")),
+        )
+    )
+    out.append(_gauge("trunks_total", "Trunks configured.", len(trunks)))
+    per_trunk = GaugeMetricFamily(
+        f"{PREFIX}_trunk_registered", "1 when this trunk is registered.", labels=["trunk"]
+    )
+    for trunk in trunks:
+        per_trunk.add_metric([str(trunk.get("Number"))], 1.0 if trunk.get("IsOnline") else 0.0)
+    out.append(per_trunk)
+    out.append(
+        _gauge(
+            "extensions_registered", "Extensions with a registered phone.", status.get("ExtensionsRegistered")
+        )
+    )
+    out.append(_gauge("extensions_total", "Extensions configured.", status.get("ExtensionsTotal")))
+    out.append(_gauge("calls_active", "Calls in progress (ActiveCalls).", len(data["active"])))
+    out.extend(_queue_families(data, now))
+    out.append(
+        _gauge(
+            "last_backup_timestamp_seconds",
+            "When the last backup ran (absent: never).",
+            _seconds(status.get("LastBackupDateTime")),
+        )
+    )
+    services = data["services"]
+    running = sum(1 for s in services if s.get("Status") == "Running")
+    out.append(_gauge("services_running", "PBX services running.", running))
+    out.append(_gauge("services_total", "PBX services.", len(services)))
+    per_service = GaugeMetricFamily(
+        f"{PREFIX}_service_running", "1 when this service runs.", labels=["service"]
+    )
+    for service in services:
+        per_service.add_metric([str(service.get("Name"))], 1.0 if service.get("Status") == "Running" else 0.0)
+    out.append(per_service)
+    disk = status.get("DiskUsage")
+    out.append(
+        _gauge(
+            "disk_used_ratio",
+            "Share of the PBX's disk in use (0 to 1).",
+            disk / 100 if isinstance(disk, (int, float)) else None,
+        )
+    )
+    return out
+
+
+async def probe(client: AsyncClient, counters: ProbeCounters) -> tuple[list[Metric], str | None]:
+    """Read one PBX. Returns its families (with ``threecx_up``) and the error text when it failed.
+
+    Never raises for the PBX's answers: a failed read is ``threecx_up 0`` and an error counted.
+    """
+    started = time.monotonic()
+    error: str | None = None
+    found: list[Metric] = []
+    try:
+        found = families(await _read(client))
+    except APIStatusError as exc:
+        error = str(exc)  # its status was counted by the target's transport, as every error answer
+    except APIError as exc:
+        counters.error("connection")
+        error = str(exc)
+    out = [_gauge("up", "1 when the last probe read the PBX.", 0.0 if error else 1.0), *found]
+    out.append(_gauge("probe_duration_seconds", "How long the probe took.", time.monotonic() - started))
+    tokens = CounterMetricFamily(f"{PREFIX}_token_requests", "Token requests the exporter made to this PBX.")
+    tokens.add_metric([], counters.token_requests)
+    errors = CounterMetricFamily(
+        f"{PREFIX}_api_errors", "API requests that failed, by HTTP status (or connection).", labels=["status"]
+    )
+    for status, count in sorted(counters.api_errors.items()):
+        errors.add_metric([status], count)
+    out.extend([tokens, errors])
+    return out, error
