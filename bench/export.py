@@ -11,8 +11,9 @@ What it does:
 1. starts the emulator in its own process, seeded with enough calls for ``--segments`` call
    segments (CallHistoryView rows);
 2. runs each job in its own process and measures its wall time and peak RSS (``wait4``):
-   - ``floor``: the same requests as py3cx makes (``$filter``, ``$orderby``, ``$top``/``$skip``),
-     page by page with plain httpx2, each page parsed and thrown away;
+   - ``floor``: exactly the requests py3cx's export made (the csv job records its URLs: the same
+     windows, ``$filter``, ``$orderby``, ``$top``/``$skip``), replayed in order with plain httpx2,
+     each page parsed and thrown away: the cost of the data, without the export;
    - ``csv``, ``xlsx``, ``parquet``: ``client.reports.export("call-history", ...)``, one page in
      flight (``--concurrency 1``), and ``csv-c4`` with four;
    - ``peer``: the same job as a user of the ``3cx-xapi-python-sdk`` package writes it: its client,
@@ -21,7 +22,9 @@ What it does:
      into py3cx's;
 3. prints a Markdown table (and writes it to ``--report``) to paste into ``bench/README.md``.
 
-Every job fetches exactly ``--segments`` rows, in the same order.
+Every job writes ``--segments`` rows, in the same order. The table's ``rows`` is what a job wrote
+(the floor: what it received, which is what py3cx's plan fetched), ``XAPI requests`` what it asked
+(the floor asks exactly what the csv job asked), ``file (MB)`` the size of what it wrote.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ import venv
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 HERE = Path(__file__).resolve().parent
 ANCHOR = datetime(2025, 6, 30, tzinfo=timezone.utc)
@@ -79,31 +81,23 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def floor(args: argparse.Namespace) -> None:
-    """Plain httpx2: token, then every page parsed and thrown away."""
+    """Plain httpx2 making exactly the requests py3cx's export made (the URLs it recorded, in order):
+    a token, then every page parsed and thrown away. What py3cx adds on top is the export itself."""
     import httpx2
 
+    urls = [line for line in Path(args.replay).read_text().splitlines() if line]
+    rows = 0
     with httpx2.Client(base_url=args.url, timeout=600) as http:
         token = http.post(
             "/connect/token",
             data={"client_id": CLIENT_ID, "client_secret": SECRET, "grant_type": "client_credentials"},
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        rows = skip = 0
-        while rows < args.segments:
-            top = min(args.page_size, args.segments - rows)
-            params: dict[str, Any] = {"$filter": _filter(), "$orderby": ORDER, "$top": top, "$skip": skip}
-            if skip == 0:
-                params["$count"] = "true"
-            # spaces as %20: a PBX reads '+' as a plus (BEHAVIOUR.md §3)
-            query = urlencode(params, quote_via=quote, safe="$,:'")
-            page = http.get(f"/xapi/v1/CallHistoryView?{query}", headers=headers)
+        for url in urls:
+            page = http.get(url, headers=headers)
             page.raise_for_status()
-            value = page.json()["value"]
-            rows += len(value)
-            skip += len(value)
-            if len(value) < top:
-                break
-    print(json.dumps({"rows": rows}))
+            rows += len(json.loads(page.content)["value"])
+    print(json.dumps({"rows": rows, "requests": len(urls)}))
 
 
 def py3cx_export(args: argparse.Namespace) -> None:
@@ -114,7 +108,19 @@ def py3cx_export(args: argparse.Namespace) -> None:
     output = Path(args.output)
     for leftover in (output.with_name(output.name + ".part"), output.with_name(output.name + ".resume.json")):
         leftover.unlink(missing_ok=True)  # from an earlier run that was stopped
-    with Client(args.url, CLIENT_ID, SECRET, timeout=600) as client:
+    import httpx2
+
+    requested: list[str] = []
+
+    class Recording(httpx2.HTTPTransport):
+        """Notes the path and query of every XAPI request (the floor replays them); sends as usual."""
+
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            if request.url.path.startswith("/xapi/"):
+                requested.append(request.url.raw_path.decode("ascii"))
+            return super().handle_request(request)
+
+    with Client(args.url, CLIENT_ID, SECRET, timeout=600, transport=Recording()) as client:
         result = client.reports.export(
             "call-history",
             output,
@@ -126,7 +132,18 @@ def py3cx_export(args: argparse.Namespace) -> None:
             ),
             overwrite=True,
         )
-    print(json.dumps({"rows": result.rows, "complete": result.complete, "bytes": output.stat().st_size}))
+    if args.record:
+        Path(args.record).write_text("\n".join(requested) + "\n", encoding="utf-8")
+    print(
+        json.dumps(
+            {
+                "rows": result.rows,
+                "complete": result.complete,
+                "bytes": output.stat().st_size,
+                "requests": len(requested),
+            }
+        )
+    )
 
 
 def peer(args: argparse.Namespace) -> None:
@@ -135,7 +152,7 @@ def peer(args: argparse.Namespace) -> None:
 
     from threecx import ODataQuery, ThreeCXClient
 
-    rows = skip = 0
+    rows = skip = requests = 0
     client = ThreeCXClient(base_url=args.url, client_id=CLIENT_ID, client_secret=SECRET, timeout=600)
     with client, open(args.output, "w", newline="", encoding="utf-8") as handle:
         writer: csv.DictWriter[str] | None = None
@@ -145,6 +162,7 @@ def peer(args: argparse.Namespace) -> None:
             # the spaces as '+', which ASP.NET Core (and the emulator) read as spaces
             query = ODataQuery().filter(_filter()).order_by(ORDER).top(top).skip(skip)
             page = client.call_history.list(query)
+            requests += 1
             for entry in page:
                 record = entry.model_dump(by_alias=True, mode="json")
                 if writer is None:
@@ -155,7 +173,7 @@ def peer(args: argparse.Namespace) -> None:
             skip += len(page)
             if len(page) < top:
                 break
-    print(json.dumps({"rows": rows, "bytes": Path(args.output).stat().st_size}))
+    print(json.dumps({"rows": rows, "bytes": Path(args.output).stat().st_size, "requests": requests}))
 
 
 # -- the driver --------------------------------------------------------------------------------------
@@ -192,7 +210,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--url")
     parser.add_argument("--output")
-    parser.add_argument("--jobs", default="floor,csv,csv-c4,xlsx,parquet,peer")
+    parser.add_argument("--record", help="py3cx job: write the XAPI URLs it requested here")
+    parser.add_argument("--replay", help="floor job: the URLs to request (a py3cx job's --record)")
+    parser.add_argument("--jobs", default="csv,floor,csv-c4,xlsx,parquet,peer")
     parser.add_argument("--out-dir", default=str(Path.home() / ".cache" / "py3cx-bench" / "out"))
     parser.add_argument("--report", default=str(Path.home() / ".cache" / "py3cx-bench" / "export.md"))
     args = parser.parse_args()
@@ -218,9 +238,20 @@ def main() -> None:
         f"emulator: {info['segments']} segments from {info['calls']} calls, seeded in {info['seed_s']:.0f} s"
     )
     url = info["url"]
+    plan = out_dir / "py3cx-requests.txt"  # what the csv job requested; the floor requests the same
     jobs: dict[str, list[str]] = {
-        "floor": [*me, "floor", "--url", url, *common],
-        "csv": [*me, "py3cx", "--url", url, *common, "--output", str(out_dir / "calls.csv")],
+        "floor": [*me, "floor", "--url", url, *common, "--replay", str(plan)],
+        "csv": [
+            *me,
+            "py3cx",
+            "--url",
+            url,
+            *common,
+            "--output",
+            str(out_dir / "calls.csv"),
+            "--record",
+            str(plan),
+        ],
         "csv-c4": [
             *me,
             "py3cx",
@@ -237,7 +268,13 @@ def main() -> None:
     }
     results: dict[str, dict[str, Any]] = {}
     try:
-        for name in args.jobs.split(","):
+        names = args.jobs.split(",")
+        if "floor" in names and "csv" not in names:
+            names.insert(0, "csv")  # the floor replays the csv job's requests
+        if "floor" in names and names.index("floor") < names.index("csv"):
+            names.remove("floor")
+            names.insert(names.index("csv") + 1, "floor")
+        for name in names:
             command = jobs.get(name)
             if name == "peer":
                 command = [
@@ -261,13 +298,15 @@ def main() -> None:
     lines = [
         f"{info['segments']:,} segments seeded; every job fetched {args.segments:,} rows, {args.page_size} per page.",
         "",
-        "| job | wall time (s) | × floor | peak RSS (MB) | rows |",
-        "|---|---:|---:|---:|---:|",
+        "| job | wall time (s) | × floor | peak RSS (MB) | rows | XAPI requests | file (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in results.items():
         ratio = f"{result['wall_s'] / floor_s:.2f}" if floor_s else "-"
+        size = f"{result['bytes'] / 1e6:.1f}" if "bytes" in result else "-"
         lines.append(
-            f"| {name} | {result['wall_s']} | {ratio} | {result['peak_rss_mb']} | {result['rows']:,} |"
+            f"| {name} | {result['wall_s']} | {ratio} | {result['peak_rss_mb']} | {result['rows']:,} | "
+            f"{result.get('requests', '-')} | {size} |"
         )
     report = "\n".join(lines) + "\n"
     print(report)

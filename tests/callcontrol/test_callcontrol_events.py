@@ -428,3 +428,44 @@ class AsyncFailingFetches:
         if self.failing and path != "/callcontrol":
             raise APIStatusError("503 Service Unavailable", status_code=503, method="GET", path=path)
         return await self._client.get(path)
+
+
+class AsyncSlowFetches(AsyncFailingFetches):
+    """The async client as a stream backend whose single-entity fetches take 0.3 s (a busy PBX)."""
+
+    async def get(self, path: str) -> Any:
+        if path != "/callcontrol":
+            await asyncio.sleep(0.3)
+        return await super().get(path)
+
+
+def test_every_wire_event_is_settled_merged_upserts_included(
+    pbx: Emulator, phones: Phones, route_point: ApiClient
+) -> None:
+    """`on_settled` sees each message once its effect is in the cache, also those that change
+    nothing in it (a removal of a gone participant, an unchanged upsert) and the upserts that one
+    fetch answered for several; `on_applied` sees only the changes (what the benchmark timed before)."""
+
+    async def scenario() -> tuple[list[int | None], int, int]:
+        async with py3cx.AsyncClient(pbx.url, route_point.client_id, route_point.secret) as client:
+            settled: list[int | None] = []
+            applied: set[int | None] = set()
+            async with EventStream(AsyncSlowFetches(client), CallState(), FAST) as stream:
+                stream.on_settled = lambda wire: settled.append(wire.sequence)
+                stream.on_applied = lambda _event, wire: applied.add(wire.sequence if wire else None)
+                await stream.wait_connected()
+                before, start = stream.stats.messages, len(settled)
+                # busy, with slow fetches: upserts of one participant pile up behind its fetch
+                await asyncio.to_thread(
+                    phones.settings, ring_seconds=[0.05, 0.2], talk_seconds=[0.05, 0.2], call_rate=1500
+                )
+                await asyncio.sleep(1.5)
+                await asyncio.to_thread(phones.settings, call_rate=0, frozen=True)
+                truth = await asyncio.to_thread(truth_of, phones)
+                while stream.state.snapshot() != truth or len(settled) - start < stream.stats.messages - before:
+                    await asyncio.sleep(0.02)
+                return settled[start:], stream.stats.messages - before, len(applied - {None})
+
+    settled, messages, applied = asyncio.run(asyncio.wait_for(scenario(), timeout=60))
+    assert applied < messages  # some messages change nothing in the cache: on_applied never saw them
+    assert len(settled) == messages and len(set(settled)) == messages

@@ -133,6 +133,7 @@ class StreamStats:
     fetches: int = 0
     batched: int = 0
     duplicates: int = 0
+    merged: int = 0  # upserts answered by the fetch of a later upsert of the same entity
     not_found: int = 0
     fetch_errors: int = 0
     sequence_gaps: int = 0
@@ -196,6 +197,9 @@ class EventStream:
         self.options = options or StreamOptions()
         self.stats = StreamStats()
         self.on_applied = on_applied
+        # called with every wire event once the cache holds its effect: applied, answered by a
+        # later fetch of the same entity (merged), or found to change nothing (benchmarks time it)
+        self.on_settled: Callable[[WireEvent], None] | None = None
         self._queue: deque[Any] = deque()
         self._ready: asyncio.Event | None = None
         self._space: asyncio.Event | None = None
@@ -291,6 +295,10 @@ class EventStream:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the event stream did not connect within {timeout} s")
             await asyncio.sleep(0.01)
+
+    def _settle(self, wire: WireEvent) -> None:
+        if self.on_settled is not None:
+            self.on_settled(wire)
 
     def _emit(self, event: CallControlEvent, wire: WireEvent | None = None) -> None:
         self.stats.events += 1
@@ -517,8 +525,10 @@ class EventStream:
             self._emit(
                 UnknownEvent(wire.event_type, wire.entity, wire.attached_data, wire.sequence, wire.raw), wire
             )
+            self._settle(wire)
             return
         if self.options.dns is not None and target.dn not in self.options.dns:
+            self._settle(wire)
             return
         key = wire.entity.split("?", 1)[0].rstrip("/")
         lane = self._lanes.get(key)
@@ -532,13 +542,18 @@ class EventStream:
         try:
             while lane.backlog:
                 wire = lane.backlog.popleft()
+                merged = [wire]
                 if wire.event_type == EventType.UPSERT:
                     while lane.backlog and lane.backlog[0].event_type == EventType.UPSERT:
                         wire = lane.backlog.popleft()  # several upserts queued: one fetch answers all
+                        merged.append(wire)
                         self.stats.duplicates += 1
+                        self.stats.merged += 1
                     await self._apply_upsert(wire)
                 else:
                     self._apply(wire)
+                for done in merged:
+                    self._settle(done)
         finally:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
