@@ -88,6 +88,7 @@ HAND_WRITTEN = [
     "connect.md",
     "webhooks.md",
     "exporter.md",
+    "mcp.md",
     "library.md",
     "howto/exports.md",
     "howto/live-calls.md",

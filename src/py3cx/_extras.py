@@ -32,6 +32,7 @@ EXTRAS: dict[str, dict[str, str]] = {
         "yaml": "PyYAML",
         "multipart": "python-multipart",
     },
+    "mcp": {"mcp": "mcp", "uvicorn": "uvicorn"},
     "exporter": {
         "prometheus_client": "prometheus-client",
         "starlette": "starlette",

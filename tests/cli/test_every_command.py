@@ -88,6 +88,7 @@ BAD_INPUTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "connect deliveries": (["--endpoint", "x"], {}),
     "connect replay": (["--since", "2026-13-01"], {}),
     "exporter": (["--listen", "127.0.0.1:99999"], {}),
+    "mcp serve": (["--allow", "launch_missiles"], {}),
 }
 
 

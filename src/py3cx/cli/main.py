@@ -45,6 +45,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "py3cx.cli.demo",
     "py3cx.cli.connect",
     "py3cx.cli.exporter",
+    "py3cx.cli.mcp",
 )
 
 

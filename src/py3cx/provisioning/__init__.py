@@ -66,6 +66,7 @@ __all__ = [
     "compute_user_plan",
     "find_department",
     "find_queue",
+    "find_queue_async",
     "find_user",
     "first_free_number",
     "plan_departments",
@@ -209,3 +210,8 @@ def find_queue(client: Client, number: str) -> Entity:
     Example: ``find_queue(client, "0336")["Agents"]``.
     """
     return run(client, find_queue_flow(number))
+
+
+async def find_queue_async(client: AsyncClient, number: str) -> Entity:
+    """The async twin of :func:`find_queue`."""
+    return await run_async(client, find_queue_flow(number))

@@ -1,0 +1,390 @@
+"""The tools `3cx mcp serve` offers a model: what each reads or does on the PBX, in plain functions.
+
+Every function takes an ``AsyncClient`` first and returns JSON-ready data. Results are bounded
+(``limit``, at most ``MAX_ROWS``) and say when there is more, so a model's context is not flooded.
+Times are ISO 8601 in the time zone asked for (UTC unless ``tz`` says), durations seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from py3cx import AsyncClient, F
+from py3cx._exceptions import ConfigError
+from py3cx.licence import Licence
+from py3cx.odata import key_path
+
+MAX_ROWS = 200
+DEFAULT_ROWS = 50
+
+
+def _cap(limit: int | None) -> int:
+    return max(1, min(MAX_ROWS, limit or DEFAULT_ROWS))
+
+
+async def _take(rows: AsyncIterator[dict[str, Any]], limit: int, more_hint: str) -> dict[str, Any]:
+    taken: list[dict[str, Any]] = []
+    more = False
+    async for row in rows:
+        if len(taken) == limit:
+            more = True
+            break
+        taken.append(row)
+    out: dict[str, Any] = {"rows": taken, "count": len(taken)}
+    if more:
+        out["more"] = f"more rows exist: {more_hint}"
+    return out
+
+
+def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if not k.startswith("@odata")}
+
+
+# -- reads ----------------------------------------------------------------------------------------
+
+
+async def find_user(client: AsyncClient, query: str, limit: int | None = None) -> dict[str, Any]:
+    text = query.strip()
+    if not text:
+        raise ConfigError("give a name, an extension number or an e-mail address")
+    expr = (
+        (F("Number") == text)
+        | F("FirstName").contains(text)
+        | F("LastName").contains(text)
+        | F("EmailAddress").contains(text)
+    )
+    rows = client.paginate(
+        "Users",
+        filter=expr,
+        select=["Id", "Number", "FirstName", "LastName", "EmailAddress", "Mobile", "CurrentProfileName"],
+    )
+    return await _take(rows, _cap(limit), "narrow the query")
+
+
+async def _user(client: AsyncClient, number: str) -> dict[str, Any]:
+    found = await client.get("Users", filter=F("Number") == number.strip(), top=1)
+    rows = found.get("value") if isinstance(found, dict) else None
+    if not rows:
+        raise ConfigError(f"no user with extension {number!r}", hint="find_user lists extensions")
+    return dict(rows[0])
+
+
+async def user_presence(client: AsyncClient, number: str) -> dict[str, Any]:
+    user = await _user(client, number)
+    profiles = await client.get(f"{key_path('Users', user['Id'])}/ForwardingProfiles")
+    names = [p.get("Name") for p in (profiles.get("value") or [])] if isinstance(profiles, dict) else []
+    return {
+        "extension": user.get("Number"),
+        "name": f"{user.get('FirstName') or ''} {user.get('LastName') or ''}".strip(),
+        "current_profile": user.get("CurrentProfileName"),
+        "profiles": names,
+        "queue_status": user.get("QueueStatus"),
+        "registered": user.get("IsRegistered"),
+    }
+
+
+async def queues(client: AsyncClient) -> dict[str, Any]:
+    found = [
+        q
+        async for q in client.paginate(
+            "Queues", select=["Id", "Number", "Name"], expand="Agents($select=Number)"
+        )
+    ]
+    active = [c async for c in client.paginate("ActiveCalls")]
+    users = {u["Number"]: u async for u in client.paginate("Users", select=["Number", "QueueStatus"])}
+    out = []
+    for queue in found[:MAX_ROWS]:
+        number = str(queue.get("Number"))
+        calls = [c for c in active if str(c.get("Callee") or "").split(" ", 1)[0] == number]
+        agents = [str(a.get("Number")) for a in queue.get("Agents") or []]
+        out.append(
+            {
+                "queue": number,
+                "name": queue.get("Name"),
+                "waiting": sum(1 for c in calls if c.get("Status") != "Talking"),
+                "talking": sum(1 for c in calls if c.get("Status") == "Talking"),
+                "agents": len(agents),
+                "agents_logged_in": sum(
+                    1 for a in agents if (users.get(a) or {}).get("QueueStatus") == "LoggedIn"
+                ),
+            }
+        )
+    return {"queues": out, "count": len(out)}
+
+
+async def active_calls(client: AsyncClient, limit: int | None = None) -> dict[str, Any]:
+    rows = client.paginate("ActiveCalls")
+
+    async def cleaned() -> AsyncIterator[dict[str, Any]]:
+        async for row in rows:
+            yield _clean(row)
+
+    return await _take(cleaned(), _cap(limit), "ask for a larger limit (at most 200)")
+
+
+def _period(start: str, end: str | None, tz: str | None) -> tuple[str, str, str]:
+    zone = tz or "UTC"
+    return start, end or start, zone
+
+
+async def call_history(
+    client: AsyncClient,
+    start: str,
+    end: str | None = None,
+    number: str | None = None,
+    tz: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    first, last, zone = _period(start, end, tz)
+    rows = client.reports.rows("call-log", start=first, end=last, tz=zone)
+    wanted = (number or "").strip().lstrip("+")
+
+    async def matching() -> AsyncIterator[dict[str, Any]]:
+        async for row in rows:
+            if wanted:
+                ends = " ".join(
+                    str(row.get(k) or "")
+                    for k in ("SourceCallerId", "SourceDn", "DestinationCallerId", "DestinationDn")
+                )
+                if wanted not in ends.replace("+", ""):
+                    continue
+            yield {
+                k: row.get(k)
+                for k in (
+                    "CallId",
+                    "StartTime",
+                    "SourceCallerId",
+                    "SourceDisplayName",
+                    "DestinationCallerId",
+                    "DestinationDisplayName",
+                    "Status",
+                    "RingingDuration",
+                    "TalkingDuration",
+                    "Reason",
+                )
+                if k in row
+            }
+
+    out = await _take(matching(), _cap(limit), "shorten the period or give a number")
+    out["period"] = {"from": first, "to": last, "time_zone": zone}
+    return out
+
+
+async def queue_stats(
+    client: AsyncClient, start: str, end: str | None = None, queue: str | None = None, tz: str | None = None
+) -> dict[str, Any]:
+    first, last, zone = _period(start, end, tz)
+    arguments = {"queueDns": queue} if queue else None
+    rows = client.reports.rows(
+        "queue-performance-overview", start=first, end=last, tz=zone, arguments=arguments
+    )
+    out = await _take(rows, MAX_ROWS, "name one queue")
+    out["period"] = {"from": first, "to": last, "time_zone": zone}
+    return out
+
+
+async def agent_stats(
+    client: AsyncClient,
+    start: str,
+    end: str | None = None,
+    extension: str | None = None,
+    tz: str | None = None,
+) -> dict[str, Any]:
+    first, last, zone = _period(start, end, tz)
+    arguments = {"extensionFilter": extension} if extension else None
+    rows = client.reports.rows("extension-statistics", start=first, end=last, tz=zone, arguments=arguments)
+    out = await _take(rows, MAX_ROWS, "name one extension")
+    out["period"] = {"from": first, "to": last, "time_zone": zone}
+    return out
+
+
+async def call_recordings(
+    client: AsyncClient, call_id: str, day: str, tz: str | None = None
+) -> dict[str, Any]:
+    """The recordings of a call: its call-log records name them (Recordings has no call id)."""
+    wanted = str(call_id).strip()
+    ids: list[int] = []
+    async for row in client.reports.rows("call-log", start=day, end=day, tz=tz or "UTC"):
+        if str(row.get("CallId")) == wanted:
+            ids.extend(
+                int(r["Id"])
+                for r in row.get("Recordings") or []
+                if isinstance(r, Mapping) and r.get("Id") is not None
+            )
+    if not ids:
+        return {"rows": [], "count": 0, "note": f"no recording of call {wanted} on {day}"}
+    rows = client.paginate(
+        "Recordings",
+        filter=F("Id").in_(sorted(set(ids))),
+        select=[
+            "Id",
+            "StartTime",
+            "EndTime",
+            "FromCallerNumber",
+            "FromDisplayName",
+            "ToCallerNumber",
+            "ToDisplayName",
+            "RecordingUrl",
+        ],
+    )
+
+    async def cleaned() -> AsyncIterator[dict[str, Any]]:
+        async for row in rows:
+            yield _clean(row)
+
+    return await _take(cleaned(), MAX_ROWS, "")
+
+
+async def system_status(client: AsyncClient) -> dict[str, Any]:
+    status = await client.get("SystemStatus")
+    licence = Licence.from_status(await client.get("LicenseStatus"))
+    keys = (
+        "Version",
+        "FQDN",
+        "CallsActive",
+        "ExtensionsRegistered",
+        "ExtensionsTotal",
+        "TrunksRegistered",
+        "TrunksTotal",
+        "HasNotRunningServices",
+        "LastBackupDateTime",
+        "DiskUsage",
+    )
+    return {
+        "status": {k: status.get(k) for k in keys if k in status},
+        "licence": {
+            "edition": licence.edition,
+            "product_code": licence.product_code,
+            "expires": licence.expires_at.isoformat() if licence.expires_at else None,
+            "max_simultaneous_calls": licence.max_sim_calls,
+            "api_access": licence.api_access(),
+        },
+        "now": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    }
+
+
+# -- writes (each takes dry_run) ------------------------------------------------------------------
+
+
+async def make_call(
+    client: AsyncClient, from_extension: str, to_number: str, dry_run: bool = False
+) -> dict[str, Any]:
+    await _user(client, from_extension)  # a clear error for an unknown extension, dry run or not
+    body = {"dn": from_extension, "destination": to_number}
+    if dry_run:
+        return {
+            "dry_run": True,
+            "would": f"call {to_number} from extension {from_extension}",
+            "request": body,
+        }
+    result = await client.post("Users/Pbx.MakeCall", body)
+    return {"done": f"extension {from_extension} is calling {to_number}", "result": result}
+
+
+async def drop_call(client: AsyncClient, call_id: int, dry_run: bool = False) -> dict[str, Any]:
+    path = f"{key_path('ActiveCalls', int(call_id))}/Pbx.DropCall"
+    if dry_run:
+        return {"dry_run": True, "would": f"drop active call {call_id}"}
+    await client.post(path, {})
+    return {"done": f"active call {call_id} dropped"}
+
+
+async def transfer_call(
+    client: AsyncClient, extension: str, participant_id: int, destination: str, dry_run: bool = False
+) -> dict[str, Any]:
+    if dry_run:
+        return {
+            "dry_run": True,
+            "would": f"transfer participant {participant_id} of {extension} to {destination}",
+        }
+    result = await client.callcontrol.transfer_to(extension, int(participant_id), destination)
+    return {"done": f"transferred to {destination}", "result": result.model_dump(mode="json")}
+
+
+async def set_presence(
+    client: AsyncClient, extension: str, profile: str, dry_run: bool = False
+) -> dict[str, Any]:
+    user = await _user(client, extension)
+    presence = await user_presence(client, extension)
+    if profile not in presence["profiles"]:
+        raise ConfigError(
+            f"extension {extension} has no profile {profile!r}", hint=f"its profiles: {presence['profiles']}"
+        )
+    if dry_run:
+        return {
+            "dry_run": True,
+            "would": f"set {extension}'s profile from {presence['current_profile']} to {profile}",
+        }
+    await client.patch(key_path("Users", user["Id"]), {"CurrentProfileName": profile})
+    return {"done": f"{extension}'s profile is {profile}"}
+
+
+_USER_FIELDS = {
+    "first_name": "FirstName",
+    "last_name": "LastName",
+    "email": "EmailAddress",
+    "mobile": "Mobile",
+}
+
+
+async def create_user(
+    client: AsyncClient,
+    extension: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    body = {"Number": extension, "FirstName": first_name, "LastName": last_name, "EmailAddress": email}
+    if dry_run:
+        return {
+            "dry_run": True,
+            "would": f"create user {extension} {first_name} {last_name}",
+            "request": body,
+        }
+    created = await client.post("Users", body)
+    return {
+        "done": f"user {extension} created",
+        "id": created.get("Id") if isinstance(created, dict) else None,
+    }
+
+
+async def update_user(
+    client: AsyncClient, extension: str, changes: dict[str, str], dry_run: bool = False
+) -> dict[str, Any]:
+    unknown = sorted(set(changes) - set(_USER_FIELDS))
+    if unknown or not changes:
+        raise ConfigError(
+            f"cannot change {', '.join(unknown) or 'nothing'}", hint=f"fields: {', '.join(_USER_FIELDS)}"
+        )
+    user = await _user(client, extension)
+    body = {_USER_FIELDS[k]: v for k, v in changes.items()}
+    if dry_run:
+        before = {k: user.get(_USER_FIELDS[k]) for k in changes}
+        return {"dry_run": True, "would": f"update user {extension}", "before": before, "after": changes}
+    await client.patch(key_path("Users", user["Id"]), body)
+    return {"done": f"user {extension} updated", "changed": sorted(changes)}
+
+
+async def queue_agent(
+    client: AsyncClient, queue: str, extension: str, *, add: bool, dry_run: bool = False
+) -> dict[str, Any]:
+    from py3cx.provisioning import add_queue_agents_async, find_queue_async, remove_queue_agents_async
+
+    found = await find_queue_async(client, queue)
+    agents = [str(a.get("Number")) for a in found.get("Agents") or []]
+    verb = "add" if add else "remove"
+    if dry_run:
+        change = (extension not in agents) if add else (extension in agents)
+        return {
+            "dry_run": True,
+            "would": f"{verb} {extension} {'to' if add else 'from'} queue {queue}"
+            if change
+            else "nothing: already so",
+            "agents": agents,
+        }
+    runner = add_queue_agents_async if add else remove_queue_agents_async
+    result = await runner(client, queue, [extension])
+    return {"done": f"{verb} {extension}: queue {queue}", "result": str(result)}

@@ -1,0 +1,289 @@
+"""`3cx mcp serve` run as a real subprocess against the emulator, driven by the official MCP client SDK
+over stdio and over streamable HTTP: every read tool answers from the PBX's data, writes refuse
+until allowed, dry runs change nothing, every call is audited without secrets, HTTP needs the bearer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+import py3cx
+from clirun import command_3cx
+from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator, running_emulator
+
+OWNER = ApiClient("mcp-owner", "mcp-owner-s3cret-value", "SystemOwner")
+READS = {
+    "find_user",
+    "user_presence",
+    "queues",
+    "active_calls",
+    "call_history",
+    "queue_stats",
+    "agent_stats",
+    "call_recordings",
+    "system_status",
+}
+WRITES = {
+    "make_call",
+    "transfer_call",
+    "drop_call",
+    "set_presence",
+    "create_user",
+    "update_user",
+    "add_queue_agent",
+    "remove_queue_agent",
+}
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(EmulatorConfig(seed=71, calls=200, clients=[OWNER])) as emu:
+        yield emu
+
+
+@pytest.fixture
+def env(tmp_path: Path, emulator: RunningEmulator) -> dict[str, str]:
+    values = {k: v for k, v in os.environ.items() if not k.startswith("PY3CX_")}
+    values.update(
+        PY3CX_URL=emulator.url,
+        PY3CX_CLIENT_ID=OWNER.client_id,
+        PY3CX_CLIENT_SECRET=OWNER.secret,
+        PY3CX_CACHE_DIR=str(tmp_path / "cache"),
+        PY3CX_CONFIG=str(tmp_path / "config" / "config.toml"),
+    )
+    return values
+
+
+def _payload(result: Any) -> dict[str, Any]:
+    assert not result.isError, result.content
+    if result.structuredContent is not None:
+        return dict(result.structuredContent)
+    return json.loads(result.content[0].text)
+
+
+async def _stdio(
+    env: dict[str, str], args: list[str], calls: list[tuple[str, dict[str, Any]]]
+) -> tuple[set[str], list[dict[str, Any]]]:
+    command = command_3cx()
+    params = StdioServerParameters(command=command[0], args=[*command[1:], "mcp", "serve", *args], env=env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        names = {tool.name for tool in (await session.list_tools()).tools}
+        answers = [_payload(await session.call_tool(name, arguments)) for name, arguments in calls]
+    return names, answers
+
+
+def _audit(tmp_path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+
+
+def test_every_read_tool_answers_from_the_pbx_over_stdio(
+    env: dict[str, str], emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    with py3cx.Client(emulator.url, OWNER.client_id, OWNER.secret) as pbx:
+        user = pbx.get("Users", select=["Number", "LastName", "CurrentProfileName"], top=1)["value"][0]
+        queue = pbx.get("Queues", select=["Number", "Name"], top=1)["value"][0]
+        version = pbx.get("SystemStatus")["Version"]
+        active = len(pbx.get("ActiveCalls")["value"])
+    today = datetime.now(timezone.utc).date()
+    week = (today - timedelta(days=30)).isoformat()
+    with py3cx.Client(emulator.url, OWNER.client_id, OWNER.secret) as pbx:
+        recorded = next(
+            row
+            for row in pbx.reports.rows("call-log", start=week, end=today, tz="UTC")
+            if row.get("Recordings")
+        )
+    calls = [
+        ("find_user", {"query": user["LastName"]}),
+        ("user_presence", {"extension": user["Number"]}),
+        ("queues", {}),
+        ("active_calls", {"limit": 500}),
+        ("call_history", {"start": week, "end": today.isoformat(), "limit": 5}),
+        ("queue_stats", {"start": week, "end": today.isoformat(), "queue": queue["Number"]}),
+        ("agent_stats", {"start": week, "end": today.isoformat()}),
+        ("call_recordings", {"call_id": str(recorded["CallId"]), "day": recorded["StartTime"][:10]}),
+        ("system_status", {}),
+    ]
+    names, answers = asyncio.run(_stdio(env, ["--audit-log", str(tmp_path / "audit.jsonl")], calls))
+    assert names == READS | WRITES  # writes are listed (the model learns they exist) but refuse
+    found, presence, queues, live, history, qstats, astats, recordings, status = answers
+    assert user["Number"] in {row["Number"] for row in found["rows"]}
+    assert presence["extension"] == user["Number"] and presence["current_profile"] == user.get(
+        "CurrentProfileName"
+    )
+    assert queue["Number"] in {q["queue"] for q in queues["queues"]}
+    assert live["count"] == min(active, 200)
+    assert history["count"] == 5 and "more" in history and history["period"]["time_zone"] == "UTC"
+    assert qstats["count"] >= 1 and astats["count"] >= 1
+    assert {r["Id"] for r in recordings["rows"]} == {r["Id"] for r in recorded["Recordings"]}
+    assert status["status"]["Version"] == version and status["licence"]["edition"] == "Enterprise"
+    audit = _audit(tmp_path)
+    assert [line["tool"] for line in audit] == [name for name, _ in calls]
+    assert all(line["status"] == "ok" for line in audit)
+    assert OWNER.secret not in (tmp_path / "audit.jsonl").read_text()
+
+
+def test_writes_refuse_until_allowed_dry_runs_change_nothing_and_everything_is_audited(
+    env: dict[str, str], emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    with py3cx.Client(emulator.url, OWNER.client_id, OWNER.secret) as pbx:
+        extension = pbx.get("Users", select=["Number"], top=1)["value"][0]["Number"]
+    call = {"from_extension": extension, "to_number": "+442079460111"}
+    audit = ["--audit-log", str(tmp_path / "audit.jsonl")]
+    _, (refused,) = asyncio.run(_stdio(env, audit, [("make_call", call)]))
+    assert "refused" in refused and "--allow make_call" in refused["hint"]
+    before = _active(emulator)
+    _, (dry, other) = asyncio.run(
+        _stdio(
+            env,
+            [*audit, "--allow", "make_call"],
+            [
+                ("make_call", {**call, "dry_run": True}),
+                ("create_user", {"extension": "999", "first_name": "A", "last_name": "B", "email": "a@b.c"}),
+            ],
+        )
+    )
+    assert dry["dry_run"] is True and "would" in dry
+    assert "refused" in other  # only make_call was allowed
+    assert _active(emulator) == before
+    _, (done,) = asyncio.run(_stdio(env, [*audit, "--allow", "make_call"], [("make_call", call)]))
+    assert "done" in done, done
+    assert _active(emulator) == before + 1  # the PBX shows the call
+    lines = _audit(tmp_path)
+    assert [(line["tool"], line["status"], line["dry_run"]) for line in lines] == [
+        ("make_call", "refused", False),
+        ("make_call", "ok", True),
+        ("create_user", "refused", False),
+        ("make_call", "ok", False),
+    ]
+
+
+def _active(emu: RunningEmulator) -> int:
+    time.sleep(0.5)  # ActiveCalls is written in batches
+    with py3cx.Client(emu.url, OWNER.client_id, OWNER.secret) as pbx:
+        return len(pbx.get("ActiveCalls")["value"])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_http_needs_the_bearer_token_made_on_first_start(env: dict[str, str], tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            *command_3cx(),
+            "mcp",
+            "serve",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--audit-log",
+            str(tmp_path / "audit.jsonl"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                denied = httpx2.post(url, json={}, timeout=5)
+                break
+            except httpx2.TransportError:
+                time.sleep(0.2)
+        assert denied.status_code == 401
+        assert httpx2.post(url, json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        token_file = Path(env["PY3CX_CONFIG"]).parent / "mcp-token"
+        assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+        token = token_file.read_text().strip()
+
+        async def session() -> dict[str, Any]:
+            import httpx  # the MCP SDK's own HTTP client library
+
+            http = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"})
+            async with (
+                http,
+                streamable_http_client(url, http_client=http) as (read, write, _),
+                ClientSession(read, write) as s,
+            ):
+                await s.initialize()
+                return _payload(await s.call_tool("system_status", {}))
+
+        assert asyncio.run(session())["licence"]["edition"] == "Enterprise"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert token in err  # shown once, on the first start
+    assert "Traceback" not in err, err
+
+
+def test_bad_options_are_messages(env: dict[str, str]) -> None:
+    bad = subprocess.run(
+        [*command_3cx(), "mcp", "serve", "--allow", "find_user"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "reads are always on" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_with_a_connect_database_every_tool_takes_the_pbx(
+    env: dict[str, str], emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'connect.db'}"
+    many = {**env, "PY3CX_DB": db, "PY3CX_CONNECT_KEY_FILE": str(tmp_path / "connect.key")}
+    for name in ("hq", "branch"):
+        added = subprocess.run(
+            [
+                *command_3cx(),
+                "connect",
+                "pbx",
+                "add",
+                name,
+                "--url",
+                emulator.url,
+                "--client-id",
+                OWNER.client_id,
+            ],
+            env=many,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert added.returncode == 0, added.stderr
+    names, (listed, status, unnamed) = asyncio.run(
+        _stdio(
+            many,
+            ["--audit-log", str(tmp_path / "audit.jsonl")],
+            [
+                ("pbx_list", {}),
+                ("system_status", {"pbx": "branch"}),
+                ("system_status", {}),
+            ],
+        )
+    )
+    assert "pbx_list" in names
+    assert listed["pbxs"] == ["branch", "hq"]
+    assert status["licence"]["edition"] == "Enterprise"
+    assert "error" in unnamed and "pbx_list" in str(unnamed["hint"])
