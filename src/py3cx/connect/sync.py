@@ -39,7 +39,7 @@ from py3cx.reports.arguments import Period
 from py3cx.reports.definitions import ReportDefinition
 from py3cx.reports.resource import build_query, choose_history_report_async
 
-__all__ = ["PassResult", "PbxSession", "sync_calls", "sync_directory"]
+__all__ = ["PassResult", "PbxSession", "run_pass", "sync_calls", "sync_directory"]
 
 log = logging.getLogger("py3cx.connect")
 
@@ -177,6 +177,7 @@ def _end_pass(db: Database, pbx_id: int, stream: str, result: PassResult, now: d
     else:
         values.update(last_error=(result.error or "")[:2000], last_error_at=now, errors=table.c.errors + 1)
     with db.engine.begin() as conn:
+        _ensure_state(conn, pbx_id, stream)
         if result.ok and stream == "calls":
             values["records_total"] = conn.execute(
                 sa.select(sa.func.count())
@@ -186,7 +187,8 @@ def _end_pass(db: Database, pbx_id: int, stream: str, result: PassResult, now: d
         conn.execute(sa.update(table).where(_state_key(pbx_id, stream)).values(values))
 
 
-async def _run_pass(db: Database, pbx: Pbx, stream: str, body: Any) -> PassResult:
+async def run_pass(db: Database, pbx: Pbx, stream: str, body: Any) -> PassResult:
+    """Run one pass of a stream and record its outcome in ``sync_state`` (never raises for the PBX)."""
     started = time.monotonic()
     now = _utcnow()
     try:
@@ -214,7 +216,7 @@ async def sync_calls(
     Never raises for the PBX's errors: they are in the result and in ``sync_state``.
     Example: ``result = await sync_calls(session)``
     """
-    return await _run_pass(session.db, session.pbx, "calls", _sync_calls(session, since, window))
+    return await run_pass(session.db, session.pbx, "calls", _sync_calls(session, since, window))
 
 
 async def _sync_calls(session: PbxSession, since: datetime | None, window: timedelta) -> tuple[int, int]:
@@ -343,7 +345,7 @@ async def sync_directory(session: PbxSession) -> PassResult:
     snapshot tables (``first_seen``, ``last_seen``, ``deleted_at``). Never raises for the PBX's errors.
     Example: ``await sync_directory(session)``
     """
-    return await _run_pass(session.db, session.pbx, "directory", _sync_directory(session))
+    return await run_pass(session.db, session.pbx, "directory", _sync_directory(session))
 
 
 async def _sync_directory(session: PbxSession) -> tuple[int, int]:
