@@ -80,11 +80,11 @@ def test_the_trunk_route_answers_bad_requests_clearly(
 
 
 def test_call_rate_moves_calls_active_on_its_own() -> None:
-    with running_emulator(EmulatorConfig(seed=63, calls=30, clients=[OWNER], call_rate=600)) as emu:
-        with py3cx.Client(emu.url, OWNER.client_id, OWNER.secret) as pbx:
-            seen = {_status(pbx)["CallsActive"]}
-            deadline = time.monotonic() + 30  # a bound for a loaded machine, not an assertion on speed
-            while len(seen) < 3 and time.monotonic() < deadline:
-                time.sleep(0.2)
-                seen.add(_status(pbx)["CallsActive"])
-            assert len(seen) >= 3, seen
+    config = EmulatorConfig(seed=63, calls=30, clients=[OWNER], call_rate=600)
+    with running_emulator(config) as emu, py3cx.Client(emu.url, OWNER.client_id, OWNER.secret) as pbx:
+        seen = {_status(pbx)["CallsActive"]}
+        deadline = time.monotonic() + 30  # a bound for a loaded machine, not an assertion on speed
+        while len(seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            seen.add(_status(pbx)["CallsActive"])
+        assert len(seen) >= 3, seen

@@ -55,7 +55,9 @@ def _parse(text: str) -> Samples:
     return found
 
 
-_LOOP = asyncio.new_event_loop()  # one loop for every scrape: the exporter keeps its clients, as under uvicorn
+_LOOP = (
+    asyncio.new_event_loop()
+)  # one loop for every scrape: the exporter keeps its clients, as under uvicorn
 
 
 def _scrape(app: object, *paths: str) -> list[httpx2.Response]:
@@ -102,7 +104,10 @@ def test_a_probe_reads_the_pbx_and_moves_with_its_calls_and_trunks(
     assert queues and all(v >= 0 for v in queues.values())
     # the PBX changes: a trunk loses its registration, a caller waits in a queue
     online = next(t for t in truth["trunks"] if t["IsOnline"])  # type: ignore[attr-defined]
-    assert httpx2.post(f"{emulator.url}/_emulator/trunks/{online['Number']}", json={"online": False}).status_code == 204
+    assert (
+        httpx2.post(f"{emulator.url}/_emulator/trunks/{online['Number']}", json={"online": False}).status_code
+        == 204
+    )
     queue_number, queue_name = next(iter(queues))[1][1], next(iter(queues))[0][1]
     started = httpx2.post(
         f"{emulator.url}/_emulator/callcontrol/calls", json={"from": "+442079460999", "to": queue_number}
@@ -149,7 +154,9 @@ def test_failing_and_unknown_targets(profiles: Path) -> None:
     assert "not-the-secret" not in down.text + wrong.text + unknown.text + metrics.text + own.text
 
 
-def test_connect_pbxs_are_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> None:
+def test_connect_pbxs_are_targets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator
+) -> None:
     from py3cx.connect.db import open_database
     from py3cx.connect.registry import PbxSettings, add_pbx
     from py3cx.connect.vault import load_vault
@@ -158,7 +165,9 @@ def test_connect_pbxs_are_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PY3CX_CONNECT_KEY_FILE", str(tmp_path / "connect.key"))
     url = f"sqlite:///{tmp_path / 'connect.db'}"
     db = open_database(url)
-    add_pbx(db, load_vault(), PbxSettings(name="hq", url=emulator.url, client_id=OWNER.client_id), OWNER.secret)
+    add_pbx(
+        db, load_vault(), PbxSettings(name="hq", url=emulator.url, client_id=OWNER.client_id), OWNER.secret
+    )
     db.dispose()
     app = create_app(connect_source(url))
     hq, other = _scrape(app, "/probe?target=hq", "/probe?target=office")
@@ -208,7 +217,9 @@ def test_every_metric_the_dashboard_plots_is_exported(profiles: Path) -> None:
     import json
     import re
 
-    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs/grafana/py3cx-exporter.json").read_text())
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs/grafana/py3cx-exporter.json").read_text()
+    )
     wanted = {
         name
         for panel in dashboard["panels"]
