@@ -230,3 +230,28 @@ def test_every_metric_the_dashboard_plots_is_exported(profiles: Path) -> None:
     families = {f.name for f in text_string_to_metric_families(probe.text)}
     exported = families | {f"{name}_total" for name in families}
     assert wanted and wanted <= exported, wanted - exported
+
+
+def test_a_pbx_that_stops_answering_is_down_within_the_scrape_timeout(profiles: Path) -> None:
+    from py3cx.exporter.app import DEFAULT_TIMEOUT, probe_timeout
+
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        save_profile("silent", f"http://127.0.0.1:{silent.getsockname()[1]}", OWNER.client_id, OWNER.secret)
+        app = create_app(profile_source)
+
+        async def scrape() -> httpx2.Response:
+            transport = httpx2.ASGITransport(app=app)
+            async with httpx2.AsyncClient(transport=transport, base_url="http://exporter") as http:
+                return await http.get(
+                    "/probe?target=silent", headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"}
+                )
+
+        answer = _LOOP.run_until_complete(scrape())
+    assert answer.status_code == 200
+    found = _parse(answer.text)
+    assert found["threecx_up"][()] == 0
+    assert found["threecx_api_errors_total"] == {(("status", "timeout"),): 1}
+    assert probe_timeout("1.5") == 1.0 and probe_timeout("0.2") == 0.5
+    assert probe_timeout(None) == probe_timeout("nan") == probe_timeout("-3") == DEFAULT_TIMEOUT - 0.5

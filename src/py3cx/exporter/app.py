@@ -31,6 +31,24 @@ from py3cx.exporter.probe import ProbeCounters, probe
 
 __all__ = ["Target", "TargetSource", "create_app"]
 
+# Prometheus sends its scrape timeout in this header; a probe answers this much sooner (as
+# blackbox_exporter does) so the answer arrives in time. Without the header: Prometheus' default.
+TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
+DEFAULT_TIMEOUT = 10.0
+TIMEOUT_OFFSET = 0.5
+MIN_TIMEOUT = 0.5
+
+
+def probe_timeout(header: str | None) -> float:
+    """How long a probe may read the PBX, from Prometheus' scrape timeout header (bad text: default)."""
+    try:
+        scrape = float(header) if header else DEFAULT_TIMEOUT
+    except ValueError:
+        scrape = DEFAULT_TIMEOUT
+    if not scrape > 0 or scrape == float("inf"):  # NaN, 0, negatives, inf
+        scrape = DEFAULT_TIMEOUT
+    return max(scrape - TIMEOUT_OFFSET, MIN_TIMEOUT)
+
 
 class CountingTransport(httpx2.AsyncBaseTransport):
     """Counts token requests and error answers (by status) of one target, then sends through ``inner``."""
@@ -174,7 +192,8 @@ def create_app(source: TargetSource, *, transport: httpx2.AsyncBaseTransport | N
                 f"unknown target {name!r}: {exc.message if isinstance(exc, ConfigError) else exc}{hint}\n",
                 404,
             )
-        found, error = await probe(target.client, target.counters)
+        timeout = probe_timeout(request.headers.get(TIMEOUT_HEADER))
+        found, error = await probe(target.client, target.counters, timeout)
         exporter.probes.labels(name, "error" if error else "ok").inc()
         exporter.durations.observe(time.monotonic() - started)
         registry = CollectorRegistry(auto_describe=False)

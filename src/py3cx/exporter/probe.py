@@ -196,16 +196,23 @@ def families(data: Mapping[str, Any], now: float | None = None) -> list[Metric]:
     return out
 
 
-async def probe(client: AsyncClient, counters: ProbeCounters) -> tuple[list[Metric], str | None]:
+async def probe(
+    client: AsyncClient, counters: ProbeCounters, timeout: float | None = None
+) -> tuple[list[Metric], str | None]:
     """Read one PBX. Returns its families (with ``threecx_up``) and the error text when it failed.
 
     Never raises for the PBX's answers: a failed read is ``threecx_up 0`` and an error counted.
+    ``timeout`` bounds the whole read: a PBX that stops answering gives ``threecx_up 0`` (status
+    ``timeout``) while Prometheus still waits, rather than a scrape Prometheus abandons.
     """
     started = time.monotonic()
     error: str | None = None
     found: list[Metric] = []
     try:
-        found = families(await _read(client))
+        found = families(await asyncio.wait_for(_read(client), timeout))
+    except asyncio.TimeoutError:
+        counters.error("timeout")
+        error = f"no answer within {timeout:g} s"
     except APIStatusError as exc:
         error = str(exc)  # its status was counted by the target's transport, as every error answer
     except APIError as exc:
