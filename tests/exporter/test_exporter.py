@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,3 +256,30 @@ def test_a_pbx_that_stops_answering_is_down_within_the_scrape_timeout(profiles: 
     assert found["threecx_api_errors_total"] == {(("status", "timeout"),): 1}
     assert probe_timeout("1.5") == 1.0 and probe_timeout("0.2") == 0.5
     assert probe_timeout(None) == probe_timeout("nan") == probe_timeout("-3") == DEFAULT_TIMEOUT - 0.5
+
+
+def test_without_prometheus_client_the_command_names_the_extra() -> None:
+    hide = "import sys; sys.modules['prometheus_client'] = None; from py3cx.cli.main import main; main()"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PY3CX_")}
+    taken = subprocess.run(
+        [sys.executable, "-c", hide, "exporter", "--listen", "127.0.0.1:9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert taken.returncode == 2, taken.stderr
+    assert "prometheus-client" in taken.stderr and "pip install 'py3cx[exporter]'" in taken.stderr
+    assert "Traceback" not in taken.stderr
+
+
+def test_a_pbx_that_refuses_the_api_is_down_with_403_counted(profiles: Path) -> None:
+    # a PBX whose licence has no API access answers 403 (EmulatorConfig.licence_refusal="forbidden")
+    with running_emulator(EmulatorConfig(seed=64, calls=5, clients=[OWNER], licence="PRO")) as pro:
+        save_profile("pro", pro.url, OWNER.client_id, OWNER.secret)
+        (answer,) = _scrape(create_app(profile_source), "/probe?target=pro")
+    assert answer.status_code == 200
+    found = _parse(answer.text)
+    assert found["threecx_up"][()] == 0
+    assert found["threecx_api_errors_total"][(("status", "403"),)] >= 1
+    assert "threecx_calls_active" not in found
