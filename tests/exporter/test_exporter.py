@@ -145,6 +145,9 @@ def test_failing_and_unknown_targets(profiles: Path) -> None:
     d, w = _parse(down.text), _parse(wrong.text)
     assert d["threecx_up"][()] == 0 and d["threecx_api_errors_total"][(("status", "connection"),)] == 1
     assert w["threecx_up"][()] == 0 and w["threecx_api_errors_total"][(("status", "401"),)] >= 1
+    assert list(w["threecx_api_errors_total"]) == [
+        (("status", "401"),)
+    ]  # a refused token is no connection error
     assert "threecx_calls_active" not in w
     assert unknown.status_code == 404 and "nowhere" in unknown.text
     assert missing.status_code == 400
@@ -277,9 +280,16 @@ def test_a_pbx_that_refuses_the_api_is_down_with_403_counted(profiles: Path) -> 
     # a PBX whose licence has no API access answers 403 (EmulatorConfig.licence_refusal="forbidden")
     with running_emulator(EmulatorConfig(seed=64, calls=5, clients=[OWNER], licence="PRO")) as pro:
         save_profile("pro", pro.url, OWNER.client_id, OWNER.secret)
-        (answer,) = _scrape(create_app(profile_source), "/probe?target=pro")
+        answer, again = _scrape(create_app(profile_source), "/probe?target=pro", "/probe?target=pro")
     assert answer.status_code == 200
     found = _parse(answer.text)
     assert found["threecx_up"][()] == 0
-    assert found["threecx_api_errors_total"][(("status", "403"),)] >= 1
+    # five of the probe's seven reads were refused, each counted before the probe answered
+    assert found["threecx_api_errors_total"] == {(("status", "403"),): 5}
+    assert _parse(again.text)["threecx_api_errors_total"] == {(("status", "403"),): 10}
+    # what the PBX still lets it read says why: the licence has no API access
+    assert found["threecx_license_api_access"][()] == 0
+    assert next(iter(found["threecx_license_info"]))[0] == ("edition", "Professional")
+    assert found["threecx_build_info"] and "threecx_extensions_total" in found
+    assert "threecx_trunks_total" not in found and "threecx_queue_calls_waiting" not in found
     assert "threecx_calls_active" not in found
