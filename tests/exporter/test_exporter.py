@@ -154,7 +154,12 @@ def test_failing_and_unknown_targets(profiles: Path) -> None:
     (metrics,) = _scrape(app, "/metrics")
     probes = _parse(metrics.text)["threecx_exporter_probes_total"]
     assert probes[(("result", "error"), ("target", "down"))] == 1
-    assert probes[(("result", "unknown"), ("target", "nowhere"))] == 1
+    assert probes[(("result", "unknown"), ("target", ""))] == 1  # not by name: any name could be asked
+    _scrape(app, "/probe?target=elsewhere")
+    (metrics,) = _scrape(app, "/metrics")
+    probes = _parse(metrics.text)["threecx_exporter_probes_total"]
+    assert probes[(("result", "unknown"), ("target", ""))] == 2
+    assert not any(("target", "elsewhere") in labels for labels in probes)
     assert "not-the-secret" not in down.text + wrong.text + unknown.text + metrics.text + own.text
 
 

@@ -186,7 +186,8 @@ def create_app(source: TargetSource, *, transport: httpx2.AsyncBaseTransport | N
         try:
             target = await exporter.target(name)
         except Py3cxError as exc:
-            exporter.probes.labels(name, "unknown").inc()
+            # one series for every unknown name: whoever can reach /probe cannot grow /metrics
+            exporter.probes.labels("", "unknown").inc()
             hint = f" ({exc.hint})" if isinstance(exc, ConfigError) and exc.hint else ""
             return PlainTextResponse(
                 f"unknown target {name!r}: {exc.message if isinstance(exc, ConfigError) else exc}{hint}\n",
