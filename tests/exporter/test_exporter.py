@@ -298,3 +298,17 @@ def test_a_pbx_that_refuses_the_api_is_down_with_403_counted(profiles: Path) -> 
     assert found["threecx_build_info"] and "threecx_extensions_total" in found
     assert "threecx_trunks_total" not in found and "threecx_queue_calls_waiting" not in found
     assert "threecx_calls_active" not in found
+
+
+def test_a_rotated_secret_is_picked_up_without_a_restart(profiles: Path, emulator: RunningEmulator) -> None:
+    save_profile("rotating", emulator.url, OWNER.client_id, "the-old-secret")
+    app = create_app(profile_source)
+    (refused,) = _scrape(app, "/probe?target=rotating")
+    assert _parse(refused.text)["threecx_up"][()] == 0
+    save_profile("rotating", emulator.url, OWNER.client_id, OWNER.secret)  # `3cx config set` elsewhere
+    (accepted,) = _scrape(app, "/probe?target=rotating")
+    found = _parse(accepted.text)
+    assert found["threecx_up"][()] == 1
+    # the counters outlive the rebuilt client: the refusal is still counted
+    assert found["threecx_api_errors_total"][(("status", "401"),)] >= 1
+    assert found["threecx_token_requests_total"][()] >= 2

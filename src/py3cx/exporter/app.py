@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from py3cx import AsyncClient
-from py3cx._exceptions import ConfigError, Py3cxError
+from py3cx._exceptions import AuthenticationError, ConfigError, Py3cxError, TokenError
 from py3cx._http import ssl_verify
 from py3cx.exporter.probe import ProbeCounters, probe
 
@@ -76,6 +76,7 @@ class Target:
     name: str
     client: AsyncClient
     counters: ProbeCounters
+    users: int = 0  # probes using the client now
 
 
 # builds the client of a target name (its transport is given), or raises ConfigError for an unknown name
@@ -140,6 +141,7 @@ class Exporter:
         self.source = source
         self._inner = inner
         self.targets: dict[str, Target] = {}
+        self._counters: dict[str, ProbeCounters] = {}  # by target name, kept when a client is rebuilt
         self._lock = asyncio.Lock()
         self.registry = CollectorRegistry(auto_describe=False)
         self.probes = Counter(
@@ -160,14 +162,33 @@ class Exporter:
         return make
 
     async def target(self, name: str) -> Target:
-        """The target ``name``, made on first use. Raises ConfigError for an unknown one."""
+        """The target ``name``, made on first use, for one probe (which then calls :meth:`release`).
+
+        Raises ConfigError for an unknown one."""
         async with self._lock:
             found = self.targets.get(name)
             if found is None:
-                counters = ProbeCounters()
+                counters = self._counters.get(name) or ProbeCounters()
                 client = await asyncio.to_thread(self.source, name, self._transport(counters))
+                self._counters[name] = counters  # a known name only: unknown ones raised above
                 found = self.targets[name] = Target(name, client, counters)
+            found.users += 1
             return found
+
+    async def release(self, target: Target, *, forget: bool = False) -> None:
+        """A probe is done with ``target`` (from :meth:`target`).
+
+        ``forget`` drops its client, so the next probe builds it again from its profile or connect
+        PBX: after a secret is rotated there, the exporter picks the new one up without a restart.
+        Its counters stay (they count across probes); the client closes once no probe uses it.
+        """
+        async with self._lock:
+            target.users -= 1
+            if forget and self.targets.get(target.name) is target:
+                del self.targets[target.name]
+            done = target.users == 0 and self.targets.get(target.name) is not target
+        if done:
+            await target.client.close()
 
     async def close(self) -> None:
         for target in self.targets.values():
@@ -194,7 +215,12 @@ def create_app(source: TargetSource, *, transport: httpx2.AsyncBaseTransport | N
                 404,
             )
         timeout = probe_timeout(request.headers.get(TIMEOUT_HEADER))
-        found, error = await probe(target.client, target.counters, timeout)
+        error: Exception | None = None
+        try:
+            found, error = await probe(target.client, target.counters, timeout)
+        finally:
+            # refused credentials: read them again next time
+            await exporter.release(target, forget=isinstance(error, (AuthenticationError, TokenError)))
         exporter.probes.labels(name, "error" if error else "ok").inc()
         exporter.durations.observe(time.monotonic() - started)
         registry = CollectorRegistry(auto_describe=False)

@@ -228,15 +228,15 @@ def _service_families(services: list[dict[str, Any]]) -> list[Metric]:
 
 async def probe(
     client: AsyncClient, counters: ProbeCounters, timeout: float | None = None
-) -> tuple[list[Metric], str | None]:
-    """Read one PBX. Returns its families (with ``threecx_up``) and the error text when it failed.
+) -> tuple[list[Metric], Exception | None]:
+    """Read one PBX. Returns its families (with ``threecx_up``) and what failed, if anything.
 
     Never raises for the PBX's answers: a failed read is ``threecx_up 0`` and an error counted.
     ``timeout`` bounds the whole read: a PBX that stops answering gives ``threecx_up 0`` (status
     ``timeout``) while Prometheus still waits, rather than a scrape Prometheus abandons.
     """
     started = time.monotonic()
-    error: str | None = None
+    error: Exception | None = None
     found: list[Metric] = []
     try:
         data = await asyncio.wait_for(_read(client), timeout)
@@ -246,16 +246,16 @@ async def probe(
             raise failed  # the first failed read is the probe's error
     except asyncio.TimeoutError:
         counters.error("timeout")
-        error = f"no answer within {timeout:g} s"
+        error = TimeoutError(f"no answer within {timeout:g} s")
     except APIStatusError as exc:
-        error = str(exc)  # its status was counted by the target's transport, as every error answer
+        error = exc  # its status was counted by the target's transport, as every error answer
     except TokenError as exc:
         if exc.status_code is None or exc.status_code < 400:
             counters.error("token")  # an answer the transport did not count as an error
-        error = str(exc)
+        error = exc
     except APIError as exc:
         counters.error("connection")
-        error = str(exc)
+        error = exc
     out = [_gauge("up", "1 when the last probe read the PBX.", 0.0 if error else 1.0), *found]
     out.append(_gauge("probe_duration_seconds", "How long the probe took.", time.monotonic() - started))
     tokens = CounterMetricFamily(f"{PREFIX}_token_requests", "Token requests the exporter made to this PBX.")
