@@ -239,6 +239,14 @@ def test_every_metric_the_dashboard_plots_is_exported(profiles: Path) -> None:
     families = {f.name for f in text_string_to_metric_families(probe.text)}
     exported = families | {f"{name}_total" for name in families}
     assert wanted and wanted <= exported, wanted - exported
+    # the data source is a variable (the dashboard works imported or provisioned from a file)
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert (variables["datasource"]["type"], variables["datasource"]["query"]) == ("datasource", "prometheus")
+    sources = [variables["pbx"]["datasource"]]
+    sources += [p["datasource"] for p in dashboard["panels"]]
+    sources += [t["datasource"] for p in dashboard["panels"] for t in p["targets"]]
+    assert all(s == {"type": "prometheus", "uid": "${datasource}"} for s in sources), sources
+    assert "__inputs" not in dashboard
 
 
 def test_a_pbx_that_stops_answering_is_down_within_the_scrape_timeout(profiles: Path) -> None:
