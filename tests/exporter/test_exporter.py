@@ -320,3 +320,21 @@ def test_a_rotated_secret_is_picked_up_without_a_restart(profiles: Path, emulato
     # the counters outlive the rebuilt client: the refusal is still counted
     assert found["threecx_api_errors_total"][(("status", "401"),)] >= 1
     assert found["threecx_token_requests_total"][()] >= 2
+
+
+def test_a_forgotten_client_closes_only_once_no_probe_uses_it(profiles: Path) -> None:
+    exporter = create_app(profile_source).state.exporter
+
+    async def go() -> None:
+        first, second = await exporter.target("office"), await exporter.target("office")  # two probes at once
+        assert first is second
+        await exporter.release(first, forget=True)
+        assert (await second.client.get("SystemStatus"))["Version"]  # the other probe still reads with it
+        await exporter.release(second)
+        third = await exporter.target("office")
+        assert third is not first and third.counters is first.counters  # rebuilt, same counters
+        with pytest.raises(Exception, match="closed"):
+            await first.client.get("SystemStatus")  # closed once the last probe let go
+        await exporter.release(third)
+
+    _LOOP.run_until_complete(go())
