@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -182,6 +183,14 @@ def test_connect_pbxs_are_targets(
     hq, other = _scrape(app, "/probe?target=hq", "/probe?target=office")
     assert _parse(hq.text)["threecx_up"][()] == 1
     assert other.status_code == 404
+    # the database fails (here: its PBX table is gone): a clear 503, not a 500 or "unknown target"
+    with sqlite3.connect(tmp_path / "connect.db") as raw:
+        raw.execute("ALTER TABLE pbx RENAME TO pbx_gone")
+    broken, own = _scrape(app, "/probe?target=branch", "/metrics")
+    assert broken.status_code == 503 and "connect database" in broken.text, broken.text
+    assert (
+        _parse(own.text)["threecx_exporter_probes_total"][(("result", "lookup_error"), ("target", ""))] == 1
+    )
 
 
 def _free_port() -> int:

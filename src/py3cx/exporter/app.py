@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from py3cx._http import ssl_verify
 from py3cx.exporter.probe import ProbeCounters, probe
 
 __all__ = ["Target", "TargetSource", "create_app"]
+
+log = logging.getLogger("py3cx.exporter")
 
 # Prometheus sends its scrape timeout in this header; a probe answers this much sooner (as
 # blackbox_exporter does) so the answer arrives in time. Without the header: Prometheus' default.
@@ -213,6 +216,14 @@ def create_app(source: TargetSource, *, transport: httpx2.AsyncBaseTransport | N
             return PlainTextResponse(
                 f"unknown target {name!r}: {exc.message if isinstance(exc, ConfigError) else exc}{hint}\n",
                 404,
+            )
+        except Exception as exc:  # the lookup failed (a connect database down), not the name
+            exporter.probes.labels("", "lookup_error").inc()
+            # the type only: a database error's text may carry connection details
+            log.warning("py3cx exporter: looking up target %r failed: %s", name, type(exc).__name__)
+            return PlainTextResponse(
+                f"could not look up target {name!r} ({type(exc).__name__}): is the connect database up?\n",
+                503,
             )
         timeout = probe_timeout(request.headers.get(TIMEOUT_HEADER))
         error: Exception | None = None
