@@ -39,7 +39,7 @@ from py3cx.reports.arguments import Period
 from py3cx.reports.definitions import ReportDefinition
 from py3cx.reports.resource import build_query, choose_history_report_async
 
-__all__ = ["PassResult", "PbxSession", "run_pass", "sync_calls", "sync_directory"]
+__all__ = ["PassResult", "PbxSession", "pbx_client", "run_pass", "sync_calls", "sync_directory"]
 
 log = logging.getLogger("py3cx.connect")
 
@@ -84,6 +84,25 @@ class RateLimitedTransport(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+def pbx_client(
+    db: Database, vault: Vault, pbx: Pbx, *, transport: httpx2.AsyncBaseTransport | None = None
+) -> AsyncClient:
+    """An AsyncClient of a stored PBX whose token is the one connect keeps in the database (shared
+    with every connect process, the exporter and the MCP server). ``transport`` replaces the network.
+    Example: ``pbx_client(db, vault, get_pbx(db, vault, "office"))``.
+    """
+    settings = pbx.settings
+    return AsyncClient(
+        settings.url,
+        settings.client_id,
+        pbx.client_secret,
+        verify=settings.verify_tls,
+        ca_bundle=settings.ca_bundle,
+        transport=transport,
+        token_store=DatabaseTokenStore(db, vault, settings.url, settings.client_id),
+    )
+
+
 class PbxSession:
     """One PBX as connect works with it: an AsyncClient whose token lives in the database and
     whose requests keep to the PBX's rate limit. Close it with ``await session.aclose()``.
@@ -100,15 +119,7 @@ class PbxSession:
         )
         self.db = db
         self.pbx = pbx
-        self.client = AsyncClient(
-            settings.url,
-            settings.client_id,
-            pbx.client_secret,
-            verify=settings.verify_tls,
-            ca_bundle=settings.ca_bundle,
-            transport=RateLimitedTransport(inner, settings.rate_limit),
-            token_store=DatabaseTokenStore(db, vault, settings.url, settings.client_id),
-        )
+        self.client = pbx_client(db, vault, pbx, transport=RateLimitedTransport(inner, settings.rate_limit))
         self._history: tuple[float, ReportDefinition] | None = None
 
     def __repr__(self) -> str:

@@ -107,7 +107,7 @@ def connect_source(db_url: str | None) -> TargetSource:
     """Targets from a py3cx connect database (its PBXs by name), sharing connect's stored tokens."""
     from py3cx.connect.db import open_database
     from py3cx.connect.registry import get_pbx
-    from py3cx.connect.tokens import DatabaseTokenStore
+    from py3cx.connect.sync import pbx_client
     from py3cx.connect.vault import load_vault
 
     db = open_database(db_url)
@@ -115,15 +115,8 @@ def connect_source(db_url: str | None) -> TargetSource:
 
     def build(name: str, transport: Callable[[bool, str | None], httpx2.AsyncBaseTransport]) -> AsyncClient:
         pbx = get_pbx(db, vault, name)
-        settings = pbx.settings
-        return AsyncClient(
-            settings.url,
-            settings.client_id,
-            pbx.client_secret,
-            verify=settings.verify_tls,
-            ca_bundle=settings.ca_bundle,
-            transport=transport(settings.verify_tls, settings.ca_bundle),
-            token_store=DatabaseTokenStore(db, vault, settings.url, settings.client_id),
+        return pbx_client(
+            db, vault, pbx, transport=transport(pbx.settings.verify_tls, pbx.settings.ca_bundle)
         )
 
     return build
