@@ -173,7 +173,7 @@ def test_run_delivers_every_ended_call_once_through_failures_and_a_kill(
         event = standardwebhooks.Webhook(SECRET).verify(body, headers)
         if event["type"] == "call.updated":
             assert event["data"]["call_id"] in seen_ended
-        else:
+        elif event["type"] == "call.ended":
             seen_ended.add(event["data"]["call_id"])
 
 
