@@ -246,7 +246,9 @@ class ClientCredentials:
             hint = "no token endpoint there: the URL must be the PBX root, such as https://pbx.example.com"
         elif error == "unauthorized_client":
             # the client is known but may not have tokens: on V20 the usual reason is the licence
-            hint = f"the PBX knows this client but refuses it tokens; {API_LICENCE} (or the client is disabled)"
+            hint = (
+                f"the PBX knows this client but refuses it tokens; {API_LICENCE} (or the client is disabled)"
+            )
         raise TokenError(
             f"{status} token request refused for client {self.client_id!r}: {detail}",
             status_code=status,

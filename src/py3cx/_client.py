@@ -157,7 +157,8 @@ class Client(BaseClient):
                 started = time.monotonic()
                 with translate_errors(prepared.method, prepared.path):
                     response = self._http.send(
-                        self._http.build_request(**prepared.build(token), **self._request_options()), stream=stream
+                        self._http.build_request(**prepared.build(token), **self._request_options()),
+                        stream=stream,
                     )
             except APIConnectionError as exc:
                 step = self._next_step(prepared, attempt, replayed, error=exc)

@@ -248,12 +248,12 @@ def test_run_keeps_pbxs_in_sync_serves_health_and_metrics_and_stops_on_sigterm(
             try:
                 metrics = _metrics(f"http://127.0.0.1:{port}/metrics")
                 passes = metrics.get("py3cx_connect_last_success_timestamp_seconds", {})
-                if len(passes) == 2 and metrics["py3cx_connect_records"][(("pbx", "office"),)] > 0:
+                if len(passes) == 3 and metrics["py3cx_connect_records"][(("pbx", "office"),)] > 0:
                     break
             except httpx2.TransportError:
                 pass
             time.sleep(0.2)
-        assert len(passes) == 2, passes
+        assert len(passes) == 3, passes  # calls, directory, live
         health = httpx2.get(f"http://127.0.0.1:{port}/healthz")
         assert health.status_code == 200 and health.json()["pbxs"] == 1
         assert metrics["py3cx_connect_failing"][(("pbx", "office"), ("stream", "calls"))] == 0

@@ -268,6 +268,8 @@ def test_verify_refuses_a_tampered_body_a_wrong_secret_and_an_old_message() -> N
     assert secret not in str(caught.value)
 
 
-def test_the_event_schema_in_the_docs_is_the_one_in_the_package() -> None:
-    docs = Path(__file__).resolve().parents[2] / "docs" / "webhooks" / "call.v1.json"
-    assert json.loads(docs.read_text()) == json.loads(SCHEMA.read_text())
+@pytest.mark.parametrize("name", ["call.v1.json", "call-live.v1.json"])
+def test_the_event_schemas_in_the_docs_are_the_ones_in_the_package(name: str) -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "webhooks" / name
+    shipped = resources.files("py3cx.connect") / "schemas" / name
+    assert json.loads(docs.read_text()) == json.loads(shipped.read_text())

@@ -8,7 +8,9 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,9 @@ Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[RunningEmulator]:
     with running_emulator(EmulatorConfig(seed=61, calls=30, clients=[OWNER])) as emu:
+        # a still picture: no seeded call ends between the truth and the scrape
+        frozen = httpx2.post(f"{emu.url}/_emulator/callcontrol/settings", json={"frozen": True})
+        assert frozen.status_code == 200, frozen.text
         yield emu
 
 
@@ -52,7 +57,9 @@ def _parse(text: str) -> Samples:
     return found
 
 
-_LOOP = asyncio.new_event_loop()  # one loop for every scrape: the exporter keeps its clients, as under uvicorn
+_LOOP = (
+    asyncio.new_event_loop()
+)  # one loop for every scrape: the exporter keeps its clients, as under uvicorn
 
 
 def _scrape(app: object, *paths: str) -> list[httpx2.Response]:
@@ -99,13 +106,15 @@ def test_a_probe_reads_the_pbx_and_moves_with_its_calls_and_trunks(
     assert queues and all(v >= 0 for v in queues.values())
     # the PBX changes: a trunk loses its registration, a caller waits in a queue
     online = next(t for t in truth["trunks"] if t["IsOnline"])  # type: ignore[attr-defined]
-    assert httpx2.post(f"{emulator.url}/_emulator/trunks/{online['Number']}", json={"online": False}).status_code == 204
+    assert (
+        httpx2.post(f"{emulator.url}/_emulator/trunks/{online['Number']}", json={"online": False}).status_code
+        == 204
+    )
     queue_number, queue_name = next(iter(queues))[1][1], next(iter(queues))[0][1]
     started = httpx2.post(
         f"{emulator.url}/_emulator/callcontrol/calls", json={"from": "+442079460999", "to": queue_number}
     )
-    assert started.status_code < 300, started.text
-    time.sleep(0.5)  # the emulator writes ActiveCalls in batches (0.2 s)
+    assert started.status_code < 300, started.text  # the control route writes ActiveCalls before answering
     try:
         (second,) = _scrape(app, "/probe?target=office")
         after = _parse(second.text)
@@ -113,7 +122,7 @@ def test_a_probe_reads_the_pbx_and_moves_with_its_calls_and_trunks(
         assert after["threecx_trunk_registered"][(("trunk", online["Number"]),)] == 0
         assert after["threecx_calls_active"][()] == truth["active"] + 1  # type: ignore[operator]
         key = (("name", queue_name), ("queue", queue_number))
-        assert after["threecx_queue_calls_waiting"][key] >= 1
+        assert after["threecx_queue_calls_waiting"][key] == m["threecx_queue_calls_waiting"][key] + 1
         assert after["threecx_queue_longest_wait_seconds"][key] >= 0
     finally:
         httpx2.post(f"{emulator.url}/_emulator/trunks/{online['Number']}", json={"online": True})
@@ -137,17 +146,27 @@ def test_failing_and_unknown_targets(profiles: Path) -> None:
     d, w = _parse(down.text), _parse(wrong.text)
     assert d["threecx_up"][()] == 0 and d["threecx_api_errors_total"][(("status", "connection"),)] == 1
     assert w["threecx_up"][()] == 0 and w["threecx_api_errors_total"][(("status", "401"),)] >= 1
+    assert list(w["threecx_api_errors_total"]) == [
+        (("status", "401"),)
+    ]  # a refused token is no connection error
     assert "threecx_calls_active" not in w
     assert unknown.status_code == 404 and "nowhere" in unknown.text
     assert missing.status_code == 400
     (metrics,) = _scrape(app, "/metrics")
     probes = _parse(metrics.text)["threecx_exporter_probes_total"]
     assert probes[(("result", "error"), ("target", "down"))] == 1
-    assert probes[(("result", "unknown"), ("target", "nowhere"))] == 1
+    assert probes[(("result", "unknown"), ("target", ""))] == 1  # not by name: any name could be asked
+    _scrape(app, "/probe?target=elsewhere")
+    (metrics,) = _scrape(app, "/metrics")
+    probes = _parse(metrics.text)["threecx_exporter_probes_total"]
+    assert probes[(("result", "unknown"), ("target", ""))] == 2
+    assert not any(("target", "elsewhere") in labels for labels in probes)
     assert "not-the-secret" not in down.text + wrong.text + unknown.text + metrics.text + own.text
 
 
-def test_connect_pbxs_are_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator) -> None:
+def test_connect_pbxs_are_targets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: RunningEmulator
+) -> None:
     from py3cx.connect.db import open_database
     from py3cx.connect.registry import PbxSettings, add_pbx
     from py3cx.connect.vault import load_vault
@@ -156,12 +175,22 @@ def test_connect_pbxs_are_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PY3CX_CONNECT_KEY_FILE", str(tmp_path / "connect.key"))
     url = f"sqlite:///{tmp_path / 'connect.db'}"
     db = open_database(url)
-    add_pbx(db, load_vault(), PbxSettings(name="hq", url=emulator.url, client_id=OWNER.client_id), OWNER.secret)
+    add_pbx(
+        db, load_vault(), PbxSettings(name="hq", url=emulator.url, client_id=OWNER.client_id), OWNER.secret
+    )
     db.dispose()
     app = create_app(connect_source(url))
     hq, other = _scrape(app, "/probe?target=hq", "/probe?target=office")
     assert _parse(hq.text)["threecx_up"][()] == 1
     assert other.status_code == 404
+    # the database fails (here: its PBX table is gone): a clear 503, not a 500 or "unknown target"
+    with sqlite3.connect(tmp_path / "connect.db") as raw:
+        raw.execute("ALTER TABLE pbx RENAME TO pbx_gone")
+    broken, own = _scrape(app, "/probe?target=branch", "/metrics")
+    assert broken.status_code == 503 and "connect database" in broken.text, broken.text
+    assert (
+        _parse(own.text)["threecx_exporter_probes_total"][(("result", "lookup_error"), ("target", ""))] == 1
+    )
 
 
 def _free_port() -> int:
@@ -206,7 +235,9 @@ def test_every_metric_the_dashboard_plots_is_exported(profiles: Path) -> None:
     import json
     import re
 
-    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs/grafana/py3cx-exporter.json").read_text())
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs/grafana/py3cx-exporter.json").read_text()
+    )
     wanted = {
         name
         for panel in dashboard["panels"]
@@ -217,3 +248,102 @@ def test_every_metric_the_dashboard_plots_is_exported(profiles: Path) -> None:
     families = {f.name for f in text_string_to_metric_families(probe.text)}
     exported = families | {f"{name}_total" for name in families}
     assert wanted and wanted <= exported, wanted - exported
+    # the data source is a variable (the dashboard works imported or provisioned from a file)
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert (variables["datasource"]["type"], variables["datasource"]["query"]) == ("datasource", "prometheus")
+    sources = [variables["pbx"]["datasource"]]
+    sources += [p["datasource"] for p in dashboard["panels"]]
+    sources += [t["datasource"] for p in dashboard["panels"] for t in p["targets"]]
+    assert all(s == {"type": "prometheus", "uid": "${datasource}"} for s in sources), sources
+    assert "__inputs" not in dashboard
+
+
+def test_a_pbx_that_stops_answering_is_down_within_the_scrape_timeout(profiles: Path) -> None:
+    from py3cx.exporter.app import DEFAULT_TIMEOUT, probe_timeout
+
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        save_profile("silent", f"http://127.0.0.1:{silent.getsockname()[1]}", OWNER.client_id, OWNER.secret)
+        app = create_app(profile_source)
+
+        async def scrape() -> httpx2.Response:
+            transport = httpx2.ASGITransport(app=app)
+            async with httpx2.AsyncClient(transport=transport, base_url="http://exporter") as http:
+                return await http.get(
+                    "/probe?target=silent", headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"}
+                )
+
+        answer = _LOOP.run_until_complete(scrape())
+    assert answer.status_code == 200
+    found = _parse(answer.text)
+    assert found["threecx_up"][()] == 0
+    assert found["threecx_api_errors_total"] == {(("status", "timeout"),): 1}
+    assert probe_timeout("1.5") == 1.0 and probe_timeout("0.2") == 0.5
+    assert probe_timeout(None) == probe_timeout("nan") == probe_timeout("-3") == DEFAULT_TIMEOUT - 0.5
+
+
+def test_without_prometheus_client_the_command_names_the_extra() -> None:
+    hide = "import sys; sys.modules['prometheus_client'] = None; from py3cx.cli.main import main; main()"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PY3CX_")}
+    taken = subprocess.run(
+        [sys.executable, "-c", hide, "exporter", "--listen", "127.0.0.1:9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert taken.returncode == 2, taken.stderr
+    assert "prometheus-client" in taken.stderr and "pip install 'py3cx[exporter]'" in taken.stderr
+    assert "Traceback" not in taken.stderr
+
+
+def test_a_pbx_that_refuses_the_api_is_down_with_403_counted(profiles: Path) -> None:
+    # a PBX whose licence has no API access answers 403 (EmulatorConfig.licence_refusal="forbidden")
+    with running_emulator(EmulatorConfig(seed=64, calls=5, clients=[OWNER], licence="PRO")) as pro:
+        save_profile("pro", pro.url, OWNER.client_id, OWNER.secret)
+        answer, again = _scrape(create_app(profile_source), "/probe?target=pro", "/probe?target=pro")
+    assert answer.status_code == 200
+    found = _parse(answer.text)
+    assert found["threecx_up"][()] == 0
+    # five of the probe's seven reads were refused, each counted before the probe answered
+    assert found["threecx_api_errors_total"] == {(("status", "403"),): 5}
+    assert _parse(again.text)["threecx_api_errors_total"] == {(("status", "403"),): 10}
+    # what the PBX still lets it read says why: the licence has no API access
+    assert found["threecx_license_api_access"][()] == 0
+    assert next(iter(found["threecx_license_info"]))[0] == ("edition", "Professional")
+    assert found["threecx_build_info"] and "threecx_extensions_total" in found
+    assert "threecx_trunks_total" not in found and "threecx_queue_calls_waiting" not in found
+    assert "threecx_calls_active" not in found
+
+
+def test_a_rotated_secret_is_picked_up_without_a_restart(profiles: Path, emulator: RunningEmulator) -> None:
+    save_profile("rotating", emulator.url, OWNER.client_id, "the-old-secret")
+    app = create_app(profile_source)
+    (refused,) = _scrape(app, "/probe?target=rotating")
+    assert _parse(refused.text)["threecx_up"][()] == 0
+    save_profile("rotating", emulator.url, OWNER.client_id, OWNER.secret)  # `3cx config set` elsewhere
+    (accepted,) = _scrape(app, "/probe?target=rotating")
+    found = _parse(accepted.text)
+    assert found["threecx_up"][()] == 1
+    # the counters outlive the rebuilt client: the refusal is still counted
+    assert found["threecx_api_errors_total"][(("status", "401"),)] >= 1
+    assert found["threecx_token_requests_total"][()] >= 2
+
+
+def test_a_forgotten_client_closes_only_once_no_probe_uses_it(profiles: Path) -> None:
+    exporter = create_app(profile_source).state.exporter
+
+    async def go() -> None:
+        first, second = await exporter.target("office"), await exporter.target("office")  # two probes at once
+        assert first is second
+        await exporter.release(first, forget=True)
+        assert (await second.client.get("SystemStatus"))["Version"]  # the other probe still reads with it
+        await exporter.release(second)
+        third = await exporter.target("office")
+        assert third is not first and third.counters is first.counters  # rebuilt, same counters
+        with pytest.raises(Exception, match="closed"):
+            await first.client.get("SystemStatus")  # closed once the last probe let go
+        await exporter.release(third)
+
+    _LOOP.run_until_complete(go())

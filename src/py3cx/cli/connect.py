@@ -144,6 +144,12 @@ def pbx_add(
     backfill: Annotated[
         int, typer.Option("--backfill-days", min=1, help="How many days back the first pass reads.")
     ] = 30,
+    live_every: Annotated[
+        int,
+        typer.Option(
+            "--live-every", min=0, help="Seconds between ActiveCalls polls for live events (0: off; run)."
+        ),
+    ] = 10,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify the PBX's TLS certificate.")
     ] = False,
@@ -168,6 +174,7 @@ def pbx_add(
         directory_interval=directory_every,
         overlap_seconds=overlap,
         backfill_days=backfill,
+        live_interval=live_every,
         verify_tls=not insecure,
         ca_bundle=ca_bundle,
     ).check()
@@ -220,6 +227,7 @@ def _pbx_row(pbx: Pbx) -> dict[str, Any]:
         "rate_limit": s.rate_limit,
         "calls_every": s.calls_interval,
         "directory_every": s.directory_interval,
+        "live_every": s.live_interval,
         "time_zone": s.time_zone,
         "country": s.country,
         "enabled": s.enabled,

@@ -92,7 +92,9 @@ async def _checks(session: PbxSession) -> list[Check]:
     except PermissionDeniedError as exc:
         checks.append(
             # the error's own hint: the role, or the licence when LicenseStatus showed it is the cause
-            Check("role", False, str(exc).splitlines()[0], exc.hint or "call records need the System Owner role")
+            Check(
+                "role", False, str(exc).splitlines()[0], exc.hint or "call records need the System Owner role"
+            )
         )
     except APIError as exc:
         checks.append(_failed("history source", exc))
@@ -118,7 +120,9 @@ async def _role_check(session: PbxSession, report: str) -> Check:
     try:
         await session.client.get(path, top=1, **options)
     except PermissionDeniedError as exc:
-        return Check("role", False, str(exc).splitlines()[0], exc.hint or "call records need the System Owner role")
+        return Check(
+            "role", False, str(exc).splitlines()[0], exc.hint or "call records need the System Owner role"
+        )
     except APIError as exc:
         return _failed("role", exc)
     return Check("role", True, "reads call records")

@@ -31,7 +31,7 @@ __all__ = [
     "new_event_id",
 ]
 
-CALL_EVENTS = ("call.ended", "call.updated")
+CALL_EVENTS = ("call.ended", "call.updated", "call.ringing", "call.answered")
 SCHEMA_VERSION = 1
 _CHUNK = 500
 
@@ -115,7 +115,7 @@ def emit_call_events(
     """
     if not calls:
         return 0
-    events, deliveries = schema.events, schema.deliveries
+    events = schema.events
     ids = sorted({str(c["call_id"]) for c in calls})
     ended: set[str] = set()
     for i in range(0, len(ids), _CHUNK):
@@ -132,23 +132,40 @@ def emit_call_events(
         conn, schema.users, pbx_id, {str(c["answered_by_dn"]) for c in calls if c.get("answered_by_dn")}
     )
     queues = _lookup(conn, schema.queues, pbx_id, {str(c["queue"]) for c in calls if c.get("queue")})
-    endpoints = [dict(r) for r in conn.execute(sa.select(schema.webhook_endpoints)).mappings()]
-    rows: list[dict[str, Any]] = []
-    wanted: dict[str, list[int]] = {}
+    items: list[tuple[str, str, dict[str, Any], datetime]] = []
     for call in sorted(calls, key=lambda c: (c["start_time"], str(c["call_id"]))):
         call_id = str(call["call_id"])
         kind = "call.updated" if call_id in ended else "call.ended"
         occurred = call.get("end_time") or call["start_time"]
-        occurred = occurred.replace(tzinfo=timezone.utc) if occurred.tzinfo is None else occurred
         agent = agents.get(str(call.get("answered_by_dn")))
         queue = queues.get(str(call.get("queue")))
+        items.append(
+            (kind, call_id, call_data(pbx_name, call, agent, queue.get("name") if queue else None), occurred)
+        )
+    return write_events(conn, pbx_id, pbx_name, items, now)
+
+
+def write_events(
+    conn: Connection,
+    pbx_id: int,
+    pbx_name: str,
+    items: Sequence[tuple[str, str, dict[str, Any], datetime]],
+    now: datetime,
+) -> int:
+    """Write events (type, key, data, when it happened) and one delivery per matching endpoint, in
+    ``conn``'s transaction (the outbox). Returns the events written."""
+    events, deliveries = schema.events, schema.deliveries
+    endpoints = [dict(r) for r in conn.execute(sa.select(schema.webhook_endpoints)).mappings()]
+    rows: list[dict[str, Any]] = []
+    wanted: dict[str, list[int]] = {}
+    for kind, key, data, occurred in items:
+        occurred = occurred.replace(tzinfo=timezone.utc) if occurred.tzinfo is None else occurred
         event_id = new_event_id()
-        data = call_data(pbx_name, call, agent, queue.get("name") if queue else None)
         rows.append(
             {
                 "event_id": event_id,
                 "pbx_id": pbx_id,
-                "call_id": call_id,
+                "call_id": key,
                 "type": kind,
                 "payload": {"type": kind, "timestamp": _iso(now), "data": data},
                 "occurred_at": occurred,

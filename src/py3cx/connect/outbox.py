@@ -590,7 +590,12 @@ def policy_from_env() -> DeliveryPolicy:
 
 
 async def deliver_forever(
-    db: Database, vault: Vault, stop: asyncio.Event, *, policy: DeliveryPolicy | None = None, idle: float = 0.5
+    db: Database,
+    vault: Vault,
+    stop: asyncio.Event,
+    *,
+    policy: DeliveryPolicy | None = None,
+    idle: float = 0.5,
 ) -> None:
     """Deliver until ``stop`` is set: at once while work is due, every ``idle`` seconds otherwise.
 

@@ -44,7 +44,7 @@ class PbxSettings:
     ``rate_limit`` is requests per second to that PBX (all of connect's work together);
     intervals are seconds; ``overlap_seconds`` is how far before the watermark each pass looks
     again (records of calls still in progress change); ``backfill_days`` is how far back the
-    first pass reads.
+    first pass reads; ``live_interval`` is how often ActiveCalls is polled for live events (0: never).
     """
 
     name: str
@@ -59,6 +59,7 @@ class PbxSettings:
     directory_interval: int = 3600
     overlap_seconds: int = 7200
     backfill_days: int = 30
+    live_interval: int = 10
     verify_tls: bool = True
     ca_bundle: str | None = None
     enabled: bool = True
@@ -91,6 +92,8 @@ class PbxSettings:
                 raise ConfigError(f"{name.replace('_', '-')} must be more than 0")
         if self.overlap_seconds < 0:
             raise ConfigError("overlap must be 0 or more seconds")
+        if self.live_interval < 0:
+            raise ConfigError("live-every must be 0 (off) or more seconds")
         return replace(self, url=url, country=country)
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "deliveries",
     "departments",
     "events",
+    "live_calls",
     "metadata",
     "pbx",
     "pbx_tokens",
@@ -64,6 +65,8 @@ pbx = sa.Table(
     sa.Column("directory_interval", sa.Integer, nullable=False, server_default="3600"),
     sa.Column("overlap_seconds", sa.Integer, nullable=False, server_default="7200"),
     sa.Column("backfill_days", sa.Integer, nullable=False, server_default="30"),
+    # seconds between polls of ActiveCalls for live events (0: off); migration 0002
+    sa.Column("live_interval", sa.Integer, nullable=False, server_default="10"),
     sa.Column("verify_tls", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("ca_bundle", sa.String(500)),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
@@ -193,7 +196,7 @@ sync_state = sa.Table(
     "sync_state",
     metadata,
     _pbx_fk(),
-    sa.Column("stream", sa.String(20), primary_key=True),  # calls or directory
+    sa.Column("stream", sa.String(20), primary_key=True),  # calls, directory or live
     # calls: every record that started before the watermark has been fetched at least once
     sa.Column("watermark", _UTC),
     sa.Column("last_attempt_at", _UTC),
@@ -206,6 +209,22 @@ sync_state = sa.Table(
     sa.Column("last_pass_seconds", sa.Float),
     sa.Column("passes", sa.Integer, nullable=False, server_default="0"),
     sa.Column("errors", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+# The calls in progress the last ActiveCalls poll saw (live events: call.ringing, call.answered).
+live_calls = sa.Table(
+    "live_calls",
+    metadata,
+    _pbx_fk(),
+    sa.Column("live_id", sa.String(64), primary_key=True),  # ActiveCalls Id: not the call log's CallId
+    sa.Column("caller", sa.String(200)),
+    sa.Column("callee", sa.String(200)),
+    sa.Column("status", sa.String(40)),
+    sa.Column("established_at", _UTC),
+    sa.Column("answered_at", _UTC),  # when a poll first saw it talking
+    sa.Column("first_seen", _UTC, nullable=False),
+    sa.Column("last_seen", _UTC, nullable=False),
 )
 
 

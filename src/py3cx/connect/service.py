@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from py3cx.connect import schema
 from py3cx.connect.db import Database
+from py3cx.connect.live import poll_live
 from py3cx.connect.outbox import deliver_forever, policy_from_env
 from py3cx.connect.registry import Pbx, list_pbxs
 from py3cx.connect.sync import PassResult, PbxSession, sync_calls, sync_directory
@@ -184,9 +185,11 @@ class _Scheduler:
                 now = time.monotonic()
                 self.due.setdefault((name, "directory"), now)
                 self.due.setdefault((name, "calls"), now)
+                if pbx.settings.live_interval > 0:
+                    self.due.setdefault((name, "live"), now)
 
     async def _drop(self, name: str) -> None:
-        for stream in ("calls", "directory"):
+        for stream in ("calls", "directory", "live"):
             task = self.running.pop((name, stream), None)
             if task is not None:
                 task.cancel()
@@ -206,11 +209,17 @@ class _Scheduler:
             if when > now or key in self.running or name not in self.sessions:
                 continue
             pbx = self.pbxs[name]
-            interval = pbx.settings.calls_interval if stream == "calls" else pbx.settings.directory_interval
+            interval = {
+                "calls": pbx.settings.calls_interval,
+                "directory": pbx.settings.directory_interval,
+                "live": pbx.settings.live_interval,
+            }[stream]
             self.due[key] = now + interval
-            job: Callable[[PbxSession], Awaitable[PassResult]] = (
-                sync_calls if stream == "calls" else sync_directory
-            )
+            job: Callable[[PbxSession], Awaitable[PassResult]] = {
+                "calls": sync_calls,
+                "directory": sync_directory,
+                "live": poll_live,
+            }[stream]
             task = asyncio.ensure_future(self._gated(job, self.sessions[name]))
             self.running[key] = task
             task.add_done_callback(self._finished(key))

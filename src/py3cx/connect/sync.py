@@ -39,7 +39,7 @@ from py3cx.reports.arguments import Period
 from py3cx.reports.definitions import ReportDefinition
 from py3cx.reports.resource import build_query, choose_history_report_async
 
-__all__ = ["PassResult", "PbxSession", "sync_calls", "sync_directory"]
+__all__ = ["PassResult", "PbxSession", "pbx_client", "run_pass", "sync_calls", "sync_directory"]
 
 log = logging.getLogger("py3cx.connect")
 
@@ -84,6 +84,25 @@ class RateLimitedTransport(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+def pbx_client(
+    db: Database, vault: Vault, pbx: Pbx, *, transport: httpx2.AsyncBaseTransport | None = None
+) -> AsyncClient:
+    """An AsyncClient of a stored PBX whose token is the one connect keeps in the database (shared
+    with every connect process, the exporter and the MCP server). ``transport`` replaces the network.
+    Example: ``pbx_client(db, vault, get_pbx(db, vault, "office"))``.
+    """
+    settings = pbx.settings
+    return AsyncClient(
+        settings.url,
+        settings.client_id,
+        pbx.client_secret,
+        verify=settings.verify_tls,
+        ca_bundle=settings.ca_bundle,
+        transport=transport,
+        token_store=DatabaseTokenStore(db, vault, settings.url, settings.client_id),
+    )
+
+
 class PbxSession:
     """One PBX as connect works with it: an AsyncClient whose token lives in the database and
     whose requests keep to the PBX's rate limit. Close it with ``await session.aclose()``.
@@ -100,15 +119,7 @@ class PbxSession:
         )
         self.db = db
         self.pbx = pbx
-        self.client = AsyncClient(
-            settings.url,
-            settings.client_id,
-            pbx.client_secret,
-            verify=settings.verify_tls,
-            ca_bundle=settings.ca_bundle,
-            transport=RateLimitedTransport(inner, settings.rate_limit),
-            token_store=DatabaseTokenStore(db, vault, settings.url, settings.client_id),
-        )
+        self.client = pbx_client(db, vault, pbx, transport=RateLimitedTransport(inner, settings.rate_limit))
         self._history: tuple[float, ReportDefinition] | None = None
 
     def __repr__(self) -> str:
@@ -177,6 +188,7 @@ def _end_pass(db: Database, pbx_id: int, stream: str, result: PassResult, now: d
     else:
         values.update(last_error=(result.error or "")[:2000], last_error_at=now, errors=table.c.errors + 1)
     with db.engine.begin() as conn:
+        _ensure_state(conn, pbx_id, stream)
         if result.ok and stream == "calls":
             values["records_total"] = conn.execute(
                 sa.select(sa.func.count())
@@ -186,7 +198,8 @@ def _end_pass(db: Database, pbx_id: int, stream: str, result: PassResult, now: d
         conn.execute(sa.update(table).where(_state_key(pbx_id, stream)).values(values))
 
 
-async def _run_pass(db: Database, pbx: Pbx, stream: str, body: Any) -> PassResult:
+async def run_pass(db: Database, pbx: Pbx, stream: str, body: Any) -> PassResult:
+    """Run one pass of a stream and record its outcome in ``sync_state`` (never raises for the PBX)."""
     started = time.monotonic()
     now = _utcnow()
     try:
@@ -214,7 +227,7 @@ async def sync_calls(
     Never raises for the PBX's errors: they are in the result and in ``sync_state``.
     Example: ``result = await sync_calls(session)``
     """
-    return await _run_pass(session.db, session.pbx, "calls", _sync_calls(session, since, window))
+    return await run_pass(session.db, session.pbx, "calls", _sync_calls(session, since, window))
 
 
 async def _sync_calls(session: PbxSession, since: datetime | None, window: timedelta) -> tuple[int, int]:
@@ -343,7 +356,7 @@ async def sync_directory(session: PbxSession) -> PassResult:
     snapshot tables (``first_seen``, ``last_seen``, ``deleted_at``). Never raises for the PBX's errors.
     Example: ``await sync_directory(session)``
     """
-    return await _run_pass(session.db, session.pbx, "directory", _sync_directory(session))
+    return await run_pass(session.db, session.pbx, "directory", _sync_directory(session))
 
 
 async def _sync_directory(session: PbxSession) -> tuple[int, int]:

@@ -169,7 +169,9 @@ async def control_trunk(request: Request) -> Response:
     table = state.tables["Trunks"].table
     with state.lock, state.engine.begin() as conn:
         changed = conn.execute(
-            table.update().where(table.c.Number == request.path_params["number"]).values(IsOnline=body["online"])
+            table.update()
+            .where(table.c.Number == request.path_params["number"])
+            .values(IsOnline=body["online"])
         ).rowcount
     if not changed:
         return json_response({"error": f"no trunk {request.path_params['number']}"}, 404)

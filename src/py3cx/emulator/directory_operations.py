@@ -21,6 +21,7 @@ from .registry import FunctionContext, xapi_action, xapi_function
 
 __all__ = ["first_available_number"]
 
+
 def first_available_number(ctx: FunctionContext, set_name: str) -> dict[str, Any]:
     """``{"Number": N}``: the lowest free number of a DN set's range (``directory.NUMBER_RANGES``).
 

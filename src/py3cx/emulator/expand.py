@@ -21,6 +21,7 @@ __all__ = ["expand_property"]
 
 _ROW = "__expand_row"  # each row's position, carried through the engine
 
+
 def _check(props: dict[str, Prop], type_name: str, options: QueryOptions) -> None:
     if not props:
         return  # a type the spec does not describe: nothing to check names against
@@ -37,7 +38,11 @@ def _check(props: dict[str, Prop], type_name: str, options: QueryOptions) -> Non
 
 
 def _shape(
-    value: dict[str, Any], props: dict[str, Prop], options: QueryOptions, spec: SpecIndex, rowsets: RowsetEngine
+    value: dict[str, Any],
+    props: dict[str, Prop],
+    options: QueryOptions,
+    spec: SpecIndex,
+    rowsets: RowsetEngine,
 ) -> dict[str, Any]:
     expanded = {item.name: item for item in options.expand}
     out = {
@@ -93,4 +98,3 @@ def expand_property(
     else:
         out[item.name] = value
     return out
-

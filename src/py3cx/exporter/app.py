@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -25,11 +26,31 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from py3cx import AsyncClient
-from py3cx._exceptions import ConfigError, Py3cxError
+from py3cx._exceptions import AuthenticationError, ConfigError, Py3cxError, TokenError
 from py3cx._http import ssl_verify
 from py3cx.exporter.probe import ProbeCounters, probe
 
 __all__ = ["Target", "TargetSource", "create_app"]
+
+log = logging.getLogger("py3cx.exporter")
+
+# Prometheus sends its scrape timeout in this header; a probe answers this much sooner (as
+# blackbox_exporter does) so the answer arrives in time. Without the header: Prometheus' default.
+TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
+DEFAULT_TIMEOUT = 10.0
+TIMEOUT_OFFSET = 0.5
+MIN_TIMEOUT = 0.5
+
+
+def probe_timeout(header: str | None) -> float:
+    """How long a probe may read the PBX, from Prometheus' scrape timeout header (bad text: default)."""
+    try:
+        scrape = float(header) if header else DEFAULT_TIMEOUT
+    except ValueError:
+        scrape = DEFAULT_TIMEOUT
+    if not scrape > 0 or scrape == float("inf"):  # NaN, 0, negatives, inf
+        scrape = DEFAULT_TIMEOUT
+    return max(scrape - TIMEOUT_OFFSET, MIN_TIMEOUT)
 
 
 class CountingTransport(httpx2.AsyncBaseTransport):
@@ -58,6 +79,7 @@ class Target:
     name: str
     client: AsyncClient
     counters: ProbeCounters
+    users: int = 0  # probes using the client now
 
 
 # builds the client of a target name (its transport is given), or raises ConfigError for an unknown name
@@ -85,7 +107,7 @@ def connect_source(db_url: str | None) -> TargetSource:
     """Targets from a py3cx connect database (its PBXs by name), sharing connect's stored tokens."""
     from py3cx.connect.db import open_database
     from py3cx.connect.registry import get_pbx
-    from py3cx.connect.tokens import DatabaseTokenStore
+    from py3cx.connect.sync import pbx_client
     from py3cx.connect.vault import load_vault
 
     db = open_database(db_url)
@@ -93,15 +115,8 @@ def connect_source(db_url: str | None) -> TargetSource:
 
     def build(name: str, transport: Callable[[bool, str | None], httpx2.AsyncBaseTransport]) -> AsyncClient:
         pbx = get_pbx(db, vault, name)
-        settings = pbx.settings
-        return AsyncClient(
-            settings.url,
-            settings.client_id,
-            pbx.client_secret,
-            verify=settings.verify_tls,
-            ca_bundle=settings.ca_bundle,
-            transport=transport(settings.verify_tls, settings.ca_bundle),
-            token_store=DatabaseTokenStore(db, vault, settings.url, settings.client_id),
+        return pbx_client(
+            db, vault, pbx, transport=transport(pbx.settings.verify_tls, pbx.settings.ca_bundle)
         )
 
     return build
@@ -122,6 +137,7 @@ class Exporter:
         self.source = source
         self._inner = inner
         self.targets: dict[str, Target] = {}
+        self._counters: dict[str, ProbeCounters] = {}  # by target name, kept when a client is rebuilt
         self._lock = asyncio.Lock()
         self.registry = CollectorRegistry(auto_describe=False)
         self.probes = Counter(
@@ -142,14 +158,33 @@ class Exporter:
         return make
 
     async def target(self, name: str) -> Target:
-        """The target ``name``, made on first use. Raises ConfigError for an unknown one."""
+        """The target ``name``, made on first use, for one probe (which then calls :meth:`release`).
+
+        Raises ConfigError for an unknown one."""
         async with self._lock:
             found = self.targets.get(name)
             if found is None:
-                counters = ProbeCounters()
+                counters = self._counters.get(name) or ProbeCounters()
                 client = await asyncio.to_thread(self.source, name, self._transport(counters))
+                self._counters[name] = counters  # a known name only: unknown ones raised above
                 found = self.targets[name] = Target(name, client, counters)
+            found.users += 1
             return found
+
+    async def release(self, target: Target, *, forget: bool = False) -> None:
+        """A probe is done with ``target`` (from :meth:`target`).
+
+        ``forget`` drops its client, so the next probe builds it again from its profile or connect
+        PBX: after a secret is rotated there, the exporter picks the new one up without a restart.
+        Its counters stay (they count across probes); the client closes once no probe uses it.
+        """
+        async with self._lock:
+            target.users -= 1
+            if forget and self.targets.get(target.name) is target:
+                del self.targets[target.name]
+            done = target.users == 0 and self.targets.get(target.name) is not target
+        if done:
+            await target.client.close()
 
     async def close(self) -> None:
         for target in self.targets.values():
@@ -168,13 +203,28 @@ def create_app(source: TargetSource, *, transport: httpx2.AsyncBaseTransport | N
         try:
             target = await exporter.target(name)
         except Py3cxError as exc:
-            exporter.probes.labels(name, "unknown").inc()
+            # one series for every unknown name: whoever can reach /probe cannot grow /metrics
+            exporter.probes.labels("", "unknown").inc()
             hint = f" ({exc.hint})" if isinstance(exc, ConfigError) and exc.hint else ""
             return PlainTextResponse(
                 f"unknown target {name!r}: {exc.message if isinstance(exc, ConfigError) else exc}{hint}\n",
                 404,
             )
-        found, error = await probe(target.client, target.counters)
+        except Exception as exc:  # the lookup failed (a connect database down), not the name
+            exporter.probes.labels("", "lookup_error").inc()
+            # the type only: a database error's text may carry connection details
+            log.warning("py3cx exporter: looking up target %r failed: %s", name, type(exc).__name__)
+            return PlainTextResponse(
+                f"could not look up target {name!r} ({type(exc).__name__}): is the connect database up?\n",
+                503,
+            )
+        timeout = probe_timeout(request.headers.get(TIMEOUT_HEADER))
+        error: Exception | None = None
+        try:
+            found, error = await probe(target.client, target.counters, timeout)
+        finally:
+            # refused credentials: read them again next time
+            await exporter.release(target, forget=isinstance(error, (AuthenticationError, TokenError)))
         exporter.probes.labels(name, "error" if error else "ok").inc()
         exporter.durations.observe(time.monotonic() - started)
         registry = CollectorRegistry(auto_describe=False)

@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 
 from py3cx import AsyncClient
 from py3cx._durations import parse_datetime
-from py3cx._exceptions import APIError, APIStatusError
+from py3cx._exceptions import APIError, APIStatusError, TokenError
 from py3cx.licence import Licence
 
 __all__ = ["PREFIX", "ProbeCounters", "probe"]
@@ -58,7 +58,14 @@ def _gauge(
 
 
 async def _read(client: AsyncClient) -> dict[str, Any]:
-    status, licence, trunks, services, active, queues, users = await asyncio.gather(
+    """Each read's answer, or the exception it ended with.
+
+    Every read ends before the probe answers (none is left running to count its error after the
+    scrape), and one refused read does not hide the others: a PBX whose licence has no API access
+    still shows its licence and status.
+    """
+    names = ("status", "licence", "trunks", "services", "active", "queues", "users")
+    answers = await asyncio.gather(
         client.get("SystemStatus"),
         client.get("LicenseStatus"),
         _all(client, "Trunks", select=["Number", "IsOnline"]),
@@ -66,16 +73,9 @@ async def _read(client: AsyncClient) -> dict[str, Any]:
         _all(client, "ActiveCalls"),
         _all(client, "Queues", select=["Number", "Name"], expand="Agents($select=Number)"),
         _all(client, "Users", select=["Number", "QueueStatus"]),
+        return_exceptions=True,
     )
-    return {
-        "status": status,
-        "licence": licence,
-        "trunks": trunks,
-        "services": services,
-        "active": active,
-        "queues": queues,
-        "users": users,
-    }
+    return dict(zip(names, answers, strict=True))
 
 
 async def _all(client: AsyncClient, path: str, **query: Any) -> list[dict[str, Any]]:
@@ -115,14 +115,59 @@ def _queue_families(data: Mapping[str, Any], now: float) -> Iterable[GaugeMetric
 
 
 def families(data: Mapping[str, Any], now: float | None = None) -> list[Metric]:
-    """The metric families of one successful read (``now``: the clock for wait times)."""
+    """The metric families of what one probe read (``now``: the clock for wait times).
+
+    A read that failed (an exception in ``data``) leaves out the families made from it, and only them.
+    """
     now = time.time() if now is None else now
-    status: Mapping[str, Any] = data["status"]
-    licence = Licence.from_status(data["licence"])
+    ok = {name for name, answer in data.items() if not isinstance(answer, BaseException)}
+    out: list[Metric] = []
+    if "status" in ok:
+        out.extend(_status_families(data["status"]))
+    if "licence" in ok:
+        out.extend(_licence_families(Licence.from_status(data["licence"])))
+    if "trunks" in ok:
+        out.extend(_trunk_families(data["trunks"]))
+    if "active" in ok:
+        out.append(_gauge("calls_active", "Calls in progress (ActiveCalls).", len(data["active"])))
+    if {"active", "queues", "users"} <= ok:
+        out.extend(_queue_families(data, now))
+    if "services" in ok:
+        out.extend(_service_families(data["services"]))
+    return out
+
+
+def _status_families(status: Mapping[str, Any]) -> list[Metric]:
     out: list[Metric] = []
     build = InfoMetricFamily(f"{PREFIX}_build", "The PBX's version.", labels=[])
     build.add_metric([], {"version": str(status.get("Version") or "unknown")})
     out.append(build)
+    out.append(
+        _gauge(
+            "extensions_registered", "Extensions with a registered phone.", status.get("ExtensionsRegistered")
+        )
+    )
+    out.append(_gauge("extensions_total", "Extensions configured.", status.get("ExtensionsTotal")))
+    out.append(
+        _gauge(
+            "last_backup_timestamp_seconds",
+            "When the last backup ran (absent: never).",
+            _seconds(status.get("LastBackupDateTime")),
+        )
+    )
+    disk = status.get("DiskUsage")
+    out.append(
+        _gauge(
+            "disk_used_ratio",
+            "Share of the PBX's disk in use (0 to 1).",
+            disk / 100 if isinstance(disk, (int, float)) else None,
+        )
+    )
+    return out
+
+
+def _licence_families(licence: Licence) -> list[Metric]:
+    out: list[Metric] = []
     info = InfoMetricFamily(f"{PREFIX}_license", "The PBX's licence edition.", labels=[])
     info.add_metric([], {"edition": licence.edition, "product_code": licence.product_code or ""})
     out.append(info)
@@ -145,7 +190,11 @@ def families(data: Mapping[str, Any], now: float | None = None) -> list[Metric]:
             None if access is None else float(access),
         )
     )
-    trunks = data["trunks"]
+    return out
+
+
+def _trunk_families(trunks: list[dict[str, Any]]) -> list[Metric]:
+    out: list[Metric] = []
     out.append(
         _gauge(
             "trunks_registered",
@@ -160,22 +209,11 @@ def families(data: Mapping[str, Any], now: float | None = None) -> list[Metric]:
     for trunk in trunks:
         per_trunk.add_metric([str(trunk.get("Number"))], 1.0 if trunk.get("IsOnline") else 0.0)
     out.append(per_trunk)
-    out.append(
-        _gauge(
-            "extensions_registered", "Extensions with a registered phone.", status.get("ExtensionsRegistered")
-        )
-    )
-    out.append(_gauge("extensions_total", "Extensions configured.", status.get("ExtensionsTotal")))
-    out.append(_gauge("calls_active", "Calls in progress (ActiveCalls).", len(data["active"])))
-    out.extend(_queue_families(data, now))
-    out.append(
-        _gauge(
-            "last_backup_timestamp_seconds",
-            "When the last backup ran (absent: never).",
-            _seconds(status.get("LastBackupDateTime")),
-        )
-    )
-    services = data["services"]
+    return out
+
+
+def _service_families(services: list[dict[str, Any]]) -> list[Metric]:
+    out: list[Metric] = []
     running = sum(1 for s in services if s.get("Status") == "Running")
     out.append(_gauge("services_running", "PBX services running.", running))
     out.append(_gauge("services_total", "PBX services.", len(services)))
@@ -185,32 +223,39 @@ def families(data: Mapping[str, Any], now: float | None = None) -> list[Metric]:
     for service in services:
         per_service.add_metric([str(service.get("Name"))], 1.0 if service.get("Status") == "Running" else 0.0)
     out.append(per_service)
-    disk = status.get("DiskUsage")
-    out.append(
-        _gauge(
-            "disk_used_ratio",
-            "Share of the PBX's disk in use (0 to 1).",
-            disk / 100 if isinstance(disk, (int, float)) else None,
-        )
-    )
     return out
 
 
-async def probe(client: AsyncClient, counters: ProbeCounters) -> tuple[list[Metric], str | None]:
-    """Read one PBX. Returns its families (with ``threecx_up``) and the error text when it failed.
+async def probe(
+    client: AsyncClient, counters: ProbeCounters, timeout: float | None = None
+) -> tuple[list[Metric], Exception | None]:
+    """Read one PBX. Returns its families (with ``threecx_up``) and what failed, if anything.
 
     Never raises for the PBX's answers: a failed read is ``threecx_up 0`` and an error counted.
+    ``timeout`` bounds the whole read: a PBX that stops answering gives ``threecx_up 0`` (status
+    ``timeout``) while Prometheus still waits, rather than a scrape Prometheus abandons.
     """
     started = time.monotonic()
-    error: str | None = None
+    error: Exception | None = None
     found: list[Metric] = []
     try:
-        found = families(await _read(client))
+        data = await asyncio.wait_for(_read(client), timeout)
+        found = families(data)
+        failed = next((a for a in data.values() if isinstance(a, BaseException)), None)
+        if failed is not None:
+            raise failed  # the first failed read is the probe's error
+    except asyncio.TimeoutError:
+        counters.error("timeout")
+        error = TimeoutError(f"no answer within {timeout:g} s")
     except APIStatusError as exc:
-        error = str(exc)  # its status was counted by the target's transport, as every error answer
+        error = exc  # its status was counted by the target's transport, as every error answer
+    except TokenError as exc:
+        if exc.status_code is None or exc.status_code < 400:
+            counters.error("token")  # an answer the transport did not count as an error
+        error = exc
     except APIError as exc:
         counters.error("connection")
-        error = str(exc)
+        error = exc
     out = [_gauge("up", "1 when the last probe read the PBX.", 0.0 if error else 1.0), *found]
     out.append(_gauge("probe_duration_seconds", "How long the probe took.", time.monotonic() - started))
     tokens = CounterMetricFamily(f"{PREFIX}_token_requests", "Token requests the exporter made to this PBX.")

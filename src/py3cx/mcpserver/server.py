@@ -104,19 +104,10 @@ class ClientProvider:
             assert self._single is not None
             return self._single()
         from py3cx.connect.registry import get_pbx
-        from py3cx.connect.tokens import DatabaseTokenStore
+        from py3cx.connect.sync import pbx_client
 
         db, vault = self._open_connect()
-        found = get_pbx(db, vault, pbx)
-        settings = found.settings
-        return AsyncClient(
-            settings.url,
-            settings.client_id,
-            found.client_secret,
-            verify=settings.verify_tls,
-            ca_bundle=settings.ca_bundle,
-            token_store=DatabaseTokenStore(db, vault, settings.url, settings.client_id),
-        )
+        return pbx_client(db, vault, get_pbx(db, vault, pbx))
 
     async def close(self) -> None:
         for client in self._clients.values():

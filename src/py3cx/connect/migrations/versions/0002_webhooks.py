@@ -1,4 +1,4 @@
-"""webhooks: endpoints, the event log and the outbox
+"""webhooks: endpoints, the event log and the outbox; live calls from ActiveCalls polls
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,23 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("pbx", sa.Column("live_interval", sa.Integer(), server_default="10", nullable=False))
+    op.create_table(
+        "live_calls",
+        sa.Column("pbx_id", sa.Integer(), nullable=False),
+        sa.Column("live_id", sa.String(length=64), nullable=False),
+        sa.Column("caller", sa.String(length=200), nullable=True),
+        sa.Column("callee", sa.String(length=200), nullable=True),
+        sa.Column("status", sa.String(length=40), nullable=True),
+        sa.Column("established_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["pbx_id"], ["pbx.id"], name=op.f("fk_live_calls_pbx_id"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("pbx_id", "live_id", name=op.f("pk_live_calls")),
+    )
     op.create_table(
         "webhook_endpoints",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -100,3 +117,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_events_created_at"), table_name="events")
     op.drop_table("events")
     op.drop_table("webhook_endpoints")
+    op.drop_table("live_calls")
+    with op.batch_alter_table("pbx") as batch:
+        batch.drop_column("live_interval")
