@@ -12,6 +12,10 @@ generates calls at increasing rates. For every step the bench measures, in this 
   entity counts when that fetch is applied, an event that changed nothing when it was found to),
   p50 / p99 / max, from the `emitted_at` stamp the emulator adds when `stamp_events` is on (both
   sides read the same CLOCK_MONOTONIC);
+- *old p99*: the p99 lag timed as before 2026-12-05, through ``on_applied`` (only events that
+  changed the cache, a merged run of upserts timed by its last one), from the same step;
+- how many of them were upserts merged into a later fetch of the same entity (before 2026-12-05
+  the bench timed events through ``on_applied``, which never saw these);
 - whether the cache is correct: the calls are frozen at the end of the step and the cache must
   equal the emulator's truth within 2 s.
 
@@ -83,17 +87,20 @@ class Step:
     applied: float = 0.0
     fetches: float = 0.0
     lags: list[float] = field(default_factory=list)
+    applied_lags: list[float] = field(default_factory=list)  # the old method: on_applied only
     timed: float = 0.0  # events per second whose lag was measured: every received one
+    merged: float = 0.0  # upserts per second answered by a later fetch (on_applied never saw them)
     correct: bool = False
     settle: float = 0.0
     client_cpu: float = 0.0
     emulator_cpu: float = 0.0
     legs: float = 0.0
 
-    def percentile(self, share: float) -> float:
-        if not self.lags:
+    def percentile(self, share: float, lags: list[float] | None = None) -> float:
+        lags = self.lags if lags is None else lags
+        if not lags:
             return float("nan")
-        ordered = sorted(self.lags)
+        ordered = sorted(lags)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
@@ -143,9 +150,17 @@ async def bench(
                 if "emitted_at" in wire.raw:
                     lags.append(time.monotonic() - float(wire.raw["emitted_at"]))
 
+            applied_lags: list[float] = []
+
+            def record_applied(_event: Any, wire: Any) -> None:
+                # how the bench timed before 2026-12-05, kept to show the difference: changes only
+                if wire is not None and "emitted_at" in wire.raw:
+                    applied_lags.append(time.monotonic() - float(wire.raw["emitted_at"]))
+
             options = StreamOptions(max_in_flight=64, high_water=1_000_000, **tuning)
             stream = client.callcontrol.events(options=options)
             stream.on_settled = record
+            stream.on_applied = record_applied
 
             async def consume() -> None:
                 async for _ in stream:
@@ -169,10 +184,16 @@ async def bench(
                         call_rate *= rate / offered
                 await control.post("settings", json={"call_rate": call_rate})
                 before = (await control.get(".")).json()
-                stats0 = (stream.stats.messages, stream.stats.events, stream.stats.fetches)
+                stats0 = (
+                    stream.stats.messages,
+                    stream.stats.events,
+                    stream.stats.fetches,
+                    stream.stats.merged,
+                )
                 cpu0, t0 = time.process_time(), time.monotonic()
                 server_cpu0 = _cpu_seconds(server.pid or 0)
                 lags.clear()
+                applied_lags.clear()
                 legs.clear()
                 for _ in range(int(seconds * 4)):
                     await asyncio.sleep(0.25)
@@ -182,12 +203,14 @@ async def bench(
                 step.emulator_cpu = (_cpu_seconds(server.pid or 0) - server_cpu0) / elapsed
                 after = (await control.get(".")).json()
                 step.lags = list(lags)
+                step.applied_lags = list(applied_lags)
                 step.timed = len(lags) / elapsed
                 step.legs = sum(legs) / max(1, len(legs))
                 step.offered = (after["events_emitted"] - before["events_emitted"]) / elapsed
                 step.received = (stream.stats.messages - stats0[0]) / elapsed
                 step.applied = (stream.stats.events - stats0[1]) / elapsed
                 step.fetches = (stream.stats.fetches - stats0[2]) / elapsed
+                step.merged = (stream.stats.merged - stats0[3]) / elapsed
                 await control.post("settings", json={"frozen": True})
                 settle_started = time.monotonic()
                 while time.monotonic() - settle_started < 2.0:
@@ -213,17 +236,18 @@ async def bench(
 
 
 HEADER = (
-    "| offered events/s | legs live | received events/s | applied events/s | timed events/s | GETs/s | lag p50 ms | "
-    "lag p99 ms | lag max ms | cache correct | client CPU | emulator CPU |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|"
+    "| offered events/s | legs live | received events/s | applied events/s | timed events/s | merged events/s | "
+    "GETs/s | lag p50 ms | lag p99 ms | lag max ms | old p99 ms | cache correct | client CPU | emulator CPU |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|"
 )
 
 
 def _row(step: Step) -> str:
     return (
         f"| {step.offered:,.0f} | {step.legs:,.0f} | {step.received:,.0f} | {step.applied:,.0f} | "
-        f"{step.timed:,.0f} | {step.fetches:,.0f} | "
+        f"{step.timed:,.0f} | {step.merged:,.0f} | {step.fetches:,.0f} | "
         f"{step.percentile(0.5):.1f} | {step.percentile(0.99):.1f} | {step.percentile(1.0):.1f} | "
+        f"{step.percentile(0.99, step.applied_lags):.1f} | "
         f"{'yes' if step.correct else 'NO'} ({step.settle * 1000:.0f} ms) | {step.client_cpu:.0%} | "
         f"{step.emulator_cpu:.0%} |"
     )

@@ -188,9 +188,10 @@ def _peer_python() -> Path:
     return python
 
 
-def _measure(command: list[str]) -> dict[str, Any]:
+def _measure(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": ""})
+    # py3cx's jobs inherit PYTHONPATH, so that they run the same source as the emulator (a worktree's)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     assert process.stdout is not None
     out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -276,7 +277,9 @@ def main() -> None:
             names.insert(names.index("csv") + 1, "floor")
         for name in names:
             command = jobs.get(name)
+            env = None
             if name == "peer":
+                env = {**os.environ, "PYTHONPATH": ""}  # the peer's own environment, nothing of py3cx's
                 command = [
                     str(_peer_python()),
                     str(Path(__file__).resolve()),
@@ -289,7 +292,7 @@ def main() -> None:
                 ]
             if command is None:
                 raise SystemExit(f"unknown job {name!r}")
-            results[name] = _measure(command)
+            results[name] = _measure(command, env)
             print(name, results[name], flush=True)
     finally:
         server.stdin.close()
