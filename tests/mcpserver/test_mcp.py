@@ -287,3 +287,37 @@ def test_with_a_connect_database_every_tool_takes_the_pbx(
     assert listed["pbxs"] == ["branch", "hq"]
     assert status["licence"]["edition"] == "Enterprise"
     assert "error" in unnamed and "pbx_list" in str(unnamed["hint"])
+
+
+def test_call_history_pages_on_with_offset_in_the_callers_time_zone_and_bad_input_is_audited(
+    env: dict[str, str], emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    today = datetime.now(timezone.utc).date()
+    first = (today - timedelta(days=30)).isoformat()
+    with py3cx.Client(emulator.url, OWNER.client_id, OWNER.secret) as pbx:
+        expected = list(pbx.reports.rows("call-log", start=first, end=today, tz="Asia/Tokyo"))[:10]
+    period = {"start": first, "end": today.isoformat(), "tz": "Asia/Tokyo", "limit": 5}
+    _, (page1, page2, unknown_zone) = asyncio.run(
+        _stdio(
+            env,
+            ["--audit-log", str(tmp_path / "audit.jsonl")],
+            [
+                ("call_history", period),
+                ("call_history", {**period, "offset": 5}),
+                ("call_history", {**period, "tz": "Mars/Olympus"}),
+            ],
+        )
+    )
+    assert "offset=5" in page1["more"] and "offset=10" in page2["more"]
+    assert [r["CallId"] for r in page1["rows"] + page2["rows"]] == [r["CallId"] for r in expected]
+    shown = datetime.fromisoformat(page1["rows"][0]["StartTime"])
+    assert shown.utcoffset() == timedelta(hours=9)  # the caller's clock, not the PBX's UTC
+    assert shown == datetime.fromisoformat(str(expected[0]["StartTime"]).replace("Z", "+00:00"))
+    assert "Mars/Olympus" in unknown_zone["error"] and "IANA" in unknown_zone["hint"]
+    audit = _audit(tmp_path)
+    assert [(line["tool"], line["status"]) for line in audit] == [
+        ("call_history", "ok"),
+        ("call_history", "ok"),
+        ("call_history", "error"),
+    ]
+    assert audit[1]["arguments"]["offset"] == 5

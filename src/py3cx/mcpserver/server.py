@@ -181,15 +181,25 @@ def build_server(
         except Py3cxError as exc:
             audit.write(name, logged, "error", started, str(exc))
             return {"error": getattr(exc, "message", None) or str(exc), "hint": exc.hint}
+        except Exception as exc:
+            # an unexpected failure is audited too (every call is), naming only the exception's type:
+            # its text may carry a URL or a request the model has no business seeing
+            audit.write(name, logged, "error", started, type(exc).__name__)
+            return {"error": f"the tool failed ({type(exc).__name__})", "hint": "see the server's log"}
         audit.write(name, logged, "ok", started, None)
         return result
 
-    @server.tool(description="Find users by extension number, part of a name, or part of an e-mail address.")
-    async def find_user(query: str, limit: int = 50, pbx: str | None = None) -> dict[str, Any]:
+    @server.tool(
+        description="Find users by extension number, part of a name, or part of an e-mail address. "
+        "At most limit rows (default 50, at most 200); offset skips rows to page on."
+    )
+    async def find_user(
+        query: str, limit: int = 50, offset: int = 0, pbx: str | None = None
+    ) -> dict[str, Any]:
         return await run(
             "find_user",
-            {"query": query, "limit": limit, "pbx": pbx},
-            lambda c: tools.find_user(c, query, limit),
+            {"query": query, "limit": limit, "offset": offset, "pbx": pbx},
+            lambda c: tools.find_user(c, query, limit, offset),
         )
 
     @server.tool(
@@ -205,13 +215,21 @@ def build_server(
         return await run("queues", {"pbx": pbx}, tools.queues)
 
     @server.tool(
-        description="Calls in progress now: caller, callee, status (Ringing, Routing, Talking), since when (UTC)."
+        description="Calls in progress now: caller, callee, status (Ringing, Routing, Talking), since when (UTC). "
+        "At most limit rows (default 50, at most 200); offset skips rows to page on."
     )
-    async def active_calls(limit: int = 50, pbx: str | None = None) -> dict[str, Any]:
-        return await run("active_calls", {"limit": limit, "pbx": pbx}, lambda c: tools.active_calls(c, limit))
+    async def active_calls(limit: int = 50, offset: int = 0, pbx: str | None = None) -> dict[str, Any]:
+        return await run(
+            "active_calls",
+            {"limit": limit, "offset": offset, "pbx": pbx},
+            lambda c: tools.active_calls(c, limit, offset),
+        )
 
     @server.tool(
-        description="Calls of a period from the call log, optionally only those with a number or extension. start and end are days (YYYY-MM-DD, end included) in tz (IANA name; default UTC). At most 200 rows."
+        description="Calls of a period from the call log, optionally only those with a number or extension. "
+        "start and end are days (YYYY-MM-DD, end included) in tz (IANA name such as Europe/London; default "
+        "UTC); StartTime is given in tz too, durations in seconds. At most limit rows (default 50, at most "
+        "200); offset skips rows to page on."
     )
     async def call_history(
         start: str,
@@ -219,10 +237,21 @@ def build_server(
         number: str | None = None,
         tz: str | None = None,
         limit: int = 50,
+        offset: int = 0,
         pbx: str | None = None,
     ) -> dict[str, Any]:
-        args = {"start": start, "end": end, "number": number, "tz": tz, "limit": limit, "pbx": pbx}
-        return await run("call_history", args, lambda c: tools.call_history(c, start, end, number, tz, limit))
+        args = {
+            "start": start,
+            "end": end,
+            "number": number,
+            "tz": tz,
+            "limit": limit,
+            "offset": offset,
+            "pbx": pbx,
+        }
+        return await run(
+            "call_history", args, lambda c: tools.call_history(c, start, end, number, tz, limit, offset)
+        )
 
     @server.tool(
         description="Queue performance of a period (calls received, answered, abandoned, waiting times), for one queue or all. Days YYYY-MM-DD in tz."
@@ -273,7 +302,11 @@ def build_server(
         )
         async def pbx_list() -> dict[str, Any]:
             started = time.monotonic()
-            names = provider.names()
+            try:
+                names = provider.names()
+            except Exception as exc:
+                audit.write("pbx_list", {}, "error", started, type(exc).__name__)
+                return {"error": f"the connect database did not answer ({type(exc).__name__})"}
             audit.write("pbx_list", {}, "ok", started, None)
             return {"pbxs": names}
 

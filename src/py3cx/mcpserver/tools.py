@@ -24,17 +24,28 @@ def _cap(limit: int | None) -> int:
     return max(1, min(MAX_ROWS, limit or DEFAULT_ROWS))
 
 
-async def _take(rows: AsyncIterator[dict[str, Any]], limit: int, more_hint: str) -> dict[str, Any]:
+async def _take(
+    rows: AsyncIterator[dict[str, Any]], limit: int, more_hint: str, offset: int = 0
+) -> dict[str, Any]:
+    """At most ``limit`` rows after the first ``offset``; ``more`` names the offset of the next page,
+    so a model can page on rather than ask for everything at once."""
     taken: list[dict[str, Any]] = []
     more = False
+    skip = max(0, offset)
     async for row in rows:
+        if skip:
+            skip -= 1
+            continue
         if len(taken) == limit:
             more = True
             break
         taken.append(row)
     out: dict[str, Any] = {"rows": taken, "count": len(taken)}
+    if offset > 0:
+        out["offset"] = offset
     if more:
-        out["more"] = f"more rows exist: {more_hint}"
+        following = max(0, offset) + len(taken)
+        out["more"] = f"more rows exist: {more_hint}, or ask again with offset={following}"
     return out
 
 
@@ -45,7 +56,9 @@ def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
 # -- reads ----------------------------------------------------------------------------------------
 
 
-async def find_user(client: AsyncClient, query: str, limit: int | None = None) -> dict[str, Any]:
+async def find_user(
+    client: AsyncClient, query: str, limit: int | None = None, offset: int = 0
+) -> dict[str, Any]:
     text = query.strip()
     if not text:
         raise ConfigError("give a name, an extension number or an e-mail address")
@@ -60,7 +73,7 @@ async def find_user(client: AsyncClient, query: str, limit: int | None = None) -
         filter=expr,
         select=["Id", "Number", "FirstName", "LastName", "EmailAddress", "Mobile", "CurrentProfileName"],
     )
-    return await _take(rows, _cap(limit), "narrow the query")
+    return await _take(rows, _cap(limit), "narrow the query", offset)
 
 
 async def _user(client: AsyncClient, number: str) -> dict[str, Any]:
@@ -114,19 +127,38 @@ async def queues(client: AsyncClient) -> dict[str, Any]:
     return {"queues": out, "count": len(out)}
 
 
-async def active_calls(client: AsyncClient, limit: int | None = None) -> dict[str, Any]:
+async def active_calls(client: AsyncClient, limit: int | None = None, offset: int = 0) -> dict[str, Any]:
     rows = client.paginate("ActiveCalls")
 
     async def cleaned() -> AsyncIterator[dict[str, Any]]:
         async for row in rows:
             yield _clean(row)
 
-    return await _take(cleaned(), _cap(limit), "ask for a larger limit (at most 200)")
+    return await _take(cleaned(), _cap(limit), "ask for a larger limit (at most 200)", offset)
 
 
 def _period(start: str, end: str | None, tz: str | None) -> tuple[str, str, str]:
+    """The days asked for, checked now: an unknown zone or day is a clear error, not a PBX's 400."""
+    from py3cx.reports.arguments import parse_period, parse_zone
+
     zone = tz or "UTC"
+    parse_period(start, end or start, parse_zone(zone))
     return start, end or start, zone
+
+
+def _in_zone(value: Any, zone: str) -> Any:
+    """An ISO time from the PBX (UTC) as local time in ``zone``, so a model reads the caller's clock."""
+    if not isinstance(value, str) or zone == "UTC":
+        return value
+    from py3cx.reports.arguments import parse_zone
+
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(parse_zone(zone)).isoformat()
 
 
 async def call_history(
@@ -136,6 +168,7 @@ async def call_history(
     number: str | None = None,
     tz: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> dict[str, Any]:
     first, last, zone = _period(start, end, tz)
     rows = client.reports.rows("call-log", start=first, end=last, tz=zone)
@@ -151,7 +184,7 @@ async def call_history(
                 if wanted not in ends.replace("+", ""):
                     continue
             yield {
-                k: row.get(k)
+                k: _in_zone(row.get(k), zone) if k == "StartTime" else row.get(k)
                 for k in (
                     "CallId",
                     "StartTime",
@@ -167,7 +200,7 @@ async def call_history(
                 if k in row
             }
 
-    out = await _take(matching(), _cap(limit), "shorten the period or give a number")
+    out = await _take(matching(), _cap(limit), "shorten the period or give a number", offset)
     out["period"] = {"from": first, "to": last, "time_zone": zone}
     return out
 
