@@ -321,3 +321,59 @@ def test_call_history_pages_on_with_offset_in_the_callers_time_zone_and_bad_inpu
         ("call_history", "error"),
     ]
     assert audit[1]["arguments"]["offset"] == 5
+
+
+def test_every_write_tool_dry_runs_without_a_change_then_acts_on_the_pbx(
+    env: dict[str, str], emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    with py3cx.Client(emulator.url, OWNER.client_id, OWNER.secret) as pbx:
+        user = pbx.get("Users", select=["Id", "Number", "FirstName"], orderby="Id desc", top=1)["value"][0]
+        queue = pbx.get("Queues", select=["Number"], expand="Agents($select=Number)", top=1)["value"][0]
+        call = pbx.get("ActiveCalls", select=["Id"], top=1)["value"][0]
+    extension, agents = user["Number"], [a["Number"] for a in queue["Agents"]]
+    newcomer = next(str(n) for n in range(100, 1000) if str(n) not in agents and str(n) != extension)
+
+    def state() -> tuple[Any, ...]:
+        with py3cx.Client(emulator.url, OWNER.client_id, OWNER.secret) as pbx:
+            me = pbx.get(f"Users({user['Id']})")
+            members = pbx.get(f"Queues?$filter=Number eq '{queue['Number']}'&$expand=Agents")["value"][0]
+            return (
+                me.get("CurrentProfileName"),
+                me["FirstName"],
+                sorted(a["Number"] for a in members["Agents"]),
+                call["Id"] in {c["Id"] for c in pbx.get("ActiveCalls", select=["Id"])["value"]},
+                len(pbx.get("Users", filter=py3cx.F("Number") == "998")["value"]),
+            )
+
+    writes: list[tuple[str, dict[str, Any]]] = [
+        ("set_presence", {"extension": extension, "profile": "Away"}),
+        ("update_user", {"extension": extension, "changes": {"first_name": "Renamed"}}),
+        ("add_queue_agent", {"queue": queue["Number"], "extension": newcomer}),
+        ("remove_queue_agent", {"queue": queue["Number"], "extension": agents[0]}),
+        ("drop_call", {"call_id": call["Id"]}),
+        (
+            "create_user",
+            {"extension": "998", "first_name": "New", "last_name": "Agent", "email": "n@a.example"},
+        ),
+        ("transfer_call", {"extension": extension, "participant_id": 1, "destination": "100"}),
+    ]
+    before = state()
+    audit = ["--audit-log", str(tmp_path / "audit.jsonl"), "--allow-writes"]
+    _, dry = asyncio.run(_stdio(env, audit, [(n, {**a, "dry_run": True}) for n, a in writes]))
+    assert all(answer["dry_run"] is True and answer["would"] for answer in dry), dry
+    assert state() == before
+    _, done = asyncio.run(_stdio(env, audit, [(n, a) for n, a in writes[:-1]]))
+    assert all("done" in answer for answer in done), done
+    assert state() == (
+        "Away",
+        "Renamed",
+        sorted({*agents, newcomer} - {agents[0]}),
+        False,
+        1,
+    )
+    _, (presence,) = asyncio.run(_stdio(env, audit, [("user_presence", {"extension": extension})]))
+    assert presence["current_profile"] == "Away"
+    lines = _audit(tmp_path)
+    assert [(line["tool"], line["dry_run"], line["status"]) for line in lines[: len(writes)]] == [
+        (name, True, "ok") for name, _ in writes
+    ]
