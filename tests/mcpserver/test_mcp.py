@@ -377,3 +377,23 @@ def test_every_write_tool_dry_runs_without_a_change_then_acts_on_the_pbx(
     assert [(line["tool"], line["dry_run"], line["status"]) for line in lines[: len(writes)]] == [
         (name, True, "ok") for name, _ in writes
     ]
+
+
+def test_a_failure_py3cx_did_not_expect_is_audited_and_answered_by_its_type_only(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    from py3cx.mcpserver import Audit, ClientProvider, build_server
+
+    async def call() -> Any:
+        closed = py3cx.AsyncClient(emulator.url, OWNER.client_id, OWNER.secret)
+        await closed.close()  # its requests raise httpx's RuntimeError, not a py3cx error
+        server = build_server(
+            ClientProvider(single=lambda: closed), allowed=set(), audit=Audit(tmp_path / "audit.jsonl")
+        )
+        return await server.call_tool("system_status", {})
+
+    _, answer = asyncio.run(call())
+    assert answer["error"] == "the tool failed (RuntimeError)"
+    assert [(line["tool"], line["status"], line["detail"]) for line in _audit(tmp_path)] == [
+        ("system_status", "error", "RuntimeError")
+    ]

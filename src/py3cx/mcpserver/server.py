@@ -12,6 +12,7 @@ default.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,7 @@ WRITE_TOOLS = (
     "remove_queue_agent",
 )
 _SECRET_WORDS = ("secret", "password", "token", "key")
+_log = logging.getLogger("py3cx.mcpserver")
 
 
 class ClientProvider:
@@ -185,6 +187,7 @@ def build_server(
             # an unexpected failure is audited too (every call is), naming only the exception's type:
             # its text may carry a URL or a request the model has no business seeing
             audit.write(name, logged, "error", started, type(exc).__name__)
+            _log.error("tool %s failed", name, exc_info=exc)  # stderr: the operator's, not the model's
             return {"error": f"the tool failed ({type(exc).__name__})", "hint": "see the server's log"}
         audit.write(name, logged, "ok", started, None)
         return result
