@@ -185,7 +185,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_http_needs_the_bearer_token_made_on_first_start(env: dict[str, str], tmp_path: Path) -> None:
+def _serve_http(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[str], str, httpx2.Response]:
+    """`3cx mcp serve --http` started, and its answer to a first request without a token."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -202,15 +203,27 @@ def test_http_needs_the_bearer_token_made_on_first_start(env: dict[str, str], tm
         stderr=subprocess.PIPE,
         text=True,
     )
+    url = f"http://127.0.0.1:{port}/mcp"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return proc, url, httpx2.post(url, json={}, timeout=5)
+        except httpx2.TransportError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise
+            time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    return err
+
+
+def test_http_needs_the_bearer_token_made_on_first_start(env: dict[str, str], tmp_path: Path) -> None:
+    proc, url, denied = _serve_http(env, tmp_path)
     try:
-        url = f"http://127.0.0.1:{port}/mcp"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                denied = httpx2.post(url, json={}, timeout=5)
-                break
-            except httpx2.TransportError:
-                time.sleep(0.2)
         assert denied.status_code == 401
         assert httpx2.post(url, json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401
         token_file = Path(env["PY3CX_CONFIG"]).parent / "mcp-token"
@@ -231,10 +244,19 @@ def test_http_needs_the_bearer_token_made_on_first_start(env: dict[str, str], tm
 
         assert asyncio.run(session())["licence"]["edition"] == "Enterprise"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        err = _stop(proc)
     assert token in err  # shown once, on the first start
     assert "Traceback" not in err, err
+    # the next start reuses the kept token and does not show it again
+    proc, url, denied = _serve_http(env, tmp_path)
+    try:
+        assert denied.status_code == 401
+        welcome = httpx2.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
+        assert welcome.status_code != 401
+    finally:
+        err = _stop(proc)
+    assert token_file.read_text().strip() == token
+    assert token not in err and "Traceback" not in err, err
 
 
 def test_bad_options_are_messages(env: dict[str, str]) -> None:
