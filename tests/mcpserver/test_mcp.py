@@ -331,6 +331,7 @@ def test_call_history_pages_on_with_offset_in_the_callers_time_zone_and_bad_inpu
         )
     )
     assert "offset=5" in page1["more"] and "offset=10" in page2["more"]
+    assert page1["source"].startswith("call log")  # V20 Update 6 on: history lives in the call log
     assert [r["CallId"] for r in page1["rows"] + page2["rows"]] == [r["CallId"] for r in expected]
     shown = datetime.fromisoformat(page1["rows"][0]["StartTime"])
     assert shown.utcoffset() == timedelta(hours=9)  # the caller's clock, not the PBX's UTC
@@ -419,3 +420,36 @@ def test_a_failure_py3cx_did_not_expect_is_audited_and_answered_by_its_type_only
     assert [(line["tool"], line["status"], line["detail"]) for line in _audit(tmp_path)] == [
         ("system_status", "error", "RuntimeError")
     ]
+
+
+def test_call_history_before_update_6_reads_call_history_view_like_3cx_history(tmp_path: Path) -> None:
+    today = datetime.now(timezone.utc).date()
+    first = (today - timedelta(days=30)).isoformat()
+    config = EmulatorConfig(seed=72, calls=60, clients=[OWNER], spec_version="20.0.4")
+    with running_emulator(config) as old:
+        with py3cx.Client(old.url, OWNER.client_id, OWNER.secret) as pbx:
+            segments = list(pbx.reports.rows("call-history", start=first, end=today, tz="UTC"))
+        caller = str(segments[0]["SrcCallerNumber"])
+        period = {"start": first, "end": today.isoformat(), "limit": 200}
+        old_env = {k: v for k, v in os.environ.items() if not k.startswith("PY3CX_")}
+        old_env.update(
+            PY3CX_URL=old.url,
+            PY3CX_CLIENT_ID=OWNER.client_id,
+            PY3CX_CLIENT_SECRET=OWNER.secret,
+            PY3CX_CACHE_DIR=str(tmp_path / "cache"),
+            PY3CX_CONFIG=str(tmp_path / "config" / "config.toml"),
+        )
+        _, (every, one) = asyncio.run(
+            _stdio(
+                old_env,
+                ["--audit-log", str(tmp_path / "audit.jsonl")],
+                [("call_history", period), ("call_history", {**period, "number": caller})],
+            )
+        )
+    assert every["source"].startswith("CallHistoryView")
+    assert [r["SegmentId"] for r in every["rows"]] == [r["SegmentId"] for r in segments]
+    assert one["rows"] and all(
+        caller.lstrip("+") in f"{r['SrcCallerNumber']} {r['DstCallerNumber']}".replace("+", "")
+        for r in one["rows"]
+    )
+    assert len(one["rows"]) < len(every["rows"])

@@ -229,7 +229,9 @@ def build_server(
         )
 
     @server.tool(
-        description="Calls of a period from the call log, optionally only those with a number or extension. "
+        description="Calls of a period, optionally only those with a number or extension: from the call log "
+        "(one row per call), or on a PBX before V20 Update 6 from CallHistoryView (one row per call segment; "
+        "source says which). "
         "start and end are days (YYYY-MM-DD, end included) in tz (IANA name such as Europe/London; default "
         "UTC); StartTime is given in tz too, durations in seconds. At most limit rows (default 50, at most "
         "200); offset skips rows to page on."

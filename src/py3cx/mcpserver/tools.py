@@ -161,6 +161,38 @@ def _in_zone(value: Any, zone: str) -> Any:
     return moment.astimezone(parse_zone(zone)).isoformat()
 
 
+# what a history row shows, by where history lives: the call log (one row per call) or, on a PBX
+# before V20 Update 6, CallHistoryView (one row per call segment); times are shown in the caller's zone
+_LOG_FIELDS = (
+    "CallId",
+    "StartTime",
+    "SourceCallerId",
+    "SourceDisplayName",
+    "DestinationCallerId",
+    "DestinationDisplayName",
+    "Status",
+    "RingingDuration",
+    "TalkingDuration",
+    "Reason",
+)
+_LOG_ENDS = ("SourceCallerId", "SourceDn", "DestinationCallerId", "DestinationDn")
+_VIEW_FIELDS = (
+    "SegmentId",
+    "SegmentStartTime",
+    "SegmentEndTime",
+    "SrcCallerNumber",
+    "SrcDisplayName",
+    "SrcDn",
+    "DstCallerNumber",
+    "DstDisplayName",
+    "DstDn",
+    "CallAnswered",
+    "CallTime",
+)
+_VIEW_ENDS = ("SrcCallerNumber", "SrcDn", "DstCallerNumber", "DstDn")
+_TIMES = {"StartTime", "SegmentStartTime", "SegmentEndTime"}
+
+
 async def call_history(
     client: AsyncClient,
     start: str,
@@ -170,38 +202,26 @@ async def call_history(
     limit: int | None = None,
     offset: int = 0,
 ) -> dict[str, Any]:
+    """Calls of a period, from where `3cx history` reads them (``choose_history_report_async``)."""
+    from py3cx.reports.arguments import parse_period, parse_zone
+    from py3cx.reports.resource import choose_history_report_async
+
     first, last, zone = _period(start, end, tz)
-    rows = client.reports.rows("call-log", start=first, end=last, tz=zone)
+    definition = await choose_history_report_async(client, parse_period(first, last, parse_zone(zone)))
+    view = definition.function is None
+    fields, ends = (_VIEW_FIELDS, _VIEW_ENDS) if view else (_LOG_FIELDS, _LOG_ENDS)
+    rows = client.reports.rows(definition, start=first, end=last, tz=zone)
     wanted = (number or "").strip().lstrip("+")
 
     async def matching() -> AsyncIterator[dict[str, Any]]:
         async for row in rows:
-            if wanted:
-                ends = " ".join(
-                    str(row.get(k) or "")
-                    for k in ("SourceCallerId", "SourceDn", "DestinationCallerId", "DestinationDn")
-                )
-                if wanted not in ends.replace("+", ""):
-                    continue
-            yield {
-                k: _in_zone(row.get(k), zone) if k == "StartTime" else row.get(k)
-                for k in (
-                    "CallId",
-                    "StartTime",
-                    "SourceCallerId",
-                    "SourceDisplayName",
-                    "DestinationCallerId",
-                    "DestinationDisplayName",
-                    "Status",
-                    "RingingDuration",
-                    "TalkingDuration",
-                    "Reason",
-                )
-                if k in row
-            }
+            if wanted and wanted not in " ".join(str(row.get(k) or "") for k in ends).replace("+", ""):
+                continue
+            yield {k: _in_zone(row.get(k), zone) if k in _TIMES else row.get(k) for k in fields if k in row}
 
     out = await _take(matching(), _cap(limit), "shorten the period or give a number", offset)
     out["period"] = {"from": first, "to": last, "time_zone": zone}
+    out["source"] = "CallHistoryView (one row per call segment)" if view else "call log (one row per call)"
     return out
 
 
