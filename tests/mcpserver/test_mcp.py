@@ -24,6 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 import py3cx
 from clirun import command_3cx
+from py3cx._durations import parse_duration
 from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator, running_emulator
 
 OWNER = ApiClient("mcp-owner", "mcp-owner-s3cret-value", "SystemOwner")
@@ -336,6 +337,9 @@ def test_call_history_pages_on_with_offset_in_the_callers_time_zone_and_bad_inpu
     shown = datetime.fromisoformat(page1["rows"][0]["StartTime"])
     assert shown.utcoffset() == timedelta(hours=9)  # the caller's clock, not the PBX's UTC
     assert shown == datetime.fromisoformat(str(expected[0]["StartTime"]).replace("Z", "+00:00"))
+    for shown_row, row in zip(page1["rows"], expected, strict=False):  # durations in seconds
+        for key in ("RingingDuration", "TalkingDuration"):
+            assert shown_row[key] == round(parse_duration(str(row[key])).total_seconds(), 3)
     assert "Mars/Olympus" in unknown_zone["error"] and "IANA" in unknown_zone["hint"]
     audit = _audit(tmp_path)
     assert [(line["tool"], line["status"]) for line in audit] == [
@@ -447,6 +451,9 @@ def test_call_history_before_update_6_reads_call_history_view_like_3cx_history(t
             )
         )
     assert every["source"].startswith("CallHistoryView")
+    assert every["rows"][0]["CallTime"] == round(
+        parse_duration(str(segments[0]["CallTime"])).total_seconds(), 3
+    )
     assert [r["SegmentId"] for r in every["rows"]] == [r["SegmentId"] for r in segments]
     assert one["rows"] and all(
         caller.lstrip("+") in f"{r['SrcCallerNumber']} {r['DstCallerNumber']}".replace("+", "")

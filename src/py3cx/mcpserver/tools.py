@@ -191,6 +191,27 @@ _VIEW_FIELDS = (
 )
 _VIEW_ENDS = ("SrcCallerNumber", "SrcDn", "DstCallerNumber", "DstDn")
 _TIMES = {"StartTime", "SegmentStartTime", "SegmentEndTime"}
+_DURATIONS = {"RingingDuration", "TalkingDuration", "CallTime"}
+
+
+def _seconds(value: Any) -> Any:
+    """An ISO 8601 duration from the PBX (``PT25.975S``) as seconds, the unit a model is told."""
+    from py3cx._durations import parse_duration
+
+    if not isinstance(value, str):
+        return value
+    try:
+        return round(parse_duration(value).total_seconds(), 3)
+    except ValueError:
+        return value
+
+
+def _shown(key: str, value: Any, zone: str) -> Any:
+    if key in _TIMES:
+        return _in_zone(value, zone)
+    if key in _DURATIONS:
+        return _seconds(value)
+    return value
 
 
 async def call_history(
@@ -217,7 +238,7 @@ async def call_history(
         async for row in rows:
             if wanted and wanted not in " ".join(str(row.get(k) or "") for k in ends).replace("+", ""):
                 continue
-            yield {k: _in_zone(row.get(k), zone) if k in _TIMES else row.get(k) for k in fields if k in row}
+            yield {k: _shown(k, row.get(k), zone) for k in fields if k in row}
 
     out = await _take(matching(), _cap(limit), "shorten the period or give a number", offset)
     out["period"] = {"from": first, "to": last, "time_zone": zone}
