@@ -131,6 +131,21 @@ def test_every_read_tool_answers_from_the_pbx_over_stdio(
     assert live["count"] == min(active, 200)
     assert history["count"] == 5 and "more" in history and history["period"]["time_zone"] == "UTC"
     assert qstats["count"] >= 1 and astats["count"] >= 1
+    with py3cx.Client(emulator.url, OWNER.client_id, OWNER.secret) as pbx:
+        arguments = {"queueDns": queue["Number"]}
+        span = {"start": week, "end": today, "tz": "UTC"}
+        queue_rows = list(pbx.reports.rows("queue-performance-overview", arguments=arguments, **span))
+        agent_rows = list(pbx.reports.rows("extension-statistics", **span))
+    assert [r.get("TalkTime") for r in qstats["rows"]] == [  # seconds, not ISO 8601 text
+        round(parse_duration(r["TalkTime"]).total_seconds(), 3) if r.get("TalkTime") else None
+        for r in queue_rows
+    ]
+    talked = [r for r in agent_rows if r.get("InboundAnsweredTalkingDur")]
+    assert talked and {
+        r["Dn"]: r["InboundAnsweredTalkingDur"]
+        for r in astats["rows"]
+        if r["Dn"] in {t["Dn"] for t in talked}
+    } == {t["Dn"]: round(parse_duration(t["InboundAnsweredTalkingDur"]).total_seconds(), 3) for t in talked}
     assert {r["Id"] for r in recordings["rows"]} == {r["Id"] for r in recorded["Recordings"]}
     assert status["status"]["Version"] == version and status["licence"]["edition"] == "Enterprise"
     audit = _audit(tmp_path)

@@ -259,7 +259,7 @@ def build_server(
         )
 
     @server.tool(
-        description="Queue performance of a period (calls received, answered, abandoned, waiting times), for one queue or all. Days YYYY-MM-DD in tz."
+        description="Queue performance of a period (calls received, answered, abandoned, waiting times), for one queue or all. Days YYYY-MM-DD in tz; durations in seconds."
     )
     async def queue_stats(
         start: str,
@@ -272,7 +272,7 @@ def build_server(
         return await run("queue_stats", args, lambda c: tools.queue_stats(c, start, end, queue, tz))
 
     @server.tool(
-        description="Per-extension call statistics of a period (inbound, outbound, answered, talking time), for one extension or all. Days YYYY-MM-DD in tz."
+        description="Per-extension call statistics of a period (inbound, outbound, answered, talking time), for one extension or all. Days YYYY-MM-DD in tz; durations in seconds."
     )
     async def agent_stats(
         start: str,

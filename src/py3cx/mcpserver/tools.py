@@ -246,14 +246,30 @@ async def call_history(
     return out
 
 
+async def _report(
+    client: AsyncClient, report: str, first: str, last: str, zone: str, arguments: dict[str, str] | None
+) -> AsyncIterator[dict[str, Any]]:
+    """A statistics report's rows with its durations in seconds and its times in ``zone``, by the
+    report's own column kinds (the PBX writes ISO 8601 text a model would misread)."""
+    from py3cx.reports.definitions import ColumnKind, get_report
+
+    definition = get_report(report)
+    durations = {c.name for c in definition.columns if c.kind is ColumnKind.DURATION}
+    times = {c.name for c in definition.columns if c.kind is ColumnKind.DATETIME}
+    async for row in client.reports.rows(definition, start=first, end=last, tz=zone, arguments=arguments):
+        yield {
+            k: _seconds(v) if k in durations else _in_zone(v, zone) if k in times else v
+            for k, v in row.items()
+            if not k.startswith("@odata")
+        }
+
+
 async def queue_stats(
     client: AsyncClient, start: str, end: str | None = None, queue: str | None = None, tz: str | None = None
 ) -> dict[str, Any]:
     first, last, zone = _period(start, end, tz)
     arguments = {"queueDns": queue} if queue else None
-    rows = client.reports.rows(
-        "queue-performance-overview", start=first, end=last, tz=zone, arguments=arguments
-    )
+    rows = _report(client, "queue-performance-overview", first, last, zone, arguments)
     out = await _take(rows, MAX_ROWS, "name one queue")
     out["period"] = {"from": first, "to": last, "time_zone": zone}
     return out
@@ -268,7 +284,7 @@ async def agent_stats(
 ) -> dict[str, Any]:
     first, last, zone = _period(start, end, tz)
     arguments = {"extensionFilter": extension} if extension else None
-    rows = client.reports.rows("extension-statistics", start=first, end=last, tz=zone, arguments=arguments)
+    rows = _report(client, "extension-statistics", first, last, zone, arguments)
     out = await _take(rows, MAX_ROWS, "name one extension")
     out["period"] = {"from": first, "to": last, "time_zone": zone}
     return out
