@@ -161,8 +161,13 @@ def test_writes_refuse_until_allowed_dry_runs_change_nothing_and_everything_is_a
         extension = pbx.get("Users", select=["Number"], top=1)["value"][0]["Number"]
     call = {"from_extension": extension, "to_number": "+442079460111"}
     audit = ["--audit-log", str(tmp_path / "audit.jsonl")]
-    _, (refused,) = asyncio.run(_stdio(env, audit, [("make_call", call)]))
+    leak = {"extension": extension, "changes": {"first_name": "X", "SipPassword": "pl41n-leak"}}
+    _, (refused, refused_update) = asyncio.run(
+        _stdio(env, audit, [("make_call", call), ("update_user", leak)])
+    )
     assert "refused" in refused and "--allow make_call" in refused["hint"]
+    assert "--allow update_user" in refused_update["hint"]
+    assert "pl41n-leak" not in (tmp_path / "audit.jsonl").read_text()  # removed at any depth
     before = _active(emulator)
     _, (dry, other) = asyncio.run(
         _stdio(
@@ -183,6 +188,7 @@ def test_writes_refuse_until_allowed_dry_runs_change_nothing_and_everything_is_a
     lines = _audit(tmp_path)
     assert [(line["tool"], line["status"], line["dry_run"]) for line in lines] == [
         ("make_call", "refused", False),
+        ("update_user", "refused", False),
         ("make_call", "ok", True),
         ("create_user", "refused", False),
         ("make_call", "ok", False),

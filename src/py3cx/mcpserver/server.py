@@ -116,6 +116,19 @@ class ClientProvider:
             await client.close()
 
 
+def _without_secrets(value: Any) -> Any:
+    """``value`` with every secret-like key's value removed, at any depth (a model may put a password
+    inside ``update_user``'s ``changes``: refused, but it must not reach the log either)."""
+    if isinstance(value, dict):
+        return {
+            k: "[removed]" if any(w in str(k).lower() for w in _SECRET_WORDS) else _without_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
 @dataclass
 class Audit:
     """The audit log: one JSON line per tool call, appended (the file is made 0600)."""
@@ -129,10 +142,7 @@ class Audit:
         record = {
             "time": datetime.now(timezone.utc).isoformat(),
             "tool": tool,
-            "arguments": {
-                k: ("[removed]" if any(w in k.lower() for w in _SECRET_WORDS) else v)
-                for k, v in arguments.items()
-            },
+            "arguments": _without_secrets(arguments),
             "dry_run": bool(arguments.get("dry_run", False)),
             "status": status,
             "ms": round((time.monotonic() - started) * 1000),
