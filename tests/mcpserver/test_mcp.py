@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -490,3 +491,16 @@ def test_call_history_before_update_6_reads_call_history_view_like_3cx_history(t
         for r in one["rows"]
     )
     assert len(one["rows"]) < len(every["rows"])
+
+
+def test_without_the_mcp_sdk_the_command_names_the_extra(env: dict[str, str]) -> None:
+    hide = "import sys; sys.modules['mcp'] = None; from py3cx.cli.main import main; main()"
+    taken = subprocess.run(
+        [sys.executable, "-c", hide, "mcp", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert taken.returncode == 2, taken.stderr
+    assert "pip install 'py3cx[mcp]'" in taken.stderr and "Traceback" not in taken.stderr
