@@ -111,7 +111,7 @@ def test_every_read_tool_answers_from_the_pbx_over_stdio(
             if row.get("Recordings")
         )
     calls = [
-        ("find_user", {"query": user["LastName"]}),
+        ("find_user", {"query": user["LastName"].upper()}),  # case ignored
         ("user_presence", {"extension": user["Number"]}),
         ("queues", {}),
         ("active_calls", {"limit": 500}),

@@ -62,11 +62,13 @@ async def find_user(
     text = query.strip()
     if not text:
         raise ConfigError("give a name, an extension number or an e-mail address")
+    # without case: a model writes "smith" for Smith, and contains() on the PBX minds case
+    lowered = text.lower()
     expr = (
         (F("Number") == text)
-        | F("FirstName").contains(text)
-        | F("LastName").contains(text)
-        | F("EmailAddress").contains(text)
+        | F("FirstName").lower().contains(lowered)
+        | F("LastName").lower().contains(lowered)
+        | F("EmailAddress").lower().contains(lowered)
     )
     rows = client.paginate(
         "Users",
