@@ -504,3 +504,25 @@ def test_without_the_mcp_sdk_the_command_names_the_extra(env: dict[str, str]) ->
     )
     assert taken.returncode == 2, taken.stderr
     assert "pip install 'py3cx[mcp]'" in taken.stderr and "Traceback" not in taken.stderr
+
+
+def test_queues_shows_a_call_waiting_in_a_queue_and_its_agents_logged_in(
+    env: dict[str, str], emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    with py3cx.Client(emulator.url, OWNER.client_id, OWNER.secret) as pbx:
+        queue = pbx.get("Queues", select=["Number"], expand="Agents($select=Number)", orderby="Number desc")
+        queue = queue["value"][0]
+        caller = pbx.get("Users", select=["Number"], orderby="Number desc", top=1)["value"][0]["Number"]
+        pbx.post("Users/Pbx.MakeCall", {"dn": caller, "destination": queue["Number"]})
+        statuses = {
+            u["Number"]: u.get("QueueStatus") for u in pbx.paginate("Users", select=["Number", "QueueStatus"])
+        }
+    in_queue = _calls_with(emulator, f"{queue['Number']} ", wait=True)
+    assert in_queue
+    _, (answer,) = asyncio.run(_stdio(env, ["--audit-log", str(tmp_path / "audit.jsonl")], [("queues", {})]))
+    shown = next(q for q in answer["queues"] if q["queue"] == queue["Number"])
+    assert shown["waiting"] + shown["talking"] >= 1
+    assert shown["agents"] == len(queue["Agents"])
+    assert shown["agents_logged_in"] == sum(
+        1 for a in queue["Agents"] if statuses.get(a["Number"]) == "LoggedIn"
+    )
