@@ -80,12 +80,13 @@ def _payload(result: Any) -> dict[str, Any]:
 
 async def _stdio(
     env: dict[str, str], args: list[str], calls: list[tuple[str, dict[str, Any]]]
-) -> tuple[set[str], list[dict[str, Any]]]:
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The tools listed (name: description) and the answers to ``calls``."""
     command = command_3cx()
     params = StdioServerParameters(command=command[0], args=[*command[1:], "mcp", "serve", *args], env=env)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
-        names = {tool.name for tool in (await session.list_tools()).tools}
+        names = {tool.name: tool.description or "" for tool in (await session.list_tools()).tools}
         answers = [_payload(await session.call_tool(name, arguments)) for name, arguments in calls]
     return names, answers
 
@@ -122,7 +123,8 @@ def test_every_read_tool_answers_from_the_pbx_over_stdio(
         ("system_status", {}),
     ]
     names, answers = asyncio.run(_stdio(env, ["--audit-log", str(tmp_path / "audit.jsonl")], calls))
-    assert names == READS | WRITES  # writes are listed (the model learns they exist) but refuse
+    assert set(names) == READS | WRITES  # writes are listed (the model learns they exist) but refuse
+    assert all("DISABLED on this server" in names[w] and f"--allow {w}" in names[w] for w in WRITES)
     found, presence, queues, live, history, qstats, astats, recordings, status = answers
     assert user["Number"] in {row["Number"] for row in found["rows"]}
     assert presence["extension"] == user["Number"] and presence["current_profile"] == user.get(
@@ -169,7 +171,7 @@ def test_writes_refuse_until_allowed_dry_runs_change_nothing_and_everything_is_a
     assert "refused" in refused and "--allow make_call" in refused["hint"]
     assert "--allow update_user" in refused_update["hint"]
     assert "pl41n-leak" not in (tmp_path / "audit.jsonl").read_text()  # removed at any depth
-    _, (dry, other) = asyncio.run(
+    listed, (dry, other) = asyncio.run(
         _stdio(
             env,
             [*audit, "--allow", "make_call"],
@@ -180,6 +182,7 @@ def test_writes_refuse_until_allowed_dry_runs_change_nothing_and_everything_is_a
         )
     )
     assert dry["dry_run"] is True and "would" in dry
+    assert "allowed on this server" in listed["make_call"] and "DISABLED" in listed["create_user"]
     assert "refused" in other  # only make_call was allowed
     real = {**call, "to_number": "+442079460222"}
     _, (done,) = asyncio.run(_stdio(env, [*audit, "--allow", "make_call"], [("make_call", real)]))

@@ -325,10 +325,18 @@ def build_server(
             audit.write("pbx_list", {}, "ok", started, None)
             return {"pbxs": names}
 
-    write_note = " A write tool: refused unless the operator allowed it; try dry_run=true first."
+    def write_note(name: str) -> str:
+        """Whether this server allows the write, said in the listing so a model need not try to learn it."""
+        if name in allowed:
+            return " A write tool, allowed on this server: acts on the real PBX; try dry_run=true first."
+        return (
+            " A write tool, DISABLED on this server: it answers a refusal until the operator starts the "
+            f"server with --allow {name} (or --allow-writes)."
+        )
 
     @server.tool(
-        description="Call a number from an extension (its phone rings first, then the number)." + write_note
+        description="Call a number from an extension (its phone rings first, then the number)."
+        + write_note("make_call")
     )
     async def make_call(
         from_extension: str, to_number: str, dry_run: bool = False, pbx: str | None = None
@@ -338,7 +346,7 @@ def build_server(
 
     @server.tool(
         description="Transfer a call participant (Call Control: the server's client must be a route point)."
-        + write_note
+        + write_note("transfer_call")
     )
     async def transfer_call(
         extension: str, participant_id: int, destination: str, dry_run: bool = False, pbx: str | None = None
@@ -356,7 +364,7 @@ def build_server(
             lambda c: tools.transfer_call(c, extension, participant_id, destination, dry_run),
         )
 
-    @server.tool(description="Hang up an active call (its Id from active_calls)." + write_note)
+    @server.tool(description="Hang up an active call (its Id from active_calls)." + write_note("drop_call"))
     async def drop_call(call_id: int, dry_run: bool = False, pbx: str | None = None) -> dict[str, Any]:
         return await run(
             "drop_call",
@@ -365,7 +373,8 @@ def build_server(
         )
 
     @server.tool(
-        description="Set a user's forwarding profile (Available, Away, Out of office, ...)." + write_note
+        description="Set a user's forwarding profile (Available, Away, Out of office, ...)."
+        + write_note("set_presence")
     )
     async def set_presence(
         extension: str, profile: str, dry_run: bool = False, pbx: str | None = None
@@ -373,7 +382,9 @@ def build_server(
         args = {"extension": extension, "profile": profile, "dry_run": dry_run, "pbx": pbx}
         return await run("set_presence", args, lambda c: tools.set_presence(c, extension, profile, dry_run))
 
-    @server.tool(description="Create a user with an extension number, names and e-mail." + write_note)
+    @server.tool(
+        description="Create a user with an extension number, names and e-mail." + write_note("create_user")
+    )
     async def create_user(
         extension: str,
         first_name: str,
@@ -398,7 +409,7 @@ def build_server(
 
     @server.tool(
         description="Change a user's first_name, last_name, email or mobile (changes: a map of those fields)."
-        + write_note
+        + write_note("update_user")
     )
     async def update_user(
         extension: str, changes: dict[str, str], dry_run: bool = False, pbx: str | None = None
@@ -406,7 +417,10 @@ def build_server(
         args = {"extension": extension, "changes": changes, "dry_run": dry_run, "pbx": pbx}
         return await run("update_user", args, lambda c: tools.update_user(c, extension, changes, dry_run))
 
-    @server.tool(description="Add an extension to a queue's agents (the other agents stay)." + write_note)
+    @server.tool(
+        description="Add an extension to a queue's agents (the other agents stay)."
+        + write_note("add_queue_agent")
+    )
     async def add_queue_agent(
         queue: str, extension: str, dry_run: bool = False, pbx: str | None = None
     ) -> dict[str, Any]:
@@ -418,7 +432,8 @@ def build_server(
         )
 
     @server.tool(
-        description="Remove an extension from a queue's agents (the other agents stay)." + write_note
+        description="Remove an extension from a queue's agents (the other agents stay)."
+        + write_note("remove_queue_agent")
     )
     async def remove_queue_agent(
         queue: str, extension: str, dry_run: bool = False, pbx: str | None = None
