@@ -288,6 +288,9 @@ def test_http_needs_the_bearer_token_made_on_first_start(env: dict[str, str], tm
         assert denied.status_code == 401
         welcome = httpx2.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
         assert welcome.status_code != 401
+        assert httpx2.post(url, json={}, headers={"Authorization": f"bearer {token}"}).status_code != 401
+        assert httpx2.post(url, json={}, headers={"Authorization": f"Basic {token}"}).status_code == 401
+        assert httpx2.post(url, json={}, headers={"Authorization": token}).status_code == 401
     finally:
         err = _stop(proc)
     assert token_file.read_text().strip() == token
