@@ -278,6 +278,7 @@ def test_http_needs_the_bearer_token_made_on_first_start(env: dict[str, str], tm
                 return _payload(await s.call_tool("system_status", {}))
 
         assert asyncio.run(session())["licence"]["edition"] == "Enterprise"
+        assert [(line["tool"], line["status"]) for line in _audit(tmp_path)] == [("system_status", "ok")]
     finally:
         err = _stop(proc)
     assert token in err  # shown once, on the first start
@@ -347,6 +348,11 @@ def test_with_a_connect_database_every_tool_takes_the_pbx(
     assert listed["pbxs"] == ["branch", "hq"]
     assert status["licence"]["edition"] == "Enterprise"
     assert "error" in unnamed and "pbx_list" in str(unnamed["hint"])
+    assert [(line["tool"], line["arguments"].get("pbx"), line["status"]) for line in _audit(tmp_path)] == [
+        ("pbx_list", None, "ok"),
+        ("system_status", "branch", "ok"),
+        ("system_status", None, "error"),
+    ]
 
 
 def test_call_history_pages_on_with_offset_in_the_callers_time_zone_and_bad_input_is_audited(
