@@ -155,6 +155,7 @@ def test_every_read_tool_answers_from_the_pbx_over_stdio(
     assert [line["tool"] for line in audit] == [name for name, _ in calls]
     assert all(line["status"] == "ok" for line in audit)
     assert OWNER.secret not in (tmp_path / "audit.jsonl").read_text()
+    assert oct((tmp_path / "audit.jsonl").stat().st_mode & 0o777) == "0o600"
 
 
 def test_writes_refuse_until_allowed_dry_runs_change_nothing_and_everything_is_audited(

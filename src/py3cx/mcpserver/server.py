@@ -167,8 +167,9 @@ def build_server(
         instructions=(
             "Tools for a 3CX V20 phone system: users, presence, queues, live calls, call history and "
             "statistics, recordings, system status. Times are ISO 8601; give periods as YYYY-MM-DD in the "
-            "caller's time zone (tz, an IANA name such as Europe/London; UTC when left out). Results hold "
-            "at most 200 rows and say when there are more. Write tools act on the real PBX: call them with "
+            "caller's time zone (tz, an IANA name such as Europe/London; UTC when left out); durations are "
+            "seconds. Results hold at most 200 rows and say when there are more: narrow the question or "
+            "ask again with the offset named. Write tools act on the real PBX: call them with "
             "dry_run=true first; they refuse unless the operator allowed them."
             + (" Every tool takes pbx, the PBX's name (pbx_list)." if provider.many else "")
         ),
