@@ -47,12 +47,14 @@ def _require_bearer(app: Any, token: str) -> Any:
     """An ASGI wrapper answering 401 to HTTP requests without ``Authorization: Bearer <token>``."""
     import hmac
 
-    expected = f"Bearer {token}".encode()
+    expected = token.encode()
 
     async def guarded(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, expected):
+            scheme, _, credentials = given.partition(b" ")
+            # the scheme is case-insensitive (RFC 9110 §11.1): some clients send "bearer"
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(credentials.strip(), expected):
                 await send(
                     {
                         "type": "http.response.start",

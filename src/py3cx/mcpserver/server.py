@@ -12,6 +12,7 @@ default.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,7 @@ WRITE_TOOLS = (
     "remove_queue_agent",
 )
 _SECRET_WORDS = ("secret", "password", "token", "key")
+_log = logging.getLogger("py3cx.mcpserver")
 
 
 class ClientProvider:
@@ -114,6 +116,19 @@ class ClientProvider:
             await client.close()
 
 
+def _without_secrets(value: Any) -> Any:
+    """``value`` with every secret-like key's value removed, at any depth (a model may put a password
+    inside ``update_user``'s ``changes``: refused, but it must not reach the log either)."""
+    if isinstance(value, dict):
+        return {
+            k: "[removed]" if any(w in str(k).lower() for w in _SECRET_WORDS) else _without_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
 @dataclass
 class Audit:
     """The audit log: one JSON line per tool call, appended (the file is made 0600)."""
@@ -127,10 +142,7 @@ class Audit:
         record = {
             "time": datetime.now(timezone.utc).isoformat(),
             "tool": tool,
-            "arguments": {
-                k: ("[removed]" if any(w in k.lower() for w in _SECRET_WORDS) else v)
-                for k, v in arguments.items()
-            },
+            "arguments": _without_secrets(arguments),
             "dry_run": bool(arguments.get("dry_run", False)),
             "status": status,
             "ms": round((time.monotonic() - started) * 1000),
@@ -155,8 +167,9 @@ def build_server(
         instructions=(
             "Tools for a 3CX V20 phone system: users, presence, queues, live calls, call history and "
             "statistics, recordings, system status. Times are ISO 8601; give periods as YYYY-MM-DD in the "
-            "caller's time zone (tz, an IANA name such as Europe/London; UTC when left out). Results hold "
-            "at most 200 rows and say when there are more. Write tools act on the real PBX: call them with "
+            "caller's time zone (tz, an IANA name such as Europe/London; UTC when left out); durations are "
+            "seconds. Results hold at most 200 rows and say when there are more: narrow the question or "
+            "ask again with the offset named. Write tools act on the real PBX: call them with "
             "dry_run=true first; they refuse unless the operator allowed them."
             + (" Every tool takes pbx, the PBX's name (pbx_list)." if provider.many else "")
         ),
@@ -181,15 +194,26 @@ def build_server(
         except Py3cxError as exc:
             audit.write(name, logged, "error", started, str(exc))
             return {"error": getattr(exc, "message", None) or str(exc), "hint": exc.hint}
+        except Exception as exc:
+            # an unexpected failure is audited too (every call is), naming only the exception's type:
+            # its text may carry a URL or a request the model has no business seeing
+            audit.write(name, logged, "error", started, type(exc).__name__)
+            _log.error("tool %s failed", name, exc_info=exc)  # stderr: the operator's, not the model's
+            return {"error": f"the tool failed ({type(exc).__name__})", "hint": "see the server's log"}
         audit.write(name, logged, "ok", started, None)
         return result
 
-    @server.tool(description="Find users by extension number, part of a name, or part of an e-mail address.")
-    async def find_user(query: str, limit: int = 50, pbx: str | None = None) -> dict[str, Any]:
+    @server.tool(
+        description="Find users by extension number, part of a name, or part of an e-mail address. "
+        "At most limit rows (default 50, at most 200); offset skips rows to page on."
+    )
+    async def find_user(
+        query: str, limit: int = 50, offset: int = 0, pbx: str | None = None
+    ) -> dict[str, Any]:
         return await run(
             "find_user",
-            {"query": query, "limit": limit, "pbx": pbx},
-            lambda c: tools.find_user(c, query, limit),
+            {"query": query, "limit": limit, "offset": offset, "pbx": pbx},
+            lambda c: tools.find_user(c, query, limit, offset),
         )
 
     @server.tool(
@@ -205,13 +229,23 @@ def build_server(
         return await run("queues", {"pbx": pbx}, tools.queues)
 
     @server.tool(
-        description="Calls in progress now: caller, callee, status (Ringing, Routing, Talking), since when (UTC)."
+        description="Calls in progress now: caller, callee, status (Ringing, Routing, Talking), since when (UTC). "
+        "At most limit rows (default 50, at most 200); offset skips rows to page on."
     )
-    async def active_calls(limit: int = 50, pbx: str | None = None) -> dict[str, Any]:
-        return await run("active_calls", {"limit": limit, "pbx": pbx}, lambda c: tools.active_calls(c, limit))
+    async def active_calls(limit: int = 50, offset: int = 0, pbx: str | None = None) -> dict[str, Any]:
+        return await run(
+            "active_calls",
+            {"limit": limit, "offset": offset, "pbx": pbx},
+            lambda c: tools.active_calls(c, limit, offset),
+        )
 
     @server.tool(
-        description="Calls of a period from the call log, optionally only those with a number or extension. start and end are days (YYYY-MM-DD, end included) in tz (IANA name; default UTC). At most 200 rows."
+        description="Calls of a period, optionally only those with a number or extension: from the call log "
+        "(one row per call), or on a PBX before V20 Update 6 from CallHistoryView (one row per call segment; "
+        "source says which). "
+        "start and end are days (YYYY-MM-DD, end included) in tz (IANA name such as Europe/London; default "
+        "UTC); StartTime is given in tz too, durations in seconds. At most limit rows (default 50, at most "
+        "200); offset skips rows to page on."
     )
     async def call_history(
         start: str,
@@ -219,13 +253,24 @@ def build_server(
         number: str | None = None,
         tz: str | None = None,
         limit: int = 50,
+        offset: int = 0,
         pbx: str | None = None,
     ) -> dict[str, Any]:
-        args = {"start": start, "end": end, "number": number, "tz": tz, "limit": limit, "pbx": pbx}
-        return await run("call_history", args, lambda c: tools.call_history(c, start, end, number, tz, limit))
+        args = {
+            "start": start,
+            "end": end,
+            "number": number,
+            "tz": tz,
+            "limit": limit,
+            "offset": offset,
+            "pbx": pbx,
+        }
+        return await run(
+            "call_history", args, lambda c: tools.call_history(c, start, end, number, tz, limit, offset)
+        )
 
     @server.tool(
-        description="Queue performance of a period (calls received, answered, abandoned, waiting times), for one queue or all. Days YYYY-MM-DD in tz."
+        description="Queue performance of a period (calls received, answered, abandoned, waiting times), for one queue or all. Days YYYY-MM-DD in tz; durations in seconds."
     )
     async def queue_stats(
         start: str,
@@ -238,7 +283,7 @@ def build_server(
         return await run("queue_stats", args, lambda c: tools.queue_stats(c, start, end, queue, tz))
 
     @server.tool(
-        description="Per-extension call statistics of a period (inbound, outbound, answered, talking time), for one extension or all. Days YYYY-MM-DD in tz."
+        description="Per-extension call statistics of a period (inbound, outbound, answered, talking time), for one extension or all. Days YYYY-MM-DD in tz; durations in seconds."
     )
     async def agent_stats(
         start: str,
@@ -273,14 +318,26 @@ def build_server(
         )
         async def pbx_list() -> dict[str, Any]:
             started = time.monotonic()
-            names = provider.names()
+            try:
+                names = provider.names()
+            except Exception as exc:
+                audit.write("pbx_list", {}, "error", started, type(exc).__name__)
+                return {"error": f"the connect database did not answer ({type(exc).__name__})"}
             audit.write("pbx_list", {}, "ok", started, None)
             return {"pbxs": names}
 
-    write_note = " A write tool: refused unless the operator allowed it; try dry_run=true first."
+    def write_note(name: str) -> str:
+        """Whether this server allows the write, said in the listing so a model need not try to learn it."""
+        if name in allowed:
+            return " A write tool, allowed on this server: acts on the real PBX; try dry_run=true first."
+        return (
+            " A write tool, DISABLED on this server: it answers a refusal until the operator starts the "
+            f"server with --allow {name} (or --allow-writes)."
+        )
 
     @server.tool(
-        description="Call a number from an extension (its phone rings first, then the number)." + write_note
+        description="Call a number from an extension (its phone rings first, then the number)."
+        + write_note("make_call")
     )
     async def make_call(
         from_extension: str, to_number: str, dry_run: bool = False, pbx: str | None = None
@@ -290,7 +347,7 @@ def build_server(
 
     @server.tool(
         description="Transfer a call participant (Call Control: the server's client must be a route point)."
-        + write_note
+        + write_note("transfer_call")
     )
     async def transfer_call(
         extension: str, participant_id: int, destination: str, dry_run: bool = False, pbx: str | None = None
@@ -308,7 +365,7 @@ def build_server(
             lambda c: tools.transfer_call(c, extension, participant_id, destination, dry_run),
         )
 
-    @server.tool(description="Hang up an active call (its Id from active_calls)." + write_note)
+    @server.tool(description="Hang up an active call (its Id from active_calls)." + write_note("drop_call"))
     async def drop_call(call_id: int, dry_run: bool = False, pbx: str | None = None) -> dict[str, Any]:
         return await run(
             "drop_call",
@@ -317,7 +374,8 @@ def build_server(
         )
 
     @server.tool(
-        description="Set a user's forwarding profile (Available, Away, Out of office, ...)." + write_note
+        description="Set a user's forwarding profile (Available, Away, Out of office, ...)."
+        + write_note("set_presence")
     )
     async def set_presence(
         extension: str, profile: str, dry_run: bool = False, pbx: str | None = None
@@ -325,7 +383,9 @@ def build_server(
         args = {"extension": extension, "profile": profile, "dry_run": dry_run, "pbx": pbx}
         return await run("set_presence", args, lambda c: tools.set_presence(c, extension, profile, dry_run))
 
-    @server.tool(description="Create a user with an extension number, names and e-mail." + write_note)
+    @server.tool(
+        description="Create a user with an extension number, names and e-mail." + write_note("create_user")
+    )
     async def create_user(
         extension: str,
         first_name: str,
@@ -350,7 +410,7 @@ def build_server(
 
     @server.tool(
         description="Change a user's first_name, last_name, email or mobile (changes: a map of those fields)."
-        + write_note
+        + write_note("update_user")
     )
     async def update_user(
         extension: str, changes: dict[str, str], dry_run: bool = False, pbx: str | None = None
@@ -358,7 +418,10 @@ def build_server(
         args = {"extension": extension, "changes": changes, "dry_run": dry_run, "pbx": pbx}
         return await run("update_user", args, lambda c: tools.update_user(c, extension, changes, dry_run))
 
-    @server.tool(description="Add an extension to a queue's agents (the other agents stay)." + write_note)
+    @server.tool(
+        description="Add an extension to a queue's agents (the other agents stay)."
+        + write_note("add_queue_agent")
+    )
     async def add_queue_agent(
         queue: str, extension: str, dry_run: bool = False, pbx: str | None = None
     ) -> dict[str, Any]:
@@ -370,7 +433,8 @@ def build_server(
         )
 
     @server.tool(
-        description="Remove an extension from a queue's agents (the other agents stay)." + write_note
+        description="Remove an extension from a queue's agents (the other agents stay)."
+        + write_note("remove_queue_agent")
     )
     async def remove_queue_agent(
         queue: str, extension: str, dry_run: bool = False, pbx: str | None = None

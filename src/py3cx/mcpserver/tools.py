@@ -24,17 +24,28 @@ def _cap(limit: int | None) -> int:
     return max(1, min(MAX_ROWS, limit or DEFAULT_ROWS))
 
 
-async def _take(rows: AsyncIterator[dict[str, Any]], limit: int, more_hint: str) -> dict[str, Any]:
+async def _take(
+    rows: AsyncIterator[dict[str, Any]], limit: int, more_hint: str, offset: int = 0
+) -> dict[str, Any]:
+    """At most ``limit`` rows after the first ``offset``; ``more`` names the offset of the next page,
+    so a model can page on rather than ask for everything at once."""
     taken: list[dict[str, Any]] = []
     more = False
+    skip = max(0, offset)
     async for row in rows:
+        if skip:
+            skip -= 1
+            continue
         if len(taken) == limit:
             more = True
             break
         taken.append(row)
     out: dict[str, Any] = {"rows": taken, "count": len(taken)}
+    if offset > 0:
+        out["offset"] = offset
     if more:
-        out["more"] = f"more rows exist: {more_hint}"
+        following = max(0, offset) + len(taken)
+        out["more"] = f"more rows exist: {more_hint}, or ask again with offset={following}"
     return out
 
 
@@ -45,22 +56,26 @@ def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
 # -- reads ----------------------------------------------------------------------------------------
 
 
-async def find_user(client: AsyncClient, query: str, limit: int | None = None) -> dict[str, Any]:
+async def find_user(
+    client: AsyncClient, query: str, limit: int | None = None, offset: int = 0
+) -> dict[str, Any]:
     text = query.strip()
     if not text:
         raise ConfigError("give a name, an extension number or an e-mail address")
+    # without case: a model writes "smith" for Smith, and contains() on the PBX minds case
+    lowered = text.lower()
     expr = (
         (F("Number") == text)
-        | F("FirstName").contains(text)
-        | F("LastName").contains(text)
-        | F("EmailAddress").contains(text)
+        | F("FirstName").lower().contains(lowered)
+        | F("LastName").lower().contains(lowered)
+        | F("EmailAddress").lower().contains(lowered)
     )
     rows = client.paginate(
         "Users",
         filter=expr,
         select=["Id", "Number", "FirstName", "LastName", "EmailAddress", "Mobile", "CurrentProfileName"],
     )
-    return await _take(rows, _cap(limit), "narrow the query")
+    return await _take(rows, _cap(limit), "narrow the query", offset)
 
 
 async def _user(client: AsyncClient, number: str) -> dict[str, Any]:
@@ -114,19 +129,91 @@ async def queues(client: AsyncClient) -> dict[str, Any]:
     return {"queues": out, "count": len(out)}
 
 
-async def active_calls(client: AsyncClient, limit: int | None = None) -> dict[str, Any]:
+async def active_calls(client: AsyncClient, limit: int | None = None, offset: int = 0) -> dict[str, Any]:
     rows = client.paginate("ActiveCalls")
 
     async def cleaned() -> AsyncIterator[dict[str, Any]]:
         async for row in rows:
             yield _clean(row)
 
-    return await _take(cleaned(), _cap(limit), "ask for a larger limit (at most 200)")
+    return await _take(cleaned(), _cap(limit), "ask for a larger limit (at most 200)", offset)
 
 
 def _period(start: str, end: str | None, tz: str | None) -> tuple[str, str, str]:
+    """The days asked for, checked now: an unknown zone or day is a clear error, not a PBX's 400."""
+    from py3cx.reports.arguments import parse_period, parse_zone
+
     zone = tz or "UTC"
+    parse_period(start, end or start, parse_zone(zone))
     return start, end or start, zone
+
+
+def _in_zone(value: Any, zone: str) -> Any:
+    """An ISO time from the PBX (UTC) as local time in ``zone``, so a model reads the caller's clock."""
+    if not isinstance(value, str) or zone == "UTC":
+        return value
+    from py3cx.reports.arguments import parse_zone
+
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(parse_zone(zone)).isoformat()
+
+
+# what a history row shows, by where history lives: the call log (one row per call) or, on a PBX
+# before V20 Update 6, CallHistoryView (one row per call segment); times are shown in the caller's zone
+_LOG_FIELDS = (
+    "CallId",
+    "StartTime",
+    "SourceCallerId",
+    "SourceDisplayName",
+    "DestinationCallerId",
+    "DestinationDisplayName",
+    "Status",
+    "RingingDuration",
+    "TalkingDuration",
+    "Reason",
+)
+_LOG_ENDS = ("SourceCallerId", "SourceDn", "DestinationCallerId", "DestinationDn")
+_VIEW_FIELDS = (
+    "SegmentId",
+    "SegmentStartTime",
+    "SegmentEndTime",
+    "SrcCallerNumber",
+    "SrcDisplayName",
+    "SrcDn",
+    "DstCallerNumber",
+    "DstDisplayName",
+    "DstDn",
+    "CallAnswered",
+    "CallTime",
+)
+_VIEW_ENDS = ("SrcCallerNumber", "SrcDn", "DstCallerNumber", "DstDn")
+_TIMES = {"StartTime", "SegmentStartTime", "SegmentEndTime"}
+_DURATIONS = {"RingingDuration", "TalkingDuration", "CallTime"}
+
+
+def _seconds(value: Any) -> Any:
+    """An ISO 8601 duration from the PBX (``PT25.975S``) as seconds, the unit a model is told."""
+    from py3cx._durations import parse_duration
+
+    if not isinstance(value, str):
+        return value
+    try:
+        return round(parse_duration(value).total_seconds(), 3)
+    except ValueError:
+        return value
+
+
+def _shown(key: str, value: Any, zone: str) -> Any:
+    if key in _TIMES:
+        return _in_zone(value, zone)
+    if key in _DURATIONS:
+        return _seconds(value)
+    return value
 
 
 async def call_history(
@@ -136,40 +223,47 @@ async def call_history(
     number: str | None = None,
     tz: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> dict[str, Any]:
+    """Calls of a period, from where `3cx history` reads them (``choose_history_report_async``)."""
+    from py3cx.reports.arguments import parse_period, parse_zone
+    from py3cx.reports.resource import choose_history_report_async
+
     first, last, zone = _period(start, end, tz)
-    rows = client.reports.rows("call-log", start=first, end=last, tz=zone)
+    definition = await choose_history_report_async(client, parse_period(first, last, parse_zone(zone)))
+    view = definition.function is None
+    fields, ends = (_VIEW_FIELDS, _VIEW_ENDS) if view else (_LOG_FIELDS, _LOG_ENDS)
+    rows = client.reports.rows(definition, start=first, end=last, tz=zone)
     wanted = (number or "").strip().lstrip("+")
 
     async def matching() -> AsyncIterator[dict[str, Any]]:
         async for row in rows:
-            if wanted:
-                ends = " ".join(
-                    str(row.get(k) or "")
-                    for k in ("SourceCallerId", "SourceDn", "DestinationCallerId", "DestinationDn")
-                )
-                if wanted not in ends.replace("+", ""):
-                    continue
-            yield {
-                k: row.get(k)
-                for k in (
-                    "CallId",
-                    "StartTime",
-                    "SourceCallerId",
-                    "SourceDisplayName",
-                    "DestinationCallerId",
-                    "DestinationDisplayName",
-                    "Status",
-                    "RingingDuration",
-                    "TalkingDuration",
-                    "Reason",
-                )
-                if k in row
-            }
+            if wanted and wanted not in " ".join(str(row.get(k) or "") for k in ends).replace("+", ""):
+                continue
+            yield {k: _shown(k, row.get(k), zone) for k in fields if k in row}
 
-    out = await _take(matching(), _cap(limit), "shorten the period or give a number")
+    out = await _take(matching(), _cap(limit), "shorten the period or give a number", offset)
     out["period"] = {"from": first, "to": last, "time_zone": zone}
+    out["source"] = "CallHistoryView (one row per call segment)" if view else "call log (one row per call)"
     return out
+
+
+async def _report(
+    client: AsyncClient, report: str, first: str, last: str, zone: str, arguments: dict[str, str] | None
+) -> AsyncIterator[dict[str, Any]]:
+    """A statistics report's rows with its durations in seconds and its times in ``zone``, by the
+    report's own column kinds (the PBX writes ISO 8601 text a model would misread)."""
+    from py3cx.reports.definitions import ColumnKind, get_report
+
+    definition = get_report(report)
+    durations = {c.name for c in definition.columns if c.kind is ColumnKind.DURATION}
+    times = {c.name for c in definition.columns if c.kind is ColumnKind.DATETIME}
+    async for row in client.reports.rows(definition, start=first, end=last, tz=zone, arguments=arguments):
+        yield {
+            k: _seconds(v) if k in durations else _in_zone(v, zone) if k in times else v
+            for k, v in row.items()
+            if not k.startswith("@odata")
+        }
 
 
 async def queue_stats(
@@ -177,9 +271,7 @@ async def queue_stats(
 ) -> dict[str, Any]:
     first, last, zone = _period(start, end, tz)
     arguments = {"queueDns": queue} if queue else None
-    rows = client.reports.rows(
-        "queue-performance-overview", start=first, end=last, tz=zone, arguments=arguments
-    )
+    rows = _report(client, "queue-performance-overview", first, last, zone, arguments)
     out = await _take(rows, MAX_ROWS, "name one queue")
     out["period"] = {"from": first, "to": last, "time_zone": zone}
     return out
@@ -194,7 +286,7 @@ async def agent_stats(
 ) -> dict[str, Any]:
     first, last, zone = _period(start, end, tz)
     arguments = {"extensionFilter": extension} if extension else None
-    rows = client.reports.rows("extension-statistics", start=first, end=last, tz=zone, arguments=arguments)
+    rows = _report(client, "extension-statistics", first, last, zone, arguments)
     out = await _take(rows, MAX_ROWS, "name one extension")
     out["period"] = {"from": first, "to": last, "time_zone": zone}
     return out
