@@ -87,6 +87,7 @@ BAD_INPUTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "connect endpoint rotate-secret": (["999"], {}),
     "connect deliveries": (["--endpoint", "x"], {}),
     "connect replay": (["--since", "2026-13-01"], {}),
+    "connect contacts import": (["{tmp}/no-such.csv"], {}),
     "exporter": (["--listen", "127.0.0.1:99999"], {}),
     "mcp serve": (["--allow", "launch_missiles"], {}),
 }

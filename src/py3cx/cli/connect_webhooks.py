@@ -4,6 +4,7 @@ their outbox (docs/webhooks.md). Registered under `3cx connect` by `py3cx.cli.co
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -172,8 +173,32 @@ def replay(
     info(f"{queued} deliveries queued")
 
 
+contacts_app = typer.Typer(
+    name="contacts",
+    help="Contacts matched to calls by number (their webhook events name them).",
+    no_args_is_help=True,
+)
+
+
+@contacts_app.command("import")
+def contacts_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX: name, company, phones, email, crm_id.")],
+    country: Annotated[
+        str | None, typer.Option("--country", help="Default region of national numbers, e.g. GB.")
+    ] = None,
+) -> None:
+    """Load contacts (all or none; a re-import updates them by crm_id). Call events of their numbers
+    carry them from then on."""
+    from py3cx.connect.contacts import import_contacts
+
+    db, _ = _open()
+    count = import_contacts(db, file, country=country)
+    info(f"{count} contacts stored")
+
+
 def register(app: typer.Typer) -> None:
     """Add the webhook commands to `3cx connect`."""
     app.add_typer(endpoint_app)
+    app.add_typer(contacts_app)
     app.command("deliveries")(deliveries)
     app.command("replay")(replay)

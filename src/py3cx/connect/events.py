@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from py3cx.connect import schema
+from py3cx.connect.contacts import match_contacts
 
 __all__ = [
     "CALL_EVENTS",
@@ -49,8 +50,20 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def party_number(call: Mapping[str, Any]) -> str | None:
+    """The other party's E.164 number: the number called for an outbound call, else the caller's."""
+    outbound = str(call.get("direction") or "").lower().startswith("out")
+    first, second = ("to_e164", "from_e164") if outbound else ("from_e164", "to_e164")
+    found = call.get(first) or call.get(second)
+    return str(found) if found else None
+
+
 def call_data(
-    pbx_name: str, call: Mapping[str, Any], agent: Mapping[str, Any] | None, queue_name: str | None
+    pbx_name: str,
+    call: Mapping[str, Any],
+    agent: Mapping[str, Any] | None,
+    queue_name: str | None,
+    contact: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``data`` of a call event: numbers as dialled and in E.164, the agent, the queue."""
     recordings = (call.get("recording_ids") or "").split()
@@ -80,6 +93,7 @@ def call_data(
         "queue": None if not call.get("queue") else {"number": call["queue"], "name": queue_name},
         "recording_ids": recordings,
         "records": call["records"],
+        "contact": dict(contact) if contact else None,
     }
 
 
@@ -132,6 +146,7 @@ def emit_call_events(
         conn, schema.users, pbx_id, {str(c["answered_by_dn"]) for c in calls if c.get("answered_by_dn")}
     )
     queues = _lookup(conn, schema.queues, pbx_id, {str(c["queue"]) for c in calls if c.get("queue")})
+    contacts = match_contacts(conn, [n for n in (party_number(c) for c in calls) if n])
     items: list[tuple[str, str, dict[str, Any], datetime]] = []
     for call in sorted(calls, key=lambda c: (c["start_time"], str(c["call_id"]))):
         call_id = str(call["call_id"])
@@ -139,9 +154,9 @@ def emit_call_events(
         occurred = call.get("end_time") or call["start_time"]
         agent = agents.get(str(call.get("answered_by_dn")))
         queue = queues.get(str(call.get("queue")))
-        items.append(
-            (kind, call_id, call_data(pbx_name, call, agent, queue.get("name") if queue else None), occurred)
-        )
+        contact = contacts.get(party_number(call) or "")
+        data = call_data(pbx_name, call, agent, queue.get("name") if queue else None, contact)
+        items.append((kind, call_id, data, occurred))
     return write_events(conn, pbx_id, pbx_name, items, now)
 
 

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 __all__ = [
     "call_records",
     "calls",
+    "contact_phones",
+    "contacts",
     "deliveries",
     "departments",
     "events",
@@ -225,6 +227,26 @@ live_calls = sa.Table(
     sa.Column("answered_at", _UTC),  # when a poll first saw it talking
     sa.Column("first_seen", _UTC, nullable=False),
     sa.Column("last_seen", _UTC, nullable=False),
+)
+
+
+# Contacts loaded from CSV/XLSX (`3cx connect contacts import`), matched to calls by E.164 number.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("crm_id", sa.String(200), unique=True),  # the CRM's id; a re-import updates by it
+    sa.Column("name", sa.String(300)),
+    sa.Column("company", sa.String(300)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("phones", sa.String(1000)),  # as given, comma-separated
+    sa.Column("updated_at", _UTC, nullable=False),
+)
+contact_phones = sa.Table(
+    "contact_phones",
+    metadata,
+    sa.Column("e164", sa.String(32), primary_key=True),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
 )
 
 

@@ -1,4 +1,4 @@
-"""webhooks: endpoints, the event log and the outbox; live calls from ActiveCalls polls
+"""webhooks: endpoints, the event log and the outbox; live calls from ActiveCalls polls; contacts
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,27 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "contacts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("crm_id", sa.String(length=200), nullable=True),
+        sa.Column("name", sa.String(length=300), nullable=True),
+        sa.Column("company", sa.String(length=300), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("phones", sa.String(length=1000), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
+        sa.UniqueConstraint("crm_id", name=op.f("uq_contacts_crm_id")),
+    )
+    op.create_table(
+        "contact_phones",
+        sa.Column("e164", sa.String(length=32), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], name=op.f("fk_contact_phones_contact_id"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("e164", "contact_id", name=op.f("pk_contact_phones")),
+    )
     op.add_column("pbx", sa.Column("live_interval", sa.Integer(), server_default="10", nullable=False))
     op.create_table(
         "live_calls",
@@ -118,5 +139,7 @@ def downgrade() -> None:
     op.drop_table("events")
     op.drop_table("webhook_endpoints")
     op.drop_table("live_calls")
+    op.drop_table("contact_phones")
+    op.drop_table("contacts")
     with op.batch_alter_table("pbx") as batch:
         batch.drop_column("live_interval")
