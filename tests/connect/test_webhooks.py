@@ -92,6 +92,19 @@ def _drain(db: Database, vault: Vault, policy: DeliveryPolicy = FAST, rounds: in
     asyncio.run(go())
 
 
+def _statuses(db: Database) -> dict[str, str]:
+    with db.engine.connect() as conn:
+        return {
+            str(c): str(s) for c, s in conn.execute(sa.select(schema.calls.c.call_id, schema.calls.c.status))
+        }
+
+
+def _recordings(db: Database) -> dict[str, str | None]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(schema.calls.c.call_id, schema.calls.c.recording_ids))
+        return {str(c): r for c, r in rows}
+
+
 def _call_ids(db: Database) -> set[str]:
     with db.engine.connect() as conn:
         return set(conn.execute(sa.select(schema.calls.c.call_id)).scalars())
@@ -113,14 +126,27 @@ def test_every_call_reaches_the_endpoint_once_as_call_ended_signed_by_the_standa
     # replay sends the older ones; events of calls that end later come by themselves
     queued = replay(db, since=datetime(2000, 1, 1, tzinfo=timezone.utc))
     calls = _call_ids(db)
-    assert queued == len(calls) > 0
     _drain(db, vault)
     events = _verified(receiver, secret)
-    assert sorted(e["data"]["call_id"] for e in events) == sorted(calls)
+    assert queued == len(events)
+    ended = [e["data"]["call_id"] for e in events if e["type"] == "call.ended"]
+    assert sorted(ended) == sorted(calls)
     validator = jsonschema_rs.Draft202012Validator(json.loads(SCHEMA.read_text()))
     for event in events:
         validator.validate(event)
-    assert {e["type"] for e in events} == {"call.ended"}
+    # the outcome events: once per call that had that outcome, never for another
+    by_type: dict[str, list[str]] = {}
+    for event in events:
+        by_type.setdefault(event["type"], []).append(event["data"]["call_id"])
+    statuses = _statuses(db)
+    assert set(by_type) <= {"call.ended", "call.missed", "queue.abandoned", "recording.ready"}
+    assert sorted(by_type.get("call.missed", [])) == sorted(c for c, s in statuses.items() if s == "missed")
+    assert sorted(by_type.get("queue.abandoned", [])) == sorted(
+        c for c, s in statuses.items() if s == "abandoned"
+    )
+    assert by_type.get("call.missed") and by_type.get("queue.abandoned")  # the emulator's data has both
+    recorded = sorted(c for c, r in _recordings(db).items() if r)
+    assert sorted(by_type.get("recording.ready", [])) == recorded
     sample = events[0]["data"]
     assert sample["pbx"] == "office" and sample["schema_version"] == 1
     assert set(sample) >= {"status", "direction", "started_at", "ended_at", "from", "to", "agent", "queue"}
@@ -202,7 +228,8 @@ def test_retries_keep_the_webhook_id_and_per_call_order_holds(
     receiver.answer = answer
     _drain(db, vault)
     events = _verified(receiver, secret)
-    assert [e["type"] for e in events] == ["call.ended", "call.updated"]
+    # the recording came with the update: recording.ready once, after it
+    assert [e["type"] for e in events] == ["call.ended", "call.updated", "recording.ready"]
     assert events[1]["data"]["recording_ids"] == ["77"]
     ids = [h["webhook-id"] for h, _ in receiver.received]
     first_id = ids[0]

@@ -32,7 +32,17 @@ __all__ = [
     "new_event_id",
 ]
 
-CALL_EVENTS = ("call.ended", "call.updated", "call.ringing", "call.answered")
+CALL_EVENTS = (
+    "call.ended",
+    "call.updated",
+    "call.missed",
+    "queue.abandoned",
+    "recording.ready",
+    "call.ringing",
+    "call.answered",
+)
+# events a call has at most once (call.updated is the one that repeats)
+_ONCE = ("call.ended", "call.missed", "queue.abandoned", "recording.ready")
 SCHEMA_VERSION = 1
 _CHUNK = 500
 
@@ -123,7 +133,8 @@ def _lookup(conn: Connection, table: sa.Table, pbx_id: int, numbers: set[str]) -
 def emit_call_events(
     conn: Connection, pbx_id: int, pbx_name: str, calls: Sequence[Mapping[str, Any]], now: datetime
 ) -> int:
-    """Write ``call.ended`` or ``call.updated`` for each changed call, and their deliveries.
+    """Write ``call.ended`` (or ``call.updated``) for each changed call, with ``call.missed``,
+    ``queue.abandoned`` and ``recording.ready`` once each when they apply, and their deliveries.
 
     ``calls`` are ``calls`` rows that this transaction inserted or changed. Returns the events written.
     """
@@ -131,16 +142,17 @@ def emit_call_events(
         return 0
     events = schema.events
     ids = sorted({str(c["call_id"]) for c in calls})
-    ended: set[str] = set()
+    sent: set[tuple[str, str]] = set()  # (type, call id) of the once-per-call events already written
     for i in range(0, len(ids), _CHUNK):
-        ended.update(
-            conn.execute(
-                sa.select(events.c.call_id).where(
+        sent.update(
+            (str(kind), str(call_id))
+            for kind, call_id in conn.execute(
+                sa.select(events.c.type, events.c.call_id).where(
                     (events.c.pbx_id == pbx_id)
-                    & (events.c.type == "call.ended")
+                    & events.c.type.in_(_ONCE)
                     & events.c.call_id.in_(ids[i : i + _CHUNK])
                 )
-            ).scalars()
+            )
         )
     agents = _lookup(
         conn, schema.users, pbx_id, {str(c["answered_by_dn"]) for c in calls if c.get("answered_by_dn")}
@@ -150,13 +162,19 @@ def emit_call_events(
     items: list[tuple[str, str, dict[str, Any], datetime]] = []
     for call in sorted(calls, key=lambda c: (c["start_time"], str(c["call_id"]))):
         call_id = str(call["call_id"])
-        kind = "call.updated" if call_id in ended else "call.ended"
+        first = ("call.ended", call_id) not in sent
         occurred = call.get("end_time") or call["start_time"]
         agent = agents.get(str(call.get("answered_by_dn")))
         queue = queues.get(str(call.get("queue")))
         contact = contacts.get(party_number(call) or "")
         data = call_data(pbx_name, call, agent, queue.get("name") if queue else None, contact)
-        items.append((kind, call_id, data, occurred))
+        items.append(("call.ended" if first else "call.updated", call_id, data, occurred))
+        # the outcome events, once per call, after its call.ended (same data, so a CRM needs one handler)
+        outcome = {"missed": "call.missed", "abandoned": "queue.abandoned"}.get(str(call["status"]))
+        if outcome is not None and (outcome, call_id) not in sent:
+            items.append((outcome, call_id, data, occurred))
+        if data["recording_ids"] and ("recording.ready", call_id) not in sent:
+            items.append(("recording.ready", call_id, data, occurred))
     return write_events(conn, pbx_id, pbx_name, items, now)
 
 
