@@ -132,3 +132,24 @@ def test_the_command_imports_and_names_a_bad_file(tmp_path: Path, db_url: str) -
     assert done.returncode == 0 and "2 contacts stored" in done.stderr
     missing = run_3cx(["connect", "contacts", "import", str(tmp_path / "none.csv")], env)
     assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_number_of_several_contacts_names_the_one_updated_last(
+    db: Database, vault: Vault, tmp_path: Path
+) -> None:
+    import_contacts(db, _write(tmp_path, CSV), country="GB")
+    later = "crm_id,Name,Company,Phones,Email\nc-9,Ann Newer,Acme Group,+44 20 7946 0123,ann@group.example\n"
+    import_contacts(db, _write(tmp_path, later, "later.csv"), country="GB")
+    pbx = add_pbx(
+        db, vault, PbxSettings(name="office", url="http://127.0.0.1:9", client_id="x"), "secret-value"
+    )
+    with db.engine.begin() as conn:
+        emit_call_events(
+            conn,
+            pbx.id,
+            pbx.name,
+            [_call("in-9", "Inbound", from_e164="+442079460123")],
+            datetime.now(timezone.utc),
+        )
+    contact = _payloads(db)["in-9"]["data"]["contact"]
+    assert (contact["crm_id"], contact["matches"]) == ("c-9", 2)

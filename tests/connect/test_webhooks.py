@@ -300,3 +300,43 @@ def test_the_event_schemas_in_the_docs_are_the_ones_in_the_package(name: str) ->
     docs = Path(__file__).resolve().parents[2] / "docs" / "webhooks" / name
     shipped = resources.files("py3cx.connect") / "schemas" / name
     assert json.loads(docs.read_text()) == json.loads(shipped.read_text())
+
+
+def test_outcome_events_come_once_per_call_however_often_it_changes(
+    db: Database, vault: Vault, receiver: Receiver
+) -> None:
+    _, secret = add_endpoint(db, vault, receiver.url)
+    pbx = _add_pbx_row(db, vault)
+    now = datetime.now(timezone.utc) + timedelta(minutes=5)
+    abandoned = {"status": "abandoned", "answered": False, "queue": "800", "answered_by_dn": None}
+    with db.engine.begin() as conn:
+        emit_call_events(conn, pbx.id, pbx.name, [_call("q1", now, **abandoned)], _utcnow())
+        emit_call_events(
+            conn, pbx.id, pbx.name, [_call("q1", now, **abandoned, recording_ids="5")], _utcnow()
+        )
+        emit_call_events(
+            conn, pbx.id, pbx.name, [_call("q1", now, **abandoned, recording_ids="5 6")], _utcnow()
+        )
+    _drain(db, vault)
+    kinds = [e["type"] for e in _verified(receiver, secret)]
+    assert kinds == ["call.ended", "queue.abandoned", "call.updated", "recording.ready", "call.updated"]
+
+
+def test_after_the_overlap_only_the_new_secret_signs(db: Database, vault: Vault, receiver: Receiver) -> None:
+    endpoint, old = add_endpoint(db, vault, receiver.url)
+    new = rotate_secret(db, vault, endpoint.id, overlap=timedelta(0))
+    pbx = _add_pbx_row(db, vault)
+    with db.engine.begin() as conn:
+        emit_call_events(
+            conn,
+            pbx.id,
+            pbx.name,
+            [_call("c8", datetime.now(timezone.utc) + timedelta(minutes=5))],
+            _utcnow(),
+        )
+    _drain(db, vault)
+    headers, body = receiver.accepted()[0]
+    assert len(headers["webhook-signature"].split(" ")) == 1
+    assert standardwebhooks.Webhook(new).verify(body, headers)["data"]["call_id"] == "c8"
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(old).verify(body, headers)

@@ -107,8 +107,11 @@ def call_data(
     }
 
 
-def endpoint_matches(endpoint: Mapping[str, Any], pbx_name: str, event_type: str, occurred: datetime) -> bool:
-    """Whether an enabled endpoint subscribes to this event (PBX, type, and added before it happened)."""
+def endpoint_matches(
+    endpoint: Mapping[str, Any], pbx_name: str, event_type: str, occurred: datetime | None
+) -> bool:
+    """Whether an enabled endpoint subscribes to this event: its PBX and type, and the endpoint was
+    added before the event happened (``occurred``; None, as for a replay, skips that rule)."""
     if not endpoint["enabled"]:
         return False
     names, types = endpoint["pbx_names"], endpoint["event_types"]
@@ -116,6 +119,8 @@ def endpoint_matches(endpoint: Mapping[str, Any], pbx_name: str, event_type: str
         return False
     if types is not None and event_type not in types:
         return False
+    if occurred is None:
+        return True
     created = endpoint["created_at"]
     created = created.replace(tzinfo=timezone.utc) if created.tzinfo is None else created
     return bool(created <= occurred)

@@ -18,25 +18,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from py3cx._durations import parse_datetime
 from py3cx.connect import schema
 from py3cx.connect.db import Database
 from py3cx.connect.events import SCHEMA_VERSION, write_events
+from py3cx.connect.records import moment
 from py3cx.connect.registry import Pbx
 from py3cx.connect.sync import PassResult, PbxSession, run_pass
 
 __all__ = ["LIVE_EVENTS", "poll_live"]
 
 LIVE_EVENTS = ("call.ringing", "call.answered")
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_datetime(value, default_tz=timezone.utc)
-    except ValueError:
-        return None
 
 
 def _data(pbx: str, row: Mapping[str, Any], answered_at: datetime | None) -> dict[str, Any]:
@@ -77,7 +68,7 @@ def _store(db: Database, pbx: Pbx, active: Sequence[Mapping[str, Any]], now: dat
                 "caller": raw.get("Caller"),
                 "callee": raw.get("Callee"),
                 "status": raw.get("Status"),
-                "established_at": _moment(raw.get("EstablishedAt")),
+                "established_at": moment(raw.get("EstablishedAt")),
                 "last_seen": now,
             }
             before = known.get(live_id)

@@ -301,7 +301,7 @@ def replay(
             endpoints = [x for x in endpoints if x["id"] == endpoint_id]
             if not endpoints:
                 raise ConfigError(f"no endpoint {endpoint_id}", hint="`3cx connect endpoint list` shows them")
-        query = sa.select(e.c.seq, e.c.type, e.c.occurred_at, schema.pbx.c.name).join(
+        query = sa.select(e.c.seq, e.c.type, schema.pbx.c.name).join(
             schema.pbx, schema.pbx.c.id == e.c.pbx_id
         )
         query = query.where(e.c.event_id == event_id) if event_id else query.where(e.c.created_at >= since)
@@ -317,12 +317,10 @@ def replay(
                 "next_attempt_at": now,
                 "created_at": now,
             }
-            for seq, kind, _occurred, pbx_name in found
+            for seq, kind, pbx_name in found
             for x in endpoints
-            # a replay ignores "added after the call ended": sending older events is its purpose
-            if endpoint_matches(
-                {**x, "created_at": datetime.min.replace(tzinfo=timezone.utc)}, pbx_name, kind, now
-            )
+            # a replay sends older events too: that is its purpose
+            if endpoint_matches(x, pbx_name, kind, None)
         ]
         if rows:
             conn.execute(sa.insert(schema.deliveries), rows)

@@ -25,6 +25,7 @@ __all__ = [
     "build_call",
     "call_log_record",
     "content_hash",
+    "moment",
     "to_e164",
     "view_records",
 ]
@@ -75,7 +76,8 @@ def _seconds(value: Any) -> float | None:
         return None
 
 
-def _moment(value: Any) -> datetime | None:
+def moment(value: Any) -> datetime | None:
+    """A PBX date-time as an aware UTC datetime, or None for a blank or unreadable one."""
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -101,7 +103,7 @@ def call_log_record(row: Mapping[str, Any], region: str | None, now: datetime) -
     call_id = (
         _text(row.get("CallId")) or _text(row.get("MainCallHistoryId")) or _text(row.get("CallHistoryId"))
     )
-    start = _moment(row.get("StartTime"))
+    start = moment(row.get("StartTime"))
     if record_id is None or call_id is None or start is None:
         return None
     ringing = _seconds(row.get("RingingDuration"))
@@ -162,7 +164,7 @@ def view_records(
     by_id: dict[int, Mapping[str, Any]] = {}
     for row in rows:
         segment = _int(row.get("SegmentId"))
-        if segment is not None and _moment(row.get("SegmentStartTime")) is not None:
+        if segment is not None and moment(row.get("SegmentStartTime")) is not None:
             by_id[segment] = row
     call_of: dict[int, str] = {}
     out = []
@@ -177,11 +179,11 @@ def view_records(
             linked = stored is not None and _linked(stored[2], stored[1], row)
             call_id = stored[0] if stored is not None and linked else f"v{segment}"
         call_of[segment] = call_id
-        start = _moment(row.get("SegmentStartTime"))
+        start = moment(row.get("SegmentStartTime"))
         assert start is not None
         dst_type = _int(row.get("DstDnType"))
         talking = _seconds(row.get("CallTime")) if row.get("SegmentType") == 1 else 0.0
-        end = _moment(row.get("SegmentEndTime"))
+        end = moment(row.get("SegmentEndTime"))
         record = {
             "record_id": str(segment),
             "call_id": call_id,

@@ -20,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from py3cx import AsyncClient
 from py3cx._durations import parse_datetime
 from py3cx._exceptions import APIError, APIStatusError, TokenError
+from py3cx._queues_now import queues_now
 from py3cx.licence import Licence
 
 __all__ = ["PREFIX", "ProbeCounters", "probe"]
@@ -95,22 +96,10 @@ def _queue_families(data: Mapping[str, Any], now: float) -> Iterable[GaugeMetric
     agents = GaugeMetricFamily(
         f"{PREFIX}_queue_agents_logged_in", "The queue's agents who are logged in to queues.", labels=labels
     )
-    logged_in = {str(u.get("Number")) for u in data["users"] if u.get("QueueStatus") == "LoggedIn"}
-    for queue in data["queues"]:
-        number, name = str(queue.get("Number") or ""), str(queue.get("Name") or "")
-        if not number:
-            continue
-        calls = [
-            c
-            for c in data["active"]
-            if c.get("Status") != "Talking"
-            and (str(c.get("Callee") or "") == number or str(c.get("Callee") or "").startswith(number + " "))
-        ]
-        started = [s for s in (_seconds(c.get("EstablishedAt")) for c in calls) if s is not None]
-        waiting.add_metric([number, name], len(calls))
-        longest.add_metric([number, name], max(0.0, now - min(started)) if started else 0.0)
-        members = {str(a.get("Number")) for a in queue.get("Agents") or [] if isinstance(a, Mapping)}
-        agents.add_metric([number, name], len(members & logged_in))
+    for queue in queues_now(data["queues"], data["active"], data["users"], now):
+        waiting.add_metric([queue.number, queue.name], queue.waiting)
+        longest.add_metric([queue.number, queue.name], queue.longest_wait)
+        agents.add_metric([queue.number, queue.name], queue.agents_logged_in)
     return (waiting, longest, agents)
 
 

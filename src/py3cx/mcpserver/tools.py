@@ -7,12 +7,14 @@ Times are ISO 8601 in the time zone asked for (UTC unless ``tz`` says), duration
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from py3cx import AsyncClient, F
 from py3cx._exceptions import ConfigError
+from py3cx._queues_now import queues_now
 from py3cx.licence import Licence
 from py3cx.odata import key_path
 
@@ -109,23 +111,18 @@ async def queues(client: AsyncClient) -> dict[str, Any]:
     ]
     active = [c async for c in client.paginate("ActiveCalls")]
     users = {u["Number"]: u async for u in client.paginate("Users", select=["Number", "QueueStatus"])}
-    out = []
-    for queue in found[:MAX_ROWS]:
-        number = str(queue.get("Number"))
-        calls = [c for c in active if str(c.get("Callee") or "").split(" ", 1)[0] == number]
-        agents = [str(a.get("Number")) for a in queue.get("Agents") or []]
-        out.append(
-            {
-                "queue": number,
-                "name": queue.get("Name"),
-                "waiting": sum(1 for c in calls if c.get("Status") != "Talking"),
-                "talking": sum(1 for c in calls if c.get("Status") == "Talking"),
-                "agents": len(agents),
-                "agents_logged_in": sum(
-                    1 for a in agents if (users.get(a) or {}).get("QueueStatus") == "LoggedIn"
-                ),
-            }
-        )
+    out = [
+        {
+            "queue": q.number,
+            "name": q.name,
+            "waiting": q.waiting,
+            "talking": q.talking,
+            "longest_wait_seconds": round(q.longest_wait),
+            "agents": q.agents,
+            "agents_logged_in": q.agents_logged_in,
+        }
+        for q in queues_now(found[:MAX_ROWS], active, users.values(), time.time())
+    ]
     return {"queues": out, "count": len(out)}
 
 
