@@ -5,7 +5,8 @@ number of workers on any machines share the PBXs (docs/architecture.md says why 
   ``sync.sync_directory``: the job functions ``run`` schedules in-process.
 - A lock per (PBX, stream) (``lock=``) makes one worker at a time sync a PBX's stream; a queueing
   lock keeps at most one such job waiting.
-- ``schedule`` (periodic, every minute, and once when a worker starts) defers the jobs that are
+- ``schedule`` (periodic, every minute; once when a worker starts; and every 10 s in each worker)
+  defers the jobs that are
   due by each PBX's intervals (``sync_state.last_attempt_at``), and sends the jobs of workers
   that died (no heartbeat for 30 s: ``kill -9``, a lost machine) back to the queue. A job killed
   mid-pass loses nothing: each window commits whole and upserts are idempotent.
@@ -35,6 +36,7 @@ __all__ = ["QUEUE", "build_app", "defer_due_jobs", "run_worker"]
 log = logging.getLogger("py3cx.connect")
 QUEUE = "py3cx-connect"
 _STREAMS = ("calls", "directory")
+_SCHEDULE_EVERY = 10.0  # seconds between a worker's own scheduling rounds
 
 
 class _Context:
@@ -179,9 +181,29 @@ async def run_worker(db: Database, vault: Vault, *, concurrency: int = 4) -> Non
         async with app.open_async():
             await _apply_schema(app, db)
             await defer_due_jobs(app)
-            await app.run_worker_async(
-                queues=[QUEUE], concurrency=concurrency, name="py3cx-connect", delete_jobs="successful"
-            )
+            scheduling = asyncio.ensure_future(_schedule_often(app, stop))
+            try:
+                await app.run_worker_async(
+                    queues=[QUEUE], concurrency=concurrency, name="py3cx-connect", delete_jobs="successful"
+                )
+            finally:
+                stop.set()
+                await scheduling
     finally:
         stop.set()
         await delivering
+
+
+async def _schedule_often(app: Any, stop: asyncio.Event, every: float = _SCHEDULE_EVERY) -> None:
+    """Defer due jobs and re-queue a dead worker's jobs every ``every`` seconds, not only at the
+    periodic task's minute ticks: a job of a ``kill -9``ed worker is back in the queue about 30 s
+    (the heartbeat limit) after the kill, not up to 90 s. Errors are logged; the loop goes on."""
+    while not stop.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        if stop.is_set():
+            return
+        try:
+            await defer_due_jobs(app)
+        except Exception as exc:  # a database hiccup must not end the worker
+            log.warning("py3cx connect: scheduling round failed: %s", exc)
