@@ -23,6 +23,7 @@ __all__ = [
     "live_calls",
     "metadata",
     "pbx",
+    "pbx_access_keys",
     "pbx_tokens",
     "queue_agents",
     "queues",
@@ -241,6 +242,10 @@ contacts = sa.Table(
     sa.Column("email", sa.String(320)),
     sa.Column("phones", sa.String(1000)),  # as given, comma-separated
     sa.Column("updated_at", _UTC, nullable=False),
+    # NULL: imported from a file; "phonebook:<pbx name>": that PBX's phonebook (source_key: its id there)
+    sa.Column("source", sa.String(120)),
+    sa.Column("source_key", sa.String(200)),
+    sa.Index(None, "source", "source_key"),
 )
 contact_phones = sa.Table(
     "contact_phones",
@@ -284,6 +289,7 @@ events = sa.Table(
     sa.Column("pbx_id", sa.Integer, sa.ForeignKey("pbx.id", ondelete="CASCADE"), nullable=False),
     sa.Column("call_id", sa.String(64)),
     sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("subject", sa.String(64)),  # within the call: the extension or queue of a call.missed
     sa.Column("payload", sa.JSON, nullable=False),  # the whole body: {"type", "timestamp", "data"}
     sa.Column("occurred_at", _UTC, nullable=False),  # the call's end for call.ended
     sa.Column("created_at", _UTC, nullable=False),
@@ -312,4 +318,22 @@ deliveries = sa.Table(
     sa.Index(None, "status", "next_attempt_at"),
     sa.Index(None, "endpoint_id", "status"),
     sa.Index(None, "event_seq"),
+)
+
+
+# Click-to-call access keys (``/webapi/{key}/makecall``, ``POST /api/pbx/{name}/calls``): one PBX
+# each, stored as SHA-256 of the key (the key itself is shown once), rotated by adding a new one
+# and revoking the old.
+pbx_access_keys = sa.Table(
+    "pbx_access_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pbx_id", sa.Integer, sa.ForeignKey("pbx.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),  # the key's first characters, to tell keys apart
+    sa.Column("label", sa.String(200)),
+    sa.Column("created_at", _UTC, nullable=False),
+    sa.Column("expires_at", _UTC),
+    sa.Column("last_used_at", _UTC),
+    sa.Column("revoked_at", _UTC),
 )
