@@ -144,3 +144,20 @@ def test_the_async_watch_keeps_the_real_start_too_and_names_the_queue(
     row = next(r for r in asyncio.run(first_rows()) if r["Id"] == call["callid"])
     assert same_moment(row["EstablishedAt"], expected)
     assert row["Callee"] == f"0337 {name}"  # the queue by number and name, as ActiveCalls has it
+
+
+def test_a_calls_id_is_the_same_live_and_in_the_call_log(owner: py3cx.Client, phones: Phones) -> None:
+    """One id per call: Call Control's `callid`, ActiveCalls' `Id` and the call log's `CallId`
+    (connect keys a call's events by it, whichever source saw the call first)."""
+    call = phones.call("+442079460998", "100")
+    assert call["callid"] in active_ids(owner)
+    phones.answer(call["callid"])
+    phones.end(call["callid"])
+    today = datetime.now().astimezone().date().isoformat()
+    rows = owner.get(
+        "ReportCallLogData/Pbx.GetCallLogData(periodFrom=" + today + "T00:00:00Z,periodTo=" + today
+        + "T23:59:59Z,sourceType=0,sourceFilter='',destinationType=0,destinationFilter='',callsType=0,"
+        "callTimeFilterType=0,callTimeFilterFrom='0:00:0',callTimeFilterTo='0:00:0',hidePcalls=true)",
+        filter="SourceCallerId eq '+442079460998'",
+    )["value"]
+    assert rows and {row["CallId"] for row in rows} == {call["callid"]}

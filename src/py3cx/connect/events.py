@@ -40,6 +40,9 @@ CALL_EVENTS = (
     "recording.ready",
     "call.ringing",
     "call.answered",
+    "user.created",
+    "user.updated",
+    "user.deleted",
 )
 # events a call has at most once (call.updated is the one that repeats)
 _ONCE = ("call.ended", "call.missed", "queue.abandoned", "recording.ready")

@@ -39,6 +39,7 @@ def setup(state: Any) -> list[BaseRoute]:
     settings = CallControlSettings.from_config(state.config)
     switchboard = Switchboard(load_directory(state, settings.monitored))
     recorder = CallRecorder(state, switchboard.dns)
+    switchboard.number_calls_from(recorder.first_call_id)
     switchboard.observers.append(recorder)
     simulator = CallSimulator(switchboard, settings, random.Random(f"callcontrol:{state.config.seed}"))
     context = CallControlContext(state, settings, switchboard, simulator, recorder)

@@ -97,7 +97,8 @@ class CallRecorder:
         self._timer: asyncio.TimerHandle | None = None
         with state.engine.connect() as conn:
             calls = state.calls
-            self._next_call = (conn.execute(sa.select(sa.func.max(calls.c.call_id))).scalar() or 0) + 1
+            # the first id free in the call log: the switchboard numbers its calls from here
+            self.first_call_id = (conn.execute(sa.select(sa.func.max(calls.c.call_id))).scalar() or 0) + 1
             history = state.tables.get("CallHistoryView")
             top = conn.execute(sa.select(sa.func.max(history.table.c.SegmentId))).scalar() if history else 0
             self._next_segment = (top or 0) + 1
@@ -214,7 +215,7 @@ class CallRecorder:
         wait = ((answer_at or end) - (call.queue_entered_at or call.started_at)) if call.queue else 0.0
         talk = (end - answer_at) if answer_at is not None else 0.0
         row = {
-            "call_id": self._next_call,
+            "call_id": call.callid,  # the same id as in ActiveCalls and Call Control
             "start_time": _stamp(call.started_at),
             "end_time": _stamp(end),
             "direction": direction,
@@ -236,7 +237,6 @@ class CallRecorder:
             "segment_first": segments[0]["SegmentId"],
             "segment_count": len(segments),
         }
-        self._next_call += 1
         return row, segments
 
     def _party_of(self, number: str) -> Party:

@@ -216,6 +216,11 @@ class Switchboard:
         self._next_participant = itertools.count(1001)
         self._next_call = itertools.count(5001)
 
+    def number_calls_from(self, first: int) -> None:
+        """Give new calls ids from ``first`` on (at least 5001): the call log keeps using a live
+        call's id as its ``CallId``, so ids must not repeat the seeded history's."""
+        self._next_call = itertools.count(max(first, 5001))
+
     # -- reading ------------------------------------------------------------------------------
 
     def dn_info(self, number: str) -> dict[str, Any]:
