@@ -295,7 +295,7 @@ def test_verify_refuses_a_tampered_body_a_wrong_secret_and_an_old_message() -> N
     assert secret not in str(caught.value)
 
 
-@pytest.mark.parametrize("name", ["call.v1.json", "call-live.v1.json"])
+@pytest.mark.parametrize("name", ["call.v1.json", "call-live.v1.json", "user.v1.json"])
 def test_the_event_schemas_in_the_docs_are_the_ones_in_the_package(name: str) -> None:
     docs = Path(__file__).resolve().parents[2] / "docs" / "webhooks" / name
     shipped = resources.files("py3cx.connect") / "schemas" / name

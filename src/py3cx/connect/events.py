@@ -166,7 +166,7 @@ def emit_call_events(
         conn, schema.users, pbx_id, {str(c["answered_by_dn"]) for c in calls if c.get("answered_by_dn")}
     )
     queues = _lookup(conn, schema.queues, pbx_id, {str(c["queue"]) for c in calls if c.get("queue")})
-    contacts = match_contacts(conn, [n for n in (party_number(c) for c in calls) if n])
+    contacts = match_contacts(conn, pbx_name, [n for n in (party_number(c) for c in calls) if n])
     items: list[tuple[str, str, dict[str, Any], datetime]] = []
     for call in sorted(calls, key=lambda c: (c["start_time"], str(c["call_id"]))):
         call_id = str(call["call_id"])

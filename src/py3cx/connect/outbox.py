@@ -362,7 +362,8 @@ class DeliveryStats:
 
 def _claim(db: Database, policy: DeliveryPolicy, limit: int, now: datetime) -> list[dict[str, Any]]:
     """Claim due deliveries: the earliest pending one of each (endpoint, PBX, call), never one whose
-    call has an earlier pending event for that endpoint, at most ``max_in_flight`` per endpoint."""
+    call has an earlier pending event for that endpoint, at most ``max_in_flight`` per endpoint.
+    Events of no call (``user.*``) are ordered the same way by their ``subject`` (the user)."""
     d, e, w = schema.deliveries, schema.events, schema.webhook_endpoints
     earlier = sa.alias(d)
     earlier_event = sa.alias(e)
@@ -373,7 +374,15 @@ def _claim(db: Database, policy: DeliveryPolicy, limit: int, now: datetime) -> l
             (earlier.c.endpoint_id == d.c.endpoint_id)
             & (earlier.c.status == "pending")
             & (earlier_event.c.pbx_id == e.c.pbx_id)
-            & (earlier_event.c.call_id == e.c.call_id)
+            # the same call; or, for events of no call (user.*), the same subject (the user)
+            & (
+                (earlier_event.c.call_id == e.c.call_id)
+                | (
+                    earlier_event.c.call_id.is_(None)
+                    & e.c.call_id.is_(None)
+                    & (earlier_event.c.subject == e.c.subject)
+                )
+            )
             & (earlier.c.event_seq < d.c.event_seq)
         )
         .exists()
