@@ -85,6 +85,7 @@ BAD_INPUTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "connect endpoint enable": (["999"], {}),
     "connect endpoint remove": (["999", "--yes"], {}),
     "connect endpoint rotate-secret": (["999"], {}),
+    "connect endpoint limits": (["999", "--rate-limit", "0"], {}),
     "connect deliveries": (["--endpoint", "x"], {}),
     "connect replay": (["--since", "2026-13-01"], {}),
     "connect contacts import": (["{tmp}/no-such.csv"], {}),

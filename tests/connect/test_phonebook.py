@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import jsonschema_rs
 import pytest
 import sqlalchemy as sa
@@ -44,9 +45,9 @@ def _add_pbx(db: Database, vault: Vault, emu: RunningEmulator, name: str = "offi
     return add_pbx(db, vault, settings, OWNER.secret)
 
 
-def _pass(db: Database, vault: Vault, pbx: Pbx) -> None:
+def _pass(db: Database, vault: Vault, pbx: Pbx, transport: httpx2.AsyncBaseTransport | None = None) -> None:
     async def go() -> None:
-        session = PbxSession(db, vault, pbx)
+        session = PbxSession(db, vault, pbx, transport=transport)
         try:
             result = await sync_directory(session)
             assert result.ok, result.error
@@ -54,6 +55,23 @@ def _pass(db: Database, vault: Vault, pbx: Pbx) -> None:
             await session.aclose()
 
     asyncio.run(go())
+
+
+class PhonebookRefused(httpx2.AsyncBaseTransport):
+    """The network to the emulator, but /Contacts answers 403, as a PBX does to a client whose role
+    may not read the phonebook."""
+
+    def __init__(self) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.path.endswith("/Contacts"):
+            body = {"error": {"code": "", "message": "Access to Contacts requires another role."}}
+            return httpx2.Response(403, json=body)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def _api(emu: RunningEmulator) -> Client:
@@ -231,3 +249,22 @@ def test_the_phonebook_sync_and_the_import_leave_each_other_alone(
     _pass(db, vault, pbx)
     assert _phonebook(db) == {}
     assert {k: v for k, v in _contacts(db).items() if k[0] is None} == imported
+
+
+def test_a_refused_phonebook_keeps_its_contacts_and_the_users_still_sync(
+    db: Database, vault: Vault, emulator: RunningEmulator
+) -> None:
+    pbx = _add_pbx(db, vault, emulator)
+    _pass(db, vault, pbx)
+    book = _phonebook(db)
+    assert book
+    with _api(emulator) as api:
+        user = api.get("Users", orderby="Id")["value"][0]
+        api.patch(f"Users({user['Id']})", json={"LastName": "Still Synced"})
+    _pass(db, vault, pbx, PhonebookRefused())
+    assert _phonebook(db) == book
+    with db.engine.connect() as conn:
+        last = conn.execute(
+            sa.select(schema.users.c.last_name).where(schema.users.c.user_id == user["Id"])
+        ).scalar()
+    assert last == "Still Synced"

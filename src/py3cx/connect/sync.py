@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from py3cx._client import AsyncClient
-from py3cx._exceptions import GatewayTimeoutError, Py3cxError
+from py3cx._exceptions import GatewayTimeoutError, NotFoundError, PermissionDeniedError, Py3cxError
 from py3cx._http import ssl_verify
 from py3cx.connect import schema
 from py3cx.connect.contacts import PHONEBOOK_PHONES, store_phonebook
@@ -375,9 +375,19 @@ async def _sync_directory(session: PbxSession) -> tuple[int, int]:
     users = [u async for u in client.paginate("Users", select=_USER_FIELDS, expand="Groups")]
     groups = [g async for g in client.paginate("Groups", select=["Id", "Name"])]
     queues = [q async for q in client.paginate("Queues", select=["Id", "Number", "Name"], expand="Agents")]
-    phonebook = [c async for c in client.paginate("Contacts", select=_CONTACT_FIELDS)]
+    phonebook = await _phonebook(client, session.pbx.name)
     snapshot = _directory_rows(users, groups, queues)
     return await asyncio.to_thread(_store_directory, session.db, session.pbx, snapshot, phonebook, now)
+
+
+async def _phonebook(client: AsyncClient, pbx_name: str) -> list[dict[str, Any]] | None:
+    """The PBX's phonebook entries, or None when this client may not read them (a refusal must not
+    stop the users' sync; the phonebook's contacts then stay as the last pass left them)."""
+    try:
+        return [c async for c in client.paginate("Contacts", select=_CONTACT_FIELDS)]
+    except (PermissionDeniedError, NotFoundError) as exc:
+        log.warning("py3cx connect: %s: phonebook not read, its contacts kept: %s", pbx_name, exc)
+        return None
 
 
 def _department(user: Mapping[str, Any]) -> str | None:
@@ -438,7 +448,7 @@ def _store_directory(
     db: Database,
     pbx: Pbx,
     snapshot: dict[str, list[dict[str, Any]]],
-    phonebook: list[dict[str, Any]],
+    phonebook: list[dict[str, Any]] | None,
     now: datetime,
 ) -> tuple[int, int]:
     pbx_id = pbx.id
@@ -462,8 +472,9 @@ def _store_directory(
         # no stored user at all: the PBX's first pass, the initial load, is no news
         if before:
             _write_user_events(conn, pbx, _user_events(pbx.name, before, snapshot["users"], now), now)
-        changed += store_phonebook(conn, pbx.name, phonebook, pbx.settings.country, now)
-        fetched += len(phonebook)
+        if phonebook is not None:
+            changed += store_phonebook(conn, pbx.name, phonebook, pbx.settings.country, now)
+            fetched += len(phonebook)
     return fetched, changed
 
 
