@@ -268,3 +268,19 @@ def test_a_refused_phonebook_keeps_its_contacts_and_the_users_still_sync(
             sa.select(schema.users.c.last_name).where(schema.users.c.user_id == user["Id"])
         ).scalar()
     assert last == "Still Synced"
+
+
+def test_an_over_long_phonebook_entry_is_cut_to_fit_and_stops_nothing(
+    db: Database, vault: Vault, emulator: RunningEmulator
+) -> None:
+    company = "Very Long Company " * 30  # 540 characters: contacts.company holds 300
+    with _api(emulator) as api:
+        made = api.post(
+            "Contacts", json={"FirstName": "Long", "CompanyName": company, "Business": "+442079460777"}
+        )
+    pbx = _add_pbx(db, vault, emulator)
+    _pass(db, vault, pbx)
+    stored = _phonebook(db)[str(made["Id"])]
+    assert stored["company"] == company[:300] and stored["e164"] == {"+442079460777"}
+    _pass(db, vault, pbx)
+    assert _phonebook(db)[str(made["Id"])] == stored  # cut the same way each pass: no change

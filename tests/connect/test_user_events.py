@@ -22,7 +22,8 @@ import standardwebhooks
 
 from clirun import run_3cx
 from py3cx import Client
-from py3cx.connect import schema
+from py3cx._exceptions import Py3cxError
+from py3cx.connect import schema, sync
 from py3cx.connect.db import Database
 from py3cx.connect.outbox import DeliveryPolicy, add_endpoint, deliver_due
 from py3cx.connect.registry import Pbx, PbxSettings, add_pbx
@@ -57,12 +58,12 @@ def _add_pbx(db: Database, vault: Vault, emu: RunningEmulator) -> Pbx:
     return add_pbx(db, vault, settings, OWNER.secret)
 
 
-def _pass(db: Database, vault: Vault, pbx: Pbx) -> None:
+def _pass(db: Database, vault: Vault, pbx: Pbx, *, ok: bool = True) -> None:
     async def go() -> None:
         session = PbxSession(db, vault, pbx)
         try:
             result = await sync_directory(session)
-            assert result.ok, result.error
+            assert result.ok is ok, result.error
         finally:
             await session.aclose()
 
@@ -249,3 +250,32 @@ def test_an_endpoint_added_for_user_updated_gets_only_those(
     assert bodies[0]["data"]["changes"] == {
         "mobile": {"old": listed[0].get("Mobile"), "new": "+447700900150"}
     }
+
+
+def test_a_pass_that_dies_after_writing_its_events_leaves_none_and_the_next_writes_them_once(
+    db: Database, vault: Vault, emulator: RunningEmulator, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_endpoint(db, vault, receiver.url)
+    pbx = _add_pbx(db, vault, emulator)
+    _pass(db, vault, pbx)
+    with _api(emulator) as api:
+        user = api.get("Users", orderby="Id")["value"][0]
+        api.patch(f"Users({user['Id']})", json={"LastName": "Changed"})
+
+    def dies(*_args: Any) -> int:
+        # after the snapshot and the user events were written, before the transaction commits
+        raise Py3cxError("the pass died here")
+
+    monkeypatch.setattr(sync, "store_phonebook", dies)
+    _pass(db, vault, pbx, ok=False)
+    assert _user_events(db) == [] and _deliveries(db) == 0
+    with db.engine.connect() as conn:
+        last = conn.execute(
+            sa.select(schema.users.c.last_name).where(schema.users.c.user_id == user["Id"])
+        ).scalar()
+    assert last == user["LastName"]  # the snapshot went back with the events
+    monkeypatch.undo()
+    _pass(db, vault, pbx)
+    _pass(db, vault, pbx)
+    assert [(e["type"], e["subject"]) for e in _user_events(db)] == [("user.updated", str(user["Id"]))]
+    assert _deliveries(db) == 1

@@ -130,7 +130,18 @@ def _phonebook_entry(entry: Mapping[str, Any], region: str | None) -> tuple[dict
         "email": entry.get("Email") or None,
         "phones": ", ".join(raw),
     }
-    return contact, phones
+    return _fitted(contact), phones
+
+
+def _fitted(contact: dict[str, Any]) -> dict[str, Any]:
+    """``contact`` with each text cut to its column's length: the PBX's fields are longer than
+    ours may be, and one over-long entry must not stop every directory pass (PostgreSQL refuses it)."""
+    columns = schema.contacts.c
+    for name, value in contact.items():
+        length = getattr(columns[name].type, "length", None)
+        if isinstance(value, str) and length is not None and len(value) > length:
+            contact[name] = value[:length]
+    return contact
 
 
 def store_phonebook(
