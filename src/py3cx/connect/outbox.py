@@ -470,25 +470,26 @@ def _claim(
     d, e, w = schema.deliveries, schema.events, schema.webhook_endpoints
     earlier = sa.alias(d)
     earlier_event = sa.alias(e)
-    blocked = (
-        sa.select(earlier.c.id)
-        .join(earlier_event, earlier_event.c.seq == earlier.c.event_seq)
-        .where(
-            (earlier.c.endpoint_id == d.c.endpoint_id)
-            & (earlier.c.status == "pending")
-            & (earlier_event.c.pbx_id == e.c.pbx_id)
-            # the same call; or, for events of no call (user.*), the same subject (the user)
-            & (
-                (earlier_event.c.call_id == e.c.call_id)
-                | (
-                    earlier_event.c.call_id.is_(None)
-                    & e.c.call_id.is_(None)
-                    & (earlier_event.c.subject == e.c.subject)
-                )
+
+    def earlier_pending(same: Any) -> Any:
+        return (
+            sa.select(earlier.c.id)
+            .join(earlier_event, earlier_event.c.seq == earlier.c.event_seq)
+            .where(
+                (earlier.c.endpoint_id == d.c.endpoint_id)
+                & (earlier.c.status == "pending")
+                & (earlier_event.c.pbx_id == e.c.pbx_id)
+                & same
+                & (earlier.c.event_seq < d.c.event_seq)
             )
-            & (earlier.c.event_seq < d.c.event_seq)
+            .exists()
         )
-        .exists()
+
+    # the same call; for events of no call (user.*), the same subject (the user): two tests, so
+    # that a call's keeps the (pbx_id, call_id) index
+    blocked = earlier_pending(earlier_event.c.call_id == e.c.call_id) | (
+        e.c.call_id.is_(None)
+        & earlier_pending(earlier_event.c.call_id.is_(None) & (earlier_event.c.subject == e.c.subject))
     )
     query = (
         sa.select(d.c.id, d.c.endpoint_id, d.c.attempts, w.c.max_in_flight, w.c.rate_limit)
