@@ -42,7 +42,8 @@ def test_a_wrong_secret_ends_the_stream_with_the_token_error_on_both_faces() -> 
 
         async def go() -> None:
             async with py3cx.AsyncClient(emu.url, "8000", "a-wrong-s3cret-value") as client:
-                async with client.callcontrol.events(options=StreamOptions(**FAST)) as stream:
+                stream = client.callcontrol.events(options=StreamOptions(**FAST))
+                async with stream:
                     with pytest.raises(py3cx.TokenError, match="invalid_client"):
                         await asyncio.wait_for(stream.__anext__(), 30)
 

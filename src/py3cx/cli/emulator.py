@@ -63,7 +63,12 @@ def _serve_many(cfg: Any, count: int, host: str, port: int, pbx_list: Path | Non
         entries = []
         for i, (config, url) in enumerate(zip(configs, urls, strict=True), start=1):
             owner = next(c for c in config.clients if c.role == "SystemOwner" and not c.client_id.isdigit())
-            entry = {"name": f"pbx-{i}", "url": url, "client_id": owner.client_id, "client_secret": owner.secret}
+            entry = {
+                "name": f"pbx-{i}",
+                "url": url,
+                "client_id": owner.client_id,
+                "client_secret": owner.secret,
+            }
             # a route point (a client whose id is a DN) gives connect the Call Control stream
             route = next((c for c in config.clients if c.client_id.isdigit()), None)
             if route is not None:
