@@ -340,3 +340,22 @@ def test_after_the_overlap_only_the_new_secret_signs(db: Database, vault: Vault,
     assert standardwebhooks.Webhook(new).verify(body, headers)["data"]["call_id"] == "c8"
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         standardwebhooks.Webhook(old).verify(body, headers)
+
+
+def test_the_delivery_policy_reads_its_schedule_and_timeout_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from py3cx._exceptions import ConfigError
+    from py3cx.connect.outbox import DeliveryPolicy, policy_from_env
+
+    monkeypatch.delenv("PY3CX_WEBHOOK_SCHEDULE", raising=False)
+    monkeypatch.delenv("PY3CX_WEBHOOK_TIMEOUT", raising=False)
+    assert policy_from_env() == DeliveryPolicy()
+    monkeypatch.setenv("PY3CX_WEBHOOK_SCHEDULE", "0,1,5")
+    monkeypatch.setenv("PY3CX_WEBHOOK_TIMEOUT", "2.5")
+    policy = policy_from_env()
+    assert policy.schedule == (0.0, 1.0, 5.0) and policy.timeout == 2.5
+    for bad in ("0", "-1", "soon"):
+        monkeypatch.setenv("PY3CX_WEBHOOK_TIMEOUT", bad)
+        with pytest.raises(ConfigError, match="PY3CX_WEBHOOK_TIMEOUT"):
+            policy_from_env()

@@ -692,24 +692,34 @@ async def deliver_due(
 
 def policy_from_env() -> DeliveryPolicy:
     """The delivery policy, with ``PY3CX_WEBHOOK_SCHEDULE`` (seconds, comma-separated: "0,5,300")
-    replacing the standard schedule when set (tests and impatient setups).
+    replacing the standard schedule and ``PY3CX_WEBHOOK_TIMEOUT`` (seconds) the request timeout
+    when set (tests and impatient setups).
 
     Raises ConfigError for a malformed value.
     """
     import os
 
+    values: dict[str, Any] = {}
     text = os.environ.get("PY3CX_WEBHOOK_SCHEDULE", "").strip()
-    if not text:
-        return DeliveryPolicy()
-    try:
-        schedule = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise ConfigError(
-            f"PY3CX_WEBHOOK_SCHEDULE={text!r} is not a list of seconds", hint="such as 0,5,300,1800"
-        ) from None
-    if not schedule or any(s < 0 for s in schedule):
-        raise ConfigError("PY3CX_WEBHOOK_SCHEDULE needs one or more delays of 0 seconds or more")
-    return DeliveryPolicy(schedule=schedule)
+    if text:
+        try:
+            schedule = tuple(float(part) for part in text.split(","))
+        except ValueError:
+            raise ConfigError(
+                f"PY3CX_WEBHOOK_SCHEDULE={text!r} is not a list of seconds", hint="such as 0,5,300,1800"
+            ) from None
+        if not schedule or any(s < 0 for s in schedule):
+            raise ConfigError("PY3CX_WEBHOOK_SCHEDULE needs one or more delays of 0 seconds or more")
+        values["schedule"] = schedule
+    timeout = os.environ.get("PY3CX_WEBHOOK_TIMEOUT", "").strip()
+    if timeout:
+        try:
+            values["timeout"] = float(timeout)
+        except ValueError:
+            values["timeout"] = -1.0
+        if not values["timeout"] > 0:
+            raise ConfigError(f"PY3CX_WEBHOOK_TIMEOUT={timeout!r} is not a number of seconds above 0")
+    return DeliveryPolicy(**values)
 
 
 async def deliver_forever(

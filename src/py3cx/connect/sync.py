@@ -31,7 +31,7 @@ from py3cx._http import ssl_verify
 from py3cx.connect import schema
 from py3cx.connect.contacts import PHONEBOOK_PHONES, store_phonebook
 from py3cx.connect.db import Database, upsert
-from py3cx.connect.events import SCHEMA_VERSION, emit_call_events, new_event_id, write_events
+from py3cx.connect.events import SCHEMA_VERSION, emit_call_events, write_events
 from py3cx.connect.records import build_call, call_log_record, content_hash, view_records
 from py3cx.connect.registry import Pbx
 from py3cx.connect.tokens import DatabaseTokenStore
@@ -521,21 +521,11 @@ def _user_events(
 def _write_user_events(
     conn: Connection, pbx: Pbx, items: Sequence[tuple[str, str, dict[str, Any], datetime]], now: datetime
 ) -> None:
-    """Write user events and their deliveries with ``events.write_events``, keyed by ``subject`` (the
-    user id) with a NULL ``call_id``: they belong to no call. write_events keys events by call only,
-    so each goes in under a one-off key that the same transaction then moves to ``subject``.
-    """
-    if not items:
-        return
-    keyed = [(kind, f"~{new_event_id()}", data, occurred) for kind, _subject, data, occurred in items]
-    write_events(conn, pbx.id, pbx.name, keyed, now)
-    events = schema.events
-    for (_kind, key, _data, _occurred), (_, subject, _, _) in zip(keyed, items, strict=True):
-        conn.execute(
-            sa.update(events)
-            .where((events.c.pbx_id == pbx.id) & (events.c.call_id == key))
-            .values(call_id=None, subject=subject)
-        )
+    """Write user events and their deliveries (``events.write_events``): no ``call_id`` (they
+    belong to no call), ``subject`` the user id, which orders one user's events in the outbox."""
+    if items:
+        keyed = [(kind, None, data, occurred, subject) for kind, subject, data, occurred in items]
+        write_events(conn, pbx.id, pbx.name, keyed, now)
 
 
 def _mark_presence(
