@@ -99,6 +99,24 @@ def _statuses(db: Database) -> dict[str, str]:
         }
 
 
+def _rang_out(db: Database, statuses: dict[str, str]) -> list[tuple[str, str | None]]:
+    """From the stored records: (call, DN) for each extension record nobody answered, and each queue
+    record of a call nobody answered; (call, None) for a missed call without either."""
+    r = schema.call_records
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(r.c.call_id, r.c.dst_type, r.c.dst_dn, r.c.answered)).all()
+    pairs: set[tuple[str, str | None]] = set()
+    for call_id, dst_type, dst_dn, answered in rows:
+        if answered or not dst_dn:
+            continue
+        if dst_type == 1 or (dst_type == 2 and statuses[str(call_id)] != "answered"):
+            pairs.add((str(call_id), str(dst_dn)))
+    for call_id, status in statuses.items():
+        if status == "missed" and not any(c == call_id for c, _ in pairs):
+            pairs.add((call_id, None))
+    return sorted(pairs, key=lambda p: (p[0], p[1] or ""))
+
+
 def _recordings(db: Database) -> dict[str, str | None]:
     with db.engine.connect() as conn:
         rows = conn.execute(sa.select(schema.calls.c.call_id, schema.calls.c.recording_ids))
@@ -140,7 +158,15 @@ def test_every_call_reaches_the_endpoint_once_as_call_ended_signed_by_the_standa
         by_type.setdefault(event["type"], []).append(event["data"]["call_id"])
     statuses = _statuses(db)
     assert set(by_type) <= {"call.ended", "call.missed", "queue.abandoned", "recording.ready"}
-    assert sorted(by_type.get("call.missed", [])) == sorted(c for c, s in statuses.items() if s == "missed")
+    # call.missed: one per extension or queue that let the call ring out (the call itself when none did)
+    missed = sorted(
+        (e["data"]["call_id"], (e["data"]["missed_by"] or {}).get("number"))
+        for e in events
+        if e["type"] == "call.missed"
+    )
+    assert missed == _rang_out(db, statuses)
+    kinds = {(e["data"]["missed_by"] or {}).get("type") for e in events if e["type"] == "call.missed"}
+    assert {"extension", "queue"} <= kinds
     assert sorted(by_type.get("queue.abandoned", [])) == sorted(
         c for c, s in statuses.items() if s == "abandoned"
     )
