@@ -54,7 +54,13 @@ def _events(db_url: str) -> list[tuple[str, str, str, str]]:
 
 def _holders(db_url: str) -> list[int]:
     # the advisory locks the workers hold, one per followed PBX: the server process of each holder
-    rows = _query(db_url, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+    # pg_locks is the whole server's: only this database's follow locks (class 0x70793363, two keys)
+    rows = _query(
+        db_url,
+        "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+        " WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
+        " AND l.classid = 1886991203 AND l.objsubid = 2",
+    )
     return sorted(int(r[0]) for r in rows)
 
 
@@ -162,6 +168,12 @@ def test_two_workers_follow_each_pbx_once_and_a_killed_ones_pbxs_are_taken_over(
             _wait(lambda: ended_live(second), "live call.ended after the kill")
             workers[1].send_signal(signal.SIGTERM)
             _out, err = workers[1].communicate(timeout=60)
+        except AssertionError as failure:
+            for proc in workers:
+                if proc.poll() is None:
+                    proc.kill()
+            logs = "\n".join(proc.communicate(timeout=30)[1][-3000:] for proc in workers)
+            raise AssertionError(f"{failure}\nthe workers said:\n{logs}") from None
         finally:
             for proc in workers:
                 if proc.poll() is None:
