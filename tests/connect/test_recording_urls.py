@@ -38,12 +38,13 @@ from py3cx.connect.web import web_routes
 from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator, running_emulator
 
 OWNER = ApiClient("rec-owner", "rec-owner-s3cret-value", "SystemOwner")
+WATCHER = ApiClient("rec-watcher", "rec-watcher-s3cret-value", "SystemOwner")  # the tests' own reads
 BASE = "http://connect.test"
 
 
 @pytest.fixture
 def emulator() -> Iterator[RunningEmulator]:
-    with running_emulator(EmulatorConfig(seed=23, calls=30, clients=[OWNER])) as emu:
+    with running_emulator(EmulatorConfig(seed=23, calls=30, clients=[OWNER, WATCHER])) as emu:
         yield emu
 
 
@@ -66,7 +67,7 @@ def _recorded(db: Database) -> list[dict[str, Any]]:
 
 def _pbx_bytes(emu: RunningEmulator, recording_id: str) -> bytes:
     buffer = io.BytesIO()
-    with Client(emu.url, OWNER.client_id, OWNER.secret) as pbx:
+    with Client(emu.url, WATCHER.client_id, WATCHER.secret) as pbx:
         pbx.xapi.recordings.download_recording(rec_id=int(recording_id), file=buffer)
     return buffer.getvalue()
 
