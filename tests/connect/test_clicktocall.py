@@ -253,9 +253,10 @@ def test_bad_numbers_are_400_an_unknown_extension_404_and_a_refusal_502(
         _webapi(key, "9999", NUMBER),
         _post("cc", cc_key, {"from": "9999", "to": NUMBER}),
         _post("cc", cc_key, {"from": queue, "to": NUMBER}),  # a queue: Call Control refuses it
+        ("HEAD", f"/webapi/{key}/makecall", {"params": {"first": extension, "second": NUMBER}}),
     )
-    assert [a.status_code for a in answers] == [400, 400, 400, 400, 400, 400, 404, 404, 502]
-    for answer in answers:
+    assert [a.status_code for a in answers] == [400, 400, 400, 400, 400, 400, 404, 404, 502, 405]
+    for answer in answers[:-1]:  # (a HEAD answer has no body)
         assert answer.json()["status"] == "error" and answer.json()["reason"]
     assert "9999" in answers[6].json()["reason"]
     assert "Wqueue" in answers[8].json()["reason"]  # the PBX's own reason

@@ -172,6 +172,8 @@ class _Web:
         return match
 
     async def makecall_get(self, request: Request) -> Response:
+        if request.method != "GET":  # Starlette adds HEAD; a link preview's HEAD must not place a call
+            return _error(405, "use GET to place a call", {"Allow": "GET"})
         admitted = await self._admit(request, request.path_params["key"], None)
         if isinstance(admitted, Response):
             return admitted
