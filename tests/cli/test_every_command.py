@@ -89,6 +89,10 @@ BAD_INPUTS: dict[str, tuple[list[str], dict[str, str]]] = {
     "connect deliveries": (["--endpoint", "x"], {}),
     "connect replay": (["--since", "2026-13-01"], {}),
     "connect contacts import": (["{tmp}/no-such.csv"], {}),
+    "connect key add": (["nowhere", "--label", "CRM"], {}),
+    "connect key list": (["nowhere"], {}),
+    "connect key revoke": (["999"], {}),
+    "connect key rotate": (["999", "--overlap", "-1"], {}),
     "exporter": (["--listen", "127.0.0.1:99999"], {}),
     "mcp serve": (["--allow", "launch_missiles"], {}),
 }

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from py3cx.connect import schema
 from py3cx.connect.contacts import match_contacts
+from py3cx.connect.recordings import RecordingLinks, current_links, recording_entries
 from py3cx.connect.records import DN_EXTENSION, DN_QUEUE
 
 __all__ = [
@@ -84,8 +85,11 @@ def call_data(
     queue_name: str | None,
     contact: Mapping[str, Any] | None = None,
     source: str = "records",
+    links: RecordingLinks | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The ``data`` of a call event: numbers as dialled and in E.164, the agent, the queue.
+    """The ``data`` of a call event: numbers as dialled and in E.164, the agent, the queue, and the
+    recordings with their signed URLs (made with ``links``, valid from ``now``; url null without).
     ``source``: ``records`` (the call log) or ``callcontrol`` (the live stream, before the log)."""
     recordings = (call.get("recording_ids") or "").split()
     return {
@@ -113,6 +117,7 @@ def call_data(
         },
         "queue": None if not call.get("queue") else {"number": call["queue"], "name": queue_name},
         "recording_ids": recordings,
+        "recordings": recording_entries(pbx_name, recordings, links, now),
         "records": call["records"],
         "contact": dict(contact) if contact else None,
         "source": source,
@@ -227,6 +232,7 @@ def emit_call_events(
         | {number for parties in missed.values() for kind, number, _ in parties if kind == "queue"},
     )
     contacts = match_contacts(conn, pbx_name, [n for n in (party_number(c) for c in calls) if n])
+    links = current_links()  # the public URL and signing key of recording links (recordings.py)
     items: list[tuple[Any, ...]] = []
     for call in sorted(calls, key=lambda c: (c["start_time"], str(c["call_id"]))):
         call_id = str(call["call_id"])
@@ -235,7 +241,9 @@ def emit_call_events(
         agent = agents.get(str(call.get("answered_by_dn")))
         queue = queues.get(str(call.get("queue")))
         contact = contacts.get(party_number(call) or "")
-        data = call_data(pbx_name, call, agent, queue.get("name") if queue else None, contact)
+        data = call_data(
+            pbx_name, call, agent, queue.get("name") if queue else None, contact, links=links, now=now
+        )
         items.append(("call.ended" if first else "call.updated", call_id, data, occurred))
         # the outcome events, once each, after the call's call.ended (the same data and whom it
         # concerns, so a CRM needs one handler)
