@@ -159,12 +159,19 @@ def _aware(value: datetime) -> datetime:
 async def defer_due_jobs(app: Any) -> int:
     """Defer the jobs that are due, and re-queue the jobs of dead workers; return how many were deferred."""
     import procrastinate.exceptions
+    import procrastinate.jobs
 
     db, vault = _context.db, _context.vault
     assert db is not None and vault is not None
     for job in await app.job_manager.get_stalled_jobs(queue=QUEUE):
         log.warning("py3cx connect: job %s of a dead worker goes back to the queue", job.id)
-        await app.job_manager.retry_job(job)
+        try:
+            await app.job_manager.retry_job(job)
+        except procrastinate.exceptions.UniqueViolation:
+            # the same (PBX, stream) already waits in the queue: end the dead job instead, which
+            # frees its lock for the waiting one (before, this failed every later round and the
+            # PBX's stream never synced again)
+            await app.job_manager.finish_job_by_id_async(job.id, procrastinate.jobs.Status.FAILED, False)
     deferred = 0
     for pbx, stream in await asyncio.to_thread(_due, db, vault, datetime.now(timezone.utc)):
         key = f"py3cx-connect:{pbx.name}:{stream}"
