@@ -279,3 +279,23 @@ def test_a_pass_that_dies_after_writing_its_events_leaves_none_and_the_next_writ
     _pass(db, vault, pbx)
     assert [(e["type"], e["subject"]) for e in _user_events(db)] == [("user.updated", str(user["Id"]))]
     assert _deliveries(db) == 1
+
+
+def test_a_user_with_a_name_longer_than_the_column_still_syncs(
+    db: Database, vault: Vault, emulator: RunningEmulator
+) -> None:
+    """A PBX field longer than connect's column is cut to fit (PostgreSQL would refuse the row and
+    every later pass with it), on both databases alike."""
+    pbx = _add_pbx(db, vault, emulator)
+    _pass(db, vault, pbx)
+    with _api(emulator) as api:
+        user = api.get("Users", top=1, select="Id")["value"][0]
+        api.patch(f"Users({user['Id']})", json={"LastName": "L" * 450})
+    _pass(db, vault, pbx)
+    with db.engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(schema.users.c.last_name).where(schema.users.c.user_id == user["Id"])
+        ).scalar_one()
+    assert stored == "L" * 200
+    updated = [e for e in _user_events(db) if e["type"] == "user.updated"]
+    assert [e["payload"]["data"]["changes"]["last_name"]["new"] for e in updated] == ["L" * 200]

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 
 from py3cx._exceptions import ConfigError
 from py3cx.connect import schema
-from py3cx.connect.db import Database
+from py3cx.connect.db import Database, fit_to
 from py3cx.connect.records import to_e164
 
 __all__ = ["PHONEBOOK_PHONES", "import_contacts", "match_contacts", "phonebook_source", "store_phonebook"]
@@ -134,14 +134,8 @@ def _phonebook_entry(entry: Mapping[str, Any], region: str | None) -> tuple[dict
 
 
 def _fitted(contact: dict[str, Any]) -> dict[str, Any]:
-    """``contact`` with each text cut to its column's length: the PBX's fields are longer than
-    ours may be, and one over-long entry must not stop every directory pass (PostgreSQL refuses it)."""
-    columns = schema.contacts.c
-    for name, value in contact.items():
-        length = getattr(columns[name].type, "length", None)
-        if isinstance(value, str) and length is not None and len(value) > length:
-            contact[name] = value[:length]
-    return contact
+    """``contact`` with each text cut to its column's length (``db.fit_to``)."""
+    return fit_to(schema.contacts, contact)
 
 
 def store_phonebook(

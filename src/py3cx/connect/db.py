@@ -205,3 +205,15 @@ def upsert(
     columns = [table.c[name] for name in returning] or list(table.primary_key.columns)
     result = conn.execute(statement.returning(*columns), [dict(row) for row in rows])
     return [tuple(row) for row in result.all()]
+
+
+def fit_to(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with each text cut to its column's length in ``table``: a PBX's fields may be longer
+    than ours, and one over-long value must not stop every pass (PostgreSQL refuses it; SQLite
+    would keep it whole, so both databases store the same). Returns ``row``, changed in place."""
+    for name, value in row.items():
+        column = table.c.get(name)
+        length = getattr(column.type, "length", None) if column is not None else None
+        if isinstance(value, str) and length is not None and len(value) > length:
+            row[name] = value[:length]
+    return row

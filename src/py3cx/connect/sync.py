@@ -30,7 +30,7 @@ from py3cx._exceptions import GatewayTimeoutError, NotFoundError, PermissionDeni
 from py3cx._http import ssl_verify
 from py3cx.connect import schema
 from py3cx.connect.contacts import PHONEBOOK_PHONES, store_phonebook
-from py3cx.connect.db import Database, upsert
+from py3cx.connect.db import Database, fit_to, upsert
 from py3cx.connect.events import SCHEMA_VERSION, emit_call_events, write_events
 from py3cx.connect.records import build_call, call_log_record, content_hash, view_records
 from py3cx.connect.registry import Pbx
@@ -458,6 +458,7 @@ def _store_directory(
         for name, rows in snapshot.items():
             table = schema.metadata.tables[name]
             for row in rows:
+                fit_to(table, row)  # an over-long name must not stop every pass (PostgreSQL refuses it)
                 row.update(pbx_id=pbx_id, first_seen=now, last_seen=now, changed_at=now, deleted_at=None)
                 row["content_hash"] = content_hash(
                     {
