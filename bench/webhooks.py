@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -334,20 +335,10 @@ def bench_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, A
         list_file = folder / "import.json"
         list_file.write_text(json.dumps(entries))
         list_file.chmod(0o600)
-        for command in (
-            ["connect", "pbx", "import", str(list_file), "--backfill-days", "1"],
-            [
-                "connect",
-                "endpoint",
-                "add",
-                f"{receiver.url}/hooks",
-                "--max-in-flight",
-                str(args.max_in_flight),
-            ],
-        ):
-            done = subprocess.run([*cli(), *command], env=env, capture_output=True)
-            if done.returncode:
-                raise SystemExit(f"`3cx {' '.join(command[:3])}` failed:\n{done.stderr.decode()[-2000:]}")
+        added = datetime.now(timezone.utc)
+        run_cli(["connect", "pbx", "import", str(list_file), "--backfill-days", "1"], env)
+        hook = f"{receiver.url}/hooks"
+        run_cli(["connect", "endpoint", "add", hook, "--max-in-flight", str(args.max_in_flight)], env)
         log = (folder / "connect.log").open("wb")
         listen = f"127.0.0.1:{free_port()}"
         run = subprocess.Popen(
@@ -359,10 +350,13 @@ def bench_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, A
         load_after = os.getloadavg()
         emulators.each("POST", "/callcontrol/settings", {"call_rate": 0})
         drained = drain(run, folder, emulators, receiver, t0, args.drain)
-        rss = peak_rss(run.pid)
-        stop(run)
         records = receiver.records()
         ended, _active = truth_calls(emulators)
+        backlog = {}
+        if args.backlog:
+            backlog = replay_backlog(run, folder, env, receiver, len(records), added, args.drain)
+        rss = peak_rss(run.pid)
+        stop(run)
         row = {
             "mode": mode,
             "pbxs": args.pbxs,
@@ -371,6 +365,7 @@ def bench_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, A
             "seconds": args.seconds,
             "fail_share": fail_share,
             **analyse(records, ended, (t0, t1)),
+            **backlog,
             "drained_s": round(drained, 1),
             "peak_rss_mb": round(rss / 2**20),
             "load_before": [round(x, 2) for x in load_before],
@@ -386,6 +381,43 @@ def bench_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, A
         stop(receiver.process)
         if db is not None:
             drop_database(db)
+
+
+def run_cli(command: list[str], env: dict[str, str]) -> str:
+    """Run a `3cx` command; its stderr (where it reports); SystemExit with it when it fails."""
+    done = subprocess.run([*cli(), *command], env=env, capture_output=True)
+    if done.returncode:
+        raise SystemExit(f"`3cx {' '.join(command[:3])}` failed:\n{done.stderr.decode()[-2000:]}")
+    return done.stderr.decode()
+
+
+def replay_backlog(
+    run: subprocess.Popen[bytes],
+    folder: Path,
+    env: dict[str, str],
+    receiver: Receiver,
+    seen: int,
+    since: datetime,
+    limit: float,
+) -> dict[str, Any]:
+    """Capacity: `3cx connect replay --since` queues every event again at once (no calls running);
+    how fast does the run send that backlog? Waits until all are accepted or ``limit`` seconds."""
+    said = run_cli(["connect", "replay", "--since", since.isoformat()], env)
+    started = time.time()
+    queued = int(said.split(" deliveries queued")[0].split()[-1])
+    accepted: list[float] = []
+    while len(accepted) < queued and time.time() - started < limit:
+        wait_for(run, folder, time.time() + 1)
+        new = receiver.records(seen)
+        seen += len(new)
+        accepted += [r["at"] for r in new if r["status"] < 300]
+    seconds = (max(accepted) if accepted else time.time()) - started
+    return {
+        "backlog": queued,
+        "backlog_sent": len(accepted),
+        "backlog_s": round(seconds, 1),
+        "backlog_per_s": round(len(accepted) / seconds, 1) if seconds > 0 else None,
+    }
 
 
 def free_port() -> int:
@@ -441,6 +473,14 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def backlog_cell(row: dict[str, Any]) -> str:
+    if "backlog" not in row:
+        return "-"
+    rate = "-" if row["backlog_per_s"] is None else f"{row['backlog_per_s']:.1f}"
+    done = "" if row["backlog_sent"] >= row["backlog"] else f", {row['backlog_sent']} sent"
+    return f"{rate} ({row['backlog']} in {row['backlog_s']:g} s{done})"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
         "mode",
@@ -449,6 +489,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         "calls ended",
         "deliveries/s (all)",
         "call.ended/s",
+        "backlog deliveries/s",
         "call.ended latency p50 s",
         "p95 s",
         "p99 s",
@@ -469,6 +510,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             r["calls_ended"],
             f"{r['deliveries_per_s']:.1f}",
             f"{r['ended_per_s']:.2f}",
+            backlog_cell(r),
             ms(r["p50"]),
             ms(r["p95"]),
             ms(r["p99"]),
@@ -512,6 +554,12 @@ def main() -> None:
     parser.add_argument("--talk-seconds", type=pair, default=(5.0, 30.0), help="MIN,MAX")
     parser.add_argument("--history", type=int, default=200, help="seeded calls per PBX (90 days)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-backlog",
+        dest="backlog",
+        action="store_false",
+        help="skip the capacity step (every event replayed at once after the drain)",
+    )
     parser.add_argument("--db", default="sqlite", help="sqlite, or a PostgreSQL server URL")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--report", type=Path, default=None)
