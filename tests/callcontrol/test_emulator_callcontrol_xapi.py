@@ -155,7 +155,10 @@ def test_a_calls_id_is_the_same_live_and_in_the_call_log(owner: py3cx.Client, ph
     phones.end(call["callid"])
     today = datetime.now().astimezone().date().isoformat()
     rows = owner.get(
-        "ReportCallLogData/Pbx.GetCallLogData(periodFrom=" + today + "T00:00:00Z,periodTo=" + today
+        "ReportCallLogData/Pbx.GetCallLogData(periodFrom="
+        + today
+        + "T00:00:00Z,periodTo="
+        + today
         + "T23:59:59Z,sourceType=0,sourceFilter='',destinationType=0,destinationFilter='',callsType=0,"
         "callTimeFilterType=0,callTimeFilterFrom='0:00:0',callTimeFilterTo='0:00:0',hidePcalls=true)",
         filter="SourceCallerId eq '+442079460998'",

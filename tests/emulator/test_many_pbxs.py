@@ -96,6 +96,9 @@ def test_serve_pbxs_writes_a_private_list_and_stops_cleanly_on_sigterm(tmp_path:
         assert [e["url"] for e in entries] == [f"http://127.0.0.1:{base + i}" for i in range(3)]
         for entry in entries:
             assert _token(entry["url"], entry["client_id"], entry["client_secret"]) == 200
+            # the route point too, for connect's Call Control stream
+            assert entry["route_point_id"].isdigit()
+            assert _token(entry["url"], entry["route_point_id"], entry["route_point_secret"]) == 200
         assert len({e["client_secret"] for e in entries}) == 3
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=30)

@@ -328,6 +328,9 @@ class EventStream:
                 except _Fatal as fatal:
                     self._fail(fatal.error)
                     return
+                except (TokenError, ConfigError) as exc:  # from a token refresh mid-session
+                    self._fail(exc)
+                    return
                 except (
                     OSError,
                     WebSocketException,
@@ -366,8 +369,9 @@ class EventStream:
                 self._ready.set()
 
     async def _connect(self) -> ClientConnection:
-        token = await self.backend.token()
         try:
+            # inside the try: a refused token request (a wrong secret) ends the stream with its error
+            token = await self.backend.token()
             return await websockets.connect(
                 self.backend.ws_url,
                 additional_headers={"Authorization": f"Bearer {token}"},

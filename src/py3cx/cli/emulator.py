@@ -63,9 +63,17 @@ def _serve_many(cfg: Any, count: int, host: str, port: int, pbx_list: Path | Non
         entries = []
         for i, (config, url) in enumerate(zip(configs, urls, strict=True), start=1):
             owner = next(c for c in config.clients if c.role == "SystemOwner" and not c.client_id.isdigit())
-            entries.append(
-                {"name": f"pbx-{i}", "url": url, "client_id": owner.client_id, "client_secret": owner.secret}
-            )
+            entry = {
+                "name": f"pbx-{i}",
+                "url": url,
+                "client_id": owner.client_id,
+                "client_secret": owner.secret,
+            }
+            # a route point (a client whose id is a DN) gives connect the Call Control stream
+            route = next((c for c in config.clients if c.client_id.isdigit()), None)
+            if route is not None:
+                entry.update(route_point_id=route.client_id, route_point_secret=route.secret)
+            entries.append(entry)
         for entry in entries:
             output.info(f"{entry['name']}  {entry['url']}  (seed {configs[int(entry['name'][4:]) - 1].seed})")
         if pbx_list is not None:

@@ -25,11 +25,15 @@ from py3cx.connect.contacts import match_contacts
 
 __all__ = [
     "CALL_EVENTS",
+    "ONCE",
     "SCHEMA_VERSION",
     "call_data",
     "emit_call_events",
     "endpoint_matches",
+    "live_call_ended",
     "new_event_id",
+    "once_key",
+    "write_events",
 ]
 
 CALL_EVENTS = (
@@ -44,8 +48,9 @@ CALL_EVENTS = (
     "user.updated",
     "user.deleted",
 )
-# events a call has at most once (call.updated is the one that repeats)
-_ONCE = ("call.ended", "call.missed", "queue.abandoned", "recording.ready")
+# events a call has at most once (call.updated is the one that repeats); the live ones too, since
+# two sources (Call Control, ActiveCalls polls) and a restarted process may both see them
+ONCE = ("call.ended", "call.missed", "queue.abandoned", "recording.ready", "call.ringing", "call.answered")
 SCHEMA_VERSION = 1
 _CHUNK = 500
 
@@ -77,8 +82,10 @@ def call_data(
     agent: Mapping[str, Any] | None,
     queue_name: str | None,
     contact: Mapping[str, Any] | None = None,
+    source: str = "records",
 ) -> dict[str, Any]:
-    """The ``data`` of a call event: numbers as dialled and in E.164, the agent, the queue."""
+    """The ``data`` of a call event: numbers as dialled and in E.164, the agent, the queue.
+    ``source``: ``records`` (the call log) or ``callcontrol`` (the live stream, before the log)."""
     recordings = (call.get("recording_ids") or "").split()
     return {
         "schema_version": SCHEMA_VERSION,
@@ -100,14 +107,22 @@ def call_data(
         if not call.get("answered_by_dn")
         else {
             "extension": call["answered_by_dn"],
-            "name": call.get("answered_by_name"),
+            "name": call.get("answered_by_name") or _full_name(agent),
             "email": (agent or {}).get("email"),
         },
         "queue": None if not call.get("queue") else {"number": call["queue"], "name": queue_name},
         "recording_ids": recordings,
         "records": call["records"],
         "contact": dict(contact) if contact else None,
+        "source": source,
     }
+
+
+def _full_name(user: Mapping[str, Any] | None) -> str | None:
+    if not user:
+        return None
+    name = " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k))
+    return name or None
 
 
 def endpoint_matches(
@@ -157,7 +172,7 @@ def emit_call_events(
             for kind, call_id in conn.execute(
                 sa.select(events.c.type, events.c.call_id).where(
                     (events.c.pbx_id == pbx_id)
-                    & events.c.type.in_(_ONCE)
+                    & events.c.type.in_(ONCE)
                     & events.c.call_id.in_(ids[i : i + _CHUNK])
                 )
             )
@@ -186,20 +201,67 @@ def emit_call_events(
     return write_events(conn, pbx_id, pbx_name, items, now)
 
 
+def once_key(pbx_id: int, kind: str, key: str | None, subject: str | None = None) -> str | None:
+    """The key that keeps an event a call has at most once unique (None for the repeating ones)."""
+    if kind not in ONCE or key is None:
+        return None
+    return f"{pbx_id}:{key}:{kind}:{subject or ''}"
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert events; one whose ``once_key`` is already stored is dropped (another source or
+    process wrote it first), on SQLite and PostgreSQL alike."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    statement = insert(schema.events).on_conflict_do_nothing(index_elements=["once_key"])
+    for i in range(0, len(rows), _CHUNK):
+        conn.execute(statement, rows[i : i + _CHUNK])
+
+
+def live_call_ended(
+    conn: Connection, pbx_id: int, pbx_name: str, call: Mapping[str, Any], now: datetime
+) -> int:
+    """Write a ``call.ended`` seen live (Call Control) with its deliveries, unless the call has one
+    already; ``call`` is shaped like a ``calls`` row (``records`` 0). The record sync sends what
+    the call log adds as ``call.updated``. Returns the events written (0 or 1)."""
+    agents = _lookup(
+        conn, schema.users, pbx_id, {str(call["answered_by_dn"])} if call.get("answered_by_dn") else set()
+    )
+    queues = _lookup(conn, schema.queues, pbx_id, {str(call["queue"])} if call.get("queue") else set())
+    number = party_number(call)
+    contact = match_contacts(conn, [number]).get(number) if number else None
+    queue = queues.get(str(call.get("queue")))
+    data = call_data(
+        pbx_name,
+        call,
+        agents.get(str(call.get("answered_by_dn"))),
+        queue.get("name") if queue else None,
+        contact,
+        source="callcontrol",
+    )
+    occurred = call.get("end_time") or call["start_time"]
+    return write_events(conn, pbx_id, pbx_name, [("call.ended", str(call["call_id"]), data, occurred)], now)
+
+
 def write_events(
     conn: Connection,
     pbx_id: int,
     pbx_name: str,
-    items: Sequence[tuple[str, str, dict[str, Any], datetime]],
+    items: Sequence[tuple[Any, ...]],
     now: datetime,
 ) -> int:
-    """Write events (type, key, data, when it happened) and one delivery per matching endpoint, in
-    ``conn``'s transaction (the outbox). Returns the events written."""
+    """Write events ``(type, key, data, when it happened[, subject])`` and one delivery per
+    matching endpoint, in ``conn``'s transaction (the outbox). An event a call has at most once
+    (``ONCE``) that is already stored is dropped with its deliveries. Returns the events written."""
     events, deliveries = schema.events, schema.deliveries
     endpoints = [dict(r) for r in conn.execute(sa.select(schema.webhook_endpoints)).mappings()]
     rows: list[dict[str, Any]] = []
     wanted: dict[str, list[int]] = {}
-    for kind, key, data, occurred in items:
+    for item in items:
+        kind, key, data, occurred = item[:4]
+        subject = item[4] if len(item) > 4 else None
         occurred = occurred.replace(tzinfo=timezone.utc) if occurred.tzinfo is None else occurred
         event_id = new_event_id()
         rows.append(
@@ -208,6 +270,8 @@ def write_events(
                 "pbx_id": pbx_id,
                 "call_id": key,
                 "type": kind,
+                "subject": subject,
+                "once_key": once_key(pbx_id, kind, key, subject),
                 "payload": {"type": kind, "timestamp": _iso(now), "data": data},
                 "occurred_at": occurred,
                 "created_at": now,
@@ -216,27 +280,28 @@ def write_events(
         matching = [e["id"] for e in endpoints if endpoint_matches(e, pbx_name, kind, occurred)]
         if matching:
             wanted[event_id] = matching
-    for i in range(0, len(rows), _CHUNK):
-        conn.execute(sa.insert(events), rows[i : i + _CHUNK])
-    if wanted:
-        keys = sorted(wanted)
-        outbox: list[dict[str, Any]] = []
-        for i in range(0, len(keys), _CHUNK):
-            found = conn.execute(
+    _insert_new(conn, rows)
+    keys = sorted(r["event_id"] for r in rows)
+    stored: list[tuple[int, str]] = []
+    for i in range(0, len(keys), _CHUNK):
+        stored.extend(
+            (int(seq), str(event_id))
+            for seq, event_id in conn.execute(
                 sa.select(events.c.seq, events.c.event_id).where(events.c.event_id.in_(keys[i : i + _CHUNK]))
-            ).all()
-            for seq, event_id in found:
-                outbox.extend(
-                    {
-                        "event_seq": seq,
-                        "endpoint_id": endpoint_id,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                    }
-                    for endpoint_id in wanted[event_id]
-                )
-        for i in range(0, len(outbox), _CHUNK):
-            conn.execute(sa.insert(deliveries), outbox[i : i + _CHUNK])
-    return len(rows)
+            )
+        )
+    outbox = [
+        {
+            "event_seq": seq,
+            "endpoint_id": endpoint_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for seq, event_id in stored
+        for endpoint_id in wanted.get(event_id, ())
+    ]
+    for i in range(0, len(outbox), _CHUNK):
+        conn.execute(sa.insert(deliveries), outbox[i : i + _CHUNK])
+    return len(stored)

@@ -2,11 +2,12 @@
 when it is first seen talking, for every PBX (``live_interval`` seconds, 0 turns it off).
 
 This is how connect degrades where Call Control is not available (no route point, a licence
-without it): any client that may read ``ActiveCalls`` gets live events, a poll interval late. The
-events carry the PBX's live id of the call (``ActiveCalls`` ``Id``), which is not the call log's
-``CallId`` that ``call.ended`` carries; the two are not matched yet (see docs/webhooks.md). A call
-that begins and ends between two polls has no live events; its ``call.ended`` still comes from the
-record sync. Each poll's changes and their events are one transaction.
+without it, its stream down: ``run`` polls only then): any client that may read ``ActiveCalls``
+gets live events, a poll interval late. The events are keyed by the PBX's id of the call
+(``ActiveCalls`` ``Id``, the call log's ``CallId``), as ``call.ended`` is, and each exists at most
+once per call whichever source wrote it. A call that begins and ends between two polls has no
+live events; its ``call.ended`` still comes from the record sync. Each poll's changes and their
+events are one transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def _data(pbx: str, row: Mapping[str, Any], answered_at: datetime | None) -> dic
     return {
         "schema_version": SCHEMA_VERSION,
         "pbx": pbx,
+        "call_id": str(row["live_id"]),
         "live_id": str(row["live_id"]),
         "caller": row.get("caller"),
         "callee": row.get("callee"),

@@ -290,11 +290,15 @@ events = sa.Table(
     sa.Column("call_id", sa.String(64)),
     sa.Column("type", sa.String(40), nullable=False),
     sa.Column("subject", sa.String(64)),  # within the call: the extension or queue of a call.missed
+    # "pbx:call:type:subject" for the events a call has at most once (NULL for call.updated...):
+    # whichever source or process writes one first, the database drops the others
+    sa.Column("once_key", sa.String(240)),
     sa.Column("payload", sa.JSON, nullable=False),  # the whole body: {"type", "timestamp", "data"}
     sa.Column("occurred_at", _UTC, nullable=False),  # the call's end for call.ended
     sa.Column("created_at", _UTC, nullable=False),
     sa.Index(None, "pbx_id", "call_id"),
     sa.Index(None, "created_at"),
+    sa.Index(None, "once_key", unique=True),
 )
 
 # The outbox: one row per (event, endpoint) written in the transaction that wrote the event;

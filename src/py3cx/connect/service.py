@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from py3cx.connect import schema
+from py3cx.connect.callcontrol_live import follow_callcontrol
 from py3cx.connect.db import Database
 from py3cx.connect.live import poll_live
 from py3cx.connect.outbox import deliver_forever, policy_from_env
@@ -170,6 +171,8 @@ class _Scheduler:
         self.sessions: dict[str, PbxSession] = {}
         self.due: dict[tuple[str, str], float] = {}
         self.running: dict[tuple[str, str], asyncio.Task[PassResult]] = {}
+        # PBXs with a route point: their Call Control followers (task, stop, healthy)
+        self.followers: dict[str, tuple[asyncio.Task[None], asyncio.Event, asyncio.Event]] = {}
         self.last_tick = time.monotonic()
 
     async def reload(self) -> None:
@@ -187,8 +190,22 @@ class _Scheduler:
                 self.due.setdefault((name, "calls"), now)
                 if pbx.settings.live_interval > 0:
                     self.due.setdefault((name, "live"), now)
+                if pbx.settings.route_point_id and pbx.route_point_secret:
+                    stop, healthy = asyncio.Event(), asyncio.Event()
+                    task = asyncio.ensure_future(
+                        follow_callcontrol(self.db, self.vault, pbx, stop, healthy=healthy)
+                    )
+                    self.followers[name] = (task, stop, healthy)
 
     async def _drop(self, name: str) -> None:
+        follower = self.followers.pop(name, None)
+        if follower is not None:
+            following, stop, _healthy = follower
+            stop.set()
+            try:
+                await asyncio.wait_for(following, 10)  # cancelled when it will not stop
+            except asyncio.TimeoutError:
+                log.warning("py3cx connect: %s Call Control follower did not stop; cancelled", name)
         for stream in ("calls", "directory", "live"):
             task = self.running.pop((name, stream), None)
             if task is not None:
@@ -209,6 +226,11 @@ class _Scheduler:
             if when > now or key in self.running or name not in self.sessions:
                 continue
             pbx = self.pbxs[name]
+            follower = self.followers.get(name)
+            if stream == "live" and follower is not None and follower[2].is_set():
+                # Call Control is live: no ActiveCalls poll while it stays so
+                self.due[key] = now + pbx.settings.live_interval
+                continue
             interval = {
                 "calls": pbx.settings.calls_interval,
                 "directory": pbx.settings.directory_interval,

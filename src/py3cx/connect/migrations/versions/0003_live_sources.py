@@ -20,6 +20,10 @@ depends_on = None
 def upgrade() -> None:
     # events: what an event is about within its call (the extension or queue of a call.missed)
     op.add_column("events", sa.Column("subject", sa.String(length=64), nullable=True))
+    # events a call has at most once carry "pbx:call:type:subject": two sources (Call Control and
+    # the record sync) or two processes racing write the first and the database drops the second
+    op.add_column("events", sa.Column("once_key", sa.String(length=240), nullable=True))
+    op.create_index(op.f("ix_events_once_key"), "events", ["once_key"], unique=True)
     # contacts: where a contact came from (NULL: imported from a file; "phonebook:<pbx>": a PBX's
     # phonebook) and its id there
     op.add_column("contacts", sa.Column("source", sa.String(length=120), nullable=True))
@@ -50,5 +54,7 @@ def downgrade() -> None:
     with op.batch_alter_table("contacts") as batch:
         batch.drop_column("source_key")
         batch.drop_column("source")
+    op.drop_index(op.f("ix_events_once_key"), table_name="events")
     with op.batch_alter_table("events") as batch:
+        batch.drop_column("once_key")
         batch.drop_column("subject")
