@@ -324,9 +324,11 @@ def bench_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, A
             PY3CX_CACHE_DIR=str(folder / "cache"),
             PY3CX_WEBHOOK_SECRET=webhook_secret,
         )
+        # the list names the route point (the Call Control stream): kept in the callcontrol modes only
+        without = ("route_point_id", "route_point_secret")
         entries = [
             {
-                **pbx,
+                **{k: v for k, v in pbx.items() if k not in without},
                 "calls_interval": args.calls_every,
                 **({"route_point_id": ROUTE_POINT, "route_point_secret": route} if callcontrol else {}),
             }
