@@ -306,7 +306,7 @@ def analyse(
 def bench_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from py3cx.webhooks import generate_secret
 
-    folder.mkdir()
+    folder.mkdir(parents=True)
     callcontrol = mode.startswith("callcontrol")
     fail_share = args.fail_share if mode.endswith("-failing") else 0.0
     owner, route = secrets.token_hex(12), secrets.token_hex(12)
@@ -566,6 +566,7 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--report", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the rows here as JSON")
+    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep its logs")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     unknown = sorted(set(modes) - set(MODES))
@@ -577,8 +578,9 @@ def main() -> None:
         connect_bench.POSTGRES = args.db  # new_database makes (and drops) a fresh database there
     rows = []
     with tempfile.TemporaryDirectory(prefix="py3cx-bench-webhooks-") as tmp:
+        folder = Path(tmp) if args.keep is None else args.keep
         for mode in modes:
-            rows.append(bench_mode(mode, args, Path(tmp) / mode))
+            rows.append(bench_mode(mode, args, folder / mode))
             print(json.dumps(rows[-1]), flush=True)
     report = table(rows)
     print(report)
