@@ -1,9 +1,12 @@
 """A webhook receiver on loopback for the connect tests: a real HTTP server (threads) whose answer
-to each request a test picks: a status, or "drop" (the connection closed without an answer)."""
+to each request a test picks: a status, "drop" (the connection closed without an answer), or
+("slow", seconds) (a 200 after that long: past the sender's timeout, it is a timeout to the sender,
+and it is recorded as "timeout", not accepted)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +18,7 @@ from typing import Any
 class Receiver:
     """A webhook receiver on loopback; ``answer(path, event_id, attempt)`` picks each status (or "drop")."""
 
-    answer: Callable[[str, str, int], int | str] = lambda _path, _id, _n: 200
+    answer: Callable[[str, str, int], int | str | tuple[str, float]] = lambda _path, _id, _n: 200
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     url: str = ""
@@ -40,7 +43,11 @@ def running_receiver() -> Iterator[Receiver]:
                 attempt = state.attempts.get(key, 0)
                 state.attempts[key] = attempt + 1
                 answer = state.answer(self.path, event_id, attempt)
-                state.received.append(({**headers, "x-answer": str(answer)}, body))
+                label = "timeout" if isinstance(answer, tuple) else str(answer)
+                state.received.append(({**headers, "x-answer": label}, body))
+            if isinstance(answer, tuple):
+                time.sleep(answer[1])
+                answer = 200
             if answer == "drop":
                 self.connection.shutdown(2)  # no answer at all: a reset connection
                 return

@@ -85,6 +85,8 @@ def test_imported_contacts_name_the_other_party_of_calls(db: Database, vault: Va
         "company": "Acme Ltd",
         "email": "ann@acme.example",
         "crm_id": "c-1",
+        "source": "import",
+        "phonebook_id": None,
         "matches": 1,
     }
     assert payloads["out-1"]["data"]["contact"]["crm_id"] == "c-2"  # outbound: the number called

@@ -99,6 +99,24 @@ def _statuses(db: Database) -> dict[str, str]:
         }
 
 
+def _rang_out(db: Database, statuses: dict[str, str]) -> list[tuple[str, str | None]]:
+    """From the stored records: (call, DN) for each extension record nobody answered, and each queue
+    record of a call nobody answered; (call, None) for a missed call without either."""
+    r = schema.call_records
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(r.c.call_id, r.c.dst_type, r.c.dst_dn, r.c.answered)).all()
+    pairs: set[tuple[str, str | None]] = set()
+    for call_id, dst_type, dst_dn, answered in rows:
+        if answered or not dst_dn:
+            continue
+        if dst_type == 1 or (dst_type == 2 and statuses[str(call_id)] != "answered"):
+            pairs.add((str(call_id), str(dst_dn)))
+    for call_id, status in statuses.items():
+        if status == "missed" and not any(c == call_id for c, _ in pairs):
+            pairs.add((call_id, None))
+    return sorted(pairs, key=lambda p: (p[0], p[1] or ""))
+
+
 def _recordings(db: Database) -> dict[str, str | None]:
     with db.engine.connect() as conn:
         rows = conn.execute(sa.select(schema.calls.c.call_id, schema.calls.c.recording_ids))
@@ -140,7 +158,15 @@ def test_every_call_reaches_the_endpoint_once_as_call_ended_signed_by_the_standa
         by_type.setdefault(event["type"], []).append(event["data"]["call_id"])
     statuses = _statuses(db)
     assert set(by_type) <= {"call.ended", "call.missed", "queue.abandoned", "recording.ready"}
-    assert sorted(by_type.get("call.missed", [])) == sorted(c for c, s in statuses.items() if s == "missed")
+    # call.missed: one per extension or queue that let the call ring out (the call itself when none did)
+    missed = sorted(
+        (e["data"]["call_id"], (e["data"]["missed_by"] or {}).get("number"))
+        for e in events
+        if e["type"] == "call.missed"
+    )
+    assert missed == _rang_out(db, statuses)
+    kinds = {(e["data"]["missed_by"] or {}).get("type") for e in events if e["type"] == "call.missed"}
+    assert {"extension", "queue"} <= kinds
     assert sorted(by_type.get("queue.abandoned", [])) == sorted(
         c for c, s in statuses.items() if s == "abandoned"
     )
@@ -295,7 +321,7 @@ def test_verify_refuses_a_tampered_body_a_wrong_secret_and_an_old_message() -> N
     assert secret not in str(caught.value)
 
 
-@pytest.mark.parametrize("name", ["call.v1.json", "call-live.v1.json"])
+@pytest.mark.parametrize("name", ["call.v1.json", "call-live.v1.json", "user.v1.json"])
 def test_the_event_schemas_in_the_docs_are_the_ones_in_the_package(name: str) -> None:
     docs = Path(__file__).resolve().parents[2] / "docs" / "webhooks" / name
     shipped = resources.files("py3cx.connect") / "schemas" / name
@@ -340,3 +366,22 @@ def test_after_the_overlap_only_the_new_secret_signs(db: Database, vault: Vault,
     assert standardwebhooks.Webhook(new).verify(body, headers)["data"]["call_id"] == "c8"
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         standardwebhooks.Webhook(old).verify(body, headers)
+
+
+def test_the_delivery_policy_reads_its_schedule_and_timeout_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from py3cx._exceptions import ConfigError
+    from py3cx.connect.outbox import DeliveryPolicy, policy_from_env
+
+    monkeypatch.delenv("PY3CX_WEBHOOK_SCHEDULE", raising=False)
+    monkeypatch.delenv("PY3CX_WEBHOOK_TIMEOUT", raising=False)
+    assert policy_from_env() == DeliveryPolicy()
+    monkeypatch.setenv("PY3CX_WEBHOOK_SCHEDULE", "0,1,5")
+    monkeypatch.setenv("PY3CX_WEBHOOK_TIMEOUT", "2.5")
+    policy = policy_from_env()
+    assert policy.schedule == (0.0, 1.0, 5.0) and policy.timeout == 2.5
+    for bad in ("0", "-1", "soon"):
+        monkeypatch.setenv("PY3CX_WEBHOOK_TIMEOUT", bad)
+        with pytest.raises(ConfigError, match="PY3CX_WEBHOOK_TIMEOUT"):
+            policy_from_env()

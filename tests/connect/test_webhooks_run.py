@@ -1,8 +1,10 @@
 """`3cx connect run` delivers webhooks unattended, on SQLite and PostgreSQL: the emulator places calls
-live, the receiver fails a share of first attempts (500, 503, reset connections) and is slow at
-times, the run process is killed with SIGKILL and started again; every call that ended after the
-endpoint was added reaches it as `call.ended` exactly once by webhook-id, signed (checked by the
-`standardwebhooks` package), and `call.updated` never before its call's `call.ended`."""
+live (`call_rate`) with XAPI faults (503s, reset connections) and its Call Control WebSockets
+dropped every 2 s, the receiver fails a share of first attempts (500, 503, reset connections,
+timeouts) and is slow at times, the run process is killed with SIGKILL and started again; every
+call that ended after the endpoint was added (the emulator's call log is the truth) reaches it as
+`call.ended` exactly once by webhook-id, signed (checked by the `standardwebhooks` package), and
+per call in order: call.ringing, call.answered, call.ended, then call.updated."""
 
 from __future__ import annotations
 
@@ -32,13 +34,16 @@ from .receiver import running_receiver
 pytestmark = pytest.mark.slow
 
 OWNER = ApiClient("run-owner", "run-owner-s3cret-value", "SystemOwner")
+ROUTE_POINT = ApiClient("8000", "run-route-point-s3cret", "SystemOwner")
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes, fixed for the test
 
 
 @pytest.fixture
 def emulator() -> Iterator[RunningEmulator]:
     faults = FaultSpec.parse("503=0.03,reset=0.02")
-    with running_emulator(EmulatorConfig(seed=51, calls=20, clients=[OWNER], faults=faults)) as emu:
+    with running_emulator(
+        EmulatorConfig(seed=51, calls=20, clients=[OWNER, ROUTE_POINT], faults=faults)
+    ) as emu:
         yield emu
 
 
@@ -51,6 +56,7 @@ def env(tmp_path: Path, db_url: str) -> dict[str, str]:
         PY3CX_CACHE_DIR=str(tmp_path / "cache"),
         PY3CX_CONFIG=str(tmp_path / "config.toml"),
         PY3CX_WEBHOOK_SCHEDULE="0,0.2,0.3,0.5,1,1,1,1",
+        PY3CX_WEBHOOK_TIMEOUT="1",
         COLUMNS="200",
     )
     return values
@@ -118,6 +124,8 @@ def test_run_delivers_every_ended_call_once_through_failures_and_a_kill(
                 emulator.url,
                 "--client-id",
                 OWNER.client_id,
+                "--route-point",
+                ROUTE_POINT.client_id,
                 "--country",
                 "GB",
                 "--calls-every",
@@ -127,7 +135,7 @@ def test_run_delivers_every_ended_call_once_through_failures_and_a_kill(
                 "--backfill-days",
                 "1",
             ],
-            {**env, "PY3CX_CLIENT_SECRET": OWNER.secret},
+            {**env, "PY3CX_CLIENT_SECRET": OWNER.secret, "PY3CX_ROUTE_POINT_SECRET": ROUTE_POINT.secret},
         )
         assert pbx.returncode == 0, pbx.stderr
         _simulate(
@@ -136,6 +144,7 @@ def test_run_delivers_every_ended_call_once_through_failures_and_a_kill(
             ring_seconds=[0.1, 0.4],
             talk_seconds=[0.2, 0.8],
             queue_wait_seconds=[0.2, 0.8],
+            ws_drop_every=2.0,
         )
         proc = _start(env)
         try:
@@ -167,17 +176,29 @@ def test_run_delivers_every_ended_call_once_through_failures_and_a_kill(
     ended = delivered()
     assert {call: len(ids) for call, ids in ended.items() if len(ids) != 1} == {}  # once by webhook-id
     assert set(ended) <= _calls(emulator, since)[1]  # nothing that did not happen
-    # per call, nothing after call.ended arrived before it
-    seen_ended: set[str] = set()
+    # per call, in order: ringing, answered, ended, then updates (first arrival of each webhook-id)
+    rank = {"call.ringing": 0, "call.answered": 1, "call.ended": 2, "call.updated": 3}
+    order: dict[str, list[str]] = {}
+    first_seen: set[str] = set()
+    sources: set[str] = set()
     for headers, body in receiver.accepted():
+        if headers["webhook-id"] in first_seen:
+            continue
+        first_seen.add(headers["webhook-id"])
         event = standardwebhooks.Webhook(SECRET).verify(body, headers)
-        if event["type"] == "call.updated":
-            assert event["data"]["call_id"] in seen_ended
-        elif event["type"] == "call.ended":
-            seen_ended.add(event["data"]["call_id"])
+        if event["type"] in rank:
+            order.setdefault(event["data"]["call_id"], []).append(event["type"])
+        if event["type"] == "call.ended":
+            sources.add(event["data"]["source"])
+    disordered = {
+        c: kinds for c, kinds in order.items() if [rank[k] for k in kinds] != sorted(rank[k] for k in kinds)
+    }
+    assert disordered == {}
+    # the live source was used (the record sync ends what it missed)
+    assert "callcontrol" in sources, sources
 
 
-def _flaky(rng: random.Random, attempt: int) -> int | str:
+def _flaky(rng: random.Random, attempt: int) -> int | str | tuple[str, float]:
     if attempt == 0:
         roll = rng.random()
         if roll < 0.1:
@@ -187,7 +208,9 @@ def _flaky(rng: random.Random, attempt: int) -> int | str:
         if roll < 0.2:
             return "drop"
         if roll < 0.25:
-            time.sleep(0.3)  # slow, but answers
+            return ("slow", 1.5)  # past the sender's 1 s timeout
+        if roll < 0.3:
+            time.sleep(0.3)  # slow, but answers in time
     return 200
 
 

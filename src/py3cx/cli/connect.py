@@ -364,15 +364,27 @@ def run(
         str, typer.Option("--listen", help="HOST:PORT of /healthz and /metrics.")
     ] = "127.0.0.1:9310",
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Passes running at once.")] = 20,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            envvar="PY3CX_CONNECT_PUBLIC_URL",
+            help="Where CRMs reach this server, for the recording links of call events "
+            "(default: http://HOST:PORT of --listen).",
+        ),
+    ] = None,
 ) -> None:
-    """Keep every PBX in sync on its schedule; serve /healthz and /metrics; stop on SIGTERM or Ctrl-C."""
+    """Keep every PBX in sync on its schedule; send webhooks; serve /healthz, /metrics, signed
+    recording links and click-to-call; stop on SIGTERM or Ctrl-C."""
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():
         raise ConfigError(f"--listen {listen!r} is not HOST:PORT", hint="such as 127.0.0.1:9310")
     db, vault = _open()
     from py3cx.connect.service import run_service
 
-    asyncio.run(run_service(db, vault, host=host, port=int(port_text), concurrency=concurrency))
+    asyncio.run(
+        run_service(db, vault, host=host, port=int(port_text), concurrency=concurrency, public_url=public_url)
+    )
 
 
 @app.command("worker")
@@ -391,7 +403,8 @@ def worker(
 
 def register(main: typer.Typer) -> None:
     """Add `3cx connect` to the main command."""
-    from py3cx.cli import connect_webhooks
+    from py3cx.cli import connect_keys, connect_webhooks
 
     connect_webhooks.register(app)
+    connect_keys.register(app)
     main.add_typer(app)

@@ -51,8 +51,15 @@ def endpoint_add(
         ),
     ] = None,
     max_in_flight: Annotated[
-        int, typer.Option("--max-in-flight", min=1, help="Requests in flight to this endpoint at most.")
+        int, typer.Option("--max-in-flight", help="Requests in flight to this endpoint at most (1-1000).")
     ] = 4,
+    rate_limit: Annotated[
+        float,
+        typer.Option(
+            "--rate-limit",
+            help="Requests per second to this endpoint at most (retries count; 0.5: one every 2 s).",
+        ),
+    ] = 50.0,
     as_json: JsonOption = False,
 ) -> None:
     """Add an endpoint. It gets the events of calls that end from now on (`replay` sends older ones).
@@ -70,6 +77,7 @@ def endpoint_add(
         event_types=_split([events] if events else None),
         secret=secret,
         max_in_flight=max_in_flight,
+        rate_limit=rate_limit,
     )
     emit([endpoint.as_row()], as_json=as_json, title="endpoint added")
     if secret is None:
@@ -104,6 +112,27 @@ def endpoint_enable(endpoint_id: Annotated[int, typer.Argument(help="The endpoin
     db, _ = _open()
     set_enabled(db, endpoint_id, True)
     info(f"endpoint {endpoint_id} enabled")
+
+
+@endpoint_app.command("limits")
+def endpoint_limits(
+    endpoint_id: Annotated[int, typer.Argument(help="The endpoint's id.")],
+    max_in_flight: Annotated[
+        int | None, typer.Option("--max-in-flight", help="Requests in flight at most (1-1000).")
+    ] = None,
+    rate_limit: Annotated[
+        float | None, typer.Option("--rate-limit", help="Requests per second at most (retries count).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an endpoint's limits; each sending process (`run`, every `worker`) keeps to them."""
+    from py3cx.connect.outbox import set_limits
+
+    if max_in_flight is None and rate_limit is None:
+        raise ConfigError("nothing to change", hint="give --max-in-flight N and/or --rate-limit R")
+    db, _ = _open()
+    endpoint = set_limits(db, endpoint_id, max_in_flight=max_in_flight, rate_limit=rate_limit)
+    emit([endpoint.as_row()], as_json=as_json, title="endpoint limits")
 
 
 @endpoint_app.command("remove")

@@ -354,9 +354,10 @@ async def _pump(
                     except StopAsyncIteration:
                         return
                     await follower.handle(event)
-                if stream.stats.connected:
+                if stream.stats.connected and not healthy.is_set():
                     healthy.set()
-                else:
+                    last_beat -= heartbeat  # connected: say so in sync_state now, not a heartbeat later
+                elif not stream.stats.connected:
                     healthy.clear()
                 if time.monotonic() - last_beat >= heartbeat:
                     seen, written = follower.seen - counted[0], follower.written - counted[1]

@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection
 
 from py3cx.connect import schema
 from py3cx.connect.contacts import match_contacts
+from py3cx.connect.recordings import RecordingLinks, current_links, recording_entries
+from py3cx.connect.records import DN_EXTENSION, DN_QUEUE
 
 __all__ = [
     "CALL_EVENTS",
@@ -83,8 +85,11 @@ def call_data(
     queue_name: str | None,
     contact: Mapping[str, Any] | None = None,
     source: str = "records",
+    links: RecordingLinks | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The ``data`` of a call event: numbers as dialled and in E.164, the agent, the queue.
+    """The ``data`` of a call event: numbers as dialled and in E.164, the agent, the queue, and the
+    recordings with their signed URLs (made with ``links``, valid from ``now``; url null without).
     ``source``: ``records`` (the call log) or ``callcontrol`` (the live stream, before the log)."""
     recordings = (call.get("recording_ids") or "").split()
     return {
@@ -112,6 +117,7 @@ def call_data(
         },
         "queue": None if not call.get("queue") else {"number": call["queue"], "name": queue_name},
         "recording_ids": recordings,
+        "recordings": recording_entries(pbx_name, recordings, links, now),
         "records": call["records"],
         "contact": dict(contact) if contact else None,
         "source": source,
@@ -153,11 +159,43 @@ def _lookup(conn: Connection, table: sa.Table, pbx_id: int, numbers: set[str]) -
     return {str(r["number"]): dict(r) for r in rows}
 
 
+def _missed_parties(
+    conn: Connection, pbx_id: int, calls: Sequence[Mapping[str, Any]]
+) -> dict[str, list[tuple[str, str, str | None]]]:
+    """Per call id, the parties that let the call ring out, in order: ``(kind, number, name)``,
+    kind ``extension`` (a record to the extension that nobody answered) or ``queue`` (a queue
+    record of a call nobody answered)."""
+    records = schema.call_records
+    unanswered = {str(c["call_id"]): c["status"] != "answered" for c in calls}
+    ids = sorted(unanswered)
+    found: dict[str, list[tuple[str, str, str | None]]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        rows = conn.execute(
+            sa.select(records.c.call_id, records.c.dst_type, records.c.dst_dn, records.c.dst_name)
+            .where(
+                (records.c.pbx_id == pbx_id)
+                & records.c.call_id.in_(ids[i : i + _CHUNK])
+                & records.c.dst_type.in_((DN_EXTENSION, DN_QUEUE))
+                & ~sa.func.coalesce(records.c.answered, sa.false())
+            )
+            .order_by(records.c.start_time, records.c.record_id)
+        ).all()
+        for call_id, dst_type, dst_dn, dst_name in rows:
+            if not dst_dn or (dst_type == DN_QUEUE and not unanswered[str(call_id)]):
+                continue  # a queue that passed the call to an agent who answered did not miss it
+            party = ("queue" if dst_type == DN_QUEUE else "extension", str(dst_dn), dst_name)
+            parties = found.setdefault(str(call_id), [])
+            if all(p[1] != party[1] for p in parties):
+                parties.append(party)
+    return found
+
+
 def emit_call_events(
     conn: Connection, pbx_id: int, pbx_name: str, calls: Sequence[Mapping[str, Any]], now: datetime
 ) -> int:
-    """Write ``call.ended`` (or ``call.updated``) for each changed call, with ``call.missed``,
-    ``queue.abandoned`` and ``recording.ready`` once each when they apply, and their deliveries.
+    """Write ``call.ended`` (or ``call.updated``) for each changed call, with ``call.missed``
+    (one per extension or queue that let it ring out), ``queue.abandoned`` and ``recording.ready``
+    once each when they apply, and their deliveries.
 
     ``calls`` are ``calls`` rows that this transaction inserted or changed. Returns the events written.
     """
@@ -165,38 +203,71 @@ def emit_call_events(
         return 0
     events = schema.events
     ids = sorted({str(c["call_id"]) for c in calls})
-    sent: set[tuple[str, str]] = set()  # (type, call id) of the once-per-call events already written
+    # (type, call id, subject) of the once-per-call events already written
+    sent: set[tuple[str, str, str]] = set()
     for i in range(0, len(ids), _CHUNK):
         sent.update(
-            (str(kind), str(call_id))
-            for kind, call_id in conn.execute(
-                sa.select(events.c.type, events.c.call_id).where(
+            (str(kind), str(call_id), str(subject or ""))
+            for kind, call_id, subject in conn.execute(
+                sa.select(events.c.type, events.c.call_id, events.c.subject).where(
                     (events.c.pbx_id == pbx_id)
                     & events.c.type.in_(ONCE)
                     & events.c.call_id.in_(ids[i : i + _CHUNK])
                 )
             )
         )
+    missed = _missed_parties(conn, pbx_id, calls)
     agents = _lookup(
-        conn, schema.users, pbx_id, {str(c["answered_by_dn"]) for c in calls if c.get("answered_by_dn")}
+        conn,
+        schema.users,
+        pbx_id,
+        {str(c["answered_by_dn"]) for c in calls if c.get("answered_by_dn")}
+        | {number for parties in missed.values() for kind, number, _ in parties if kind == "extension"},
     )
-    queues = _lookup(conn, schema.queues, pbx_id, {str(c["queue"]) for c in calls if c.get("queue")})
-    contacts = match_contacts(conn, [n for n in (party_number(c) for c in calls) if n])
-    items: list[tuple[str, str, dict[str, Any], datetime]] = []
+    queues = _lookup(
+        conn,
+        schema.queues,
+        pbx_id,
+        {str(c["queue"]) for c in calls if c.get("queue")}
+        | {number for parties in missed.values() for kind, number, _ in parties if kind == "queue"},
+    )
+    contacts = match_contacts(conn, pbx_name, [n for n in (party_number(c) for c in calls) if n])
+    links = current_links()  # the public URL and signing key of recording links (recordings.py)
+    items: list[tuple[Any, ...]] = []
     for call in sorted(calls, key=lambda c: (c["start_time"], str(c["call_id"]))):
         call_id = str(call["call_id"])
-        first = ("call.ended", call_id) not in sent
+        first = ("call.ended", call_id, "") not in sent
         occurred = call.get("end_time") or call["start_time"]
         agent = agents.get(str(call.get("answered_by_dn")))
         queue = queues.get(str(call.get("queue")))
         contact = contacts.get(party_number(call) or "")
-        data = call_data(pbx_name, call, agent, queue.get("name") if queue else None, contact)
+        data = call_data(
+            pbx_name, call, agent, queue.get("name") if queue else None, contact, links=links, now=now
+        )
         items.append(("call.ended" if first else "call.updated", call_id, data, occurred))
-        # the outcome events, once per call, after its call.ended (same data, so a CRM needs one handler)
-        outcome = {"missed": "call.missed", "abandoned": "queue.abandoned"}.get(str(call["status"]))
-        if outcome is not None and (outcome, call_id) not in sent:
-            items.append((outcome, call_id, data, occurred))
-        if data["recording_ids"] and ("recording.ready", call_id) not in sent:
+        # the outcome events, once each, after the call's call.ended (the same data and whom it
+        # concerns, so a CRM needs one handler)
+        parties = missed.get(call_id, [])
+        if not parties and call["status"] == "missed":
+            parties = [("", "", None)]  # missed, but by no extension or queue: the call itself
+        for kind, number, name in parties:
+            if ("call.missed", call_id, number) in sent:
+                continue
+            who = (agents if kind == "extension" else queues).get(number) if kind else None
+            missed_by = None
+            if kind == "extension":
+                missed_by = {
+                    "type": kind,
+                    "number": number,
+                    "name": _full_name(who) or name,
+                    "email": (who or {}).get("email"),
+                }
+            elif kind == "queue":
+                missed_by = {"type": kind, "number": number, "name": (who or {}).get("name") or name}
+            items.append(("call.missed", call_id, {**data, "missed_by": missed_by}, occurred, number or None))
+        if call["status"] == "abandoned" and ("queue.abandoned", call_id, "") not in sent:
+            items.append(("queue.abandoned", call_id, data, occurred))
+        if data["recording_ids"] and ("recording.ready", call_id, "") not in sent:
             items.append(("recording.ready", call_id, data, occurred))
     return write_events(conn, pbx_id, pbx_name, items, now)
 
@@ -231,7 +302,7 @@ def live_call_ended(
     )
     queues = _lookup(conn, schema.queues, pbx_id, {str(call["queue"])} if call.get("queue") else set())
     number = party_number(call)
-    contact = match_contacts(conn, [number]).get(number) if number else None
+    contact = match_contacts(conn, pbx_name, [number]).get(number) if number else None
     queue = queues.get(str(call.get("queue")))
     data = call_data(
         pbx_name,

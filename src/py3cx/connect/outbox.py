@@ -6,6 +6,10 @@
   that dies lets go), at most one per (endpoint, call) at a time and never before an earlier event
   of that call (so ``call.updated`` never overtakes ``call.ended``), at most ``max_in_flight`` per
   endpoint, POSTed with the Standard Webhooks headers (the same ``webhook-id`` on every attempt).
+- Rate limit per endpoint (``RateLimits``): at most ``rate_limit`` requests a second, evenly spread
+  with bursts of a tenth of a second's worth; a delivery without a free slot is not claimed (it
+  waits, claimed by nobody). The limit and ``max_in_flight`` hold per sending process: N processes
+  may send N times as much.
 - Retries on network errors, timeouts and non-2xx, on the Standard Webhooks schedule (at once, 5 s,
   5 min, 30 min, 2 h, 5 h, 10 h, 10 h) with ±20 % jitter; then the delivery is ``dead`` (kept,
   listed, replayable). ``410 Gone`` disables the endpoint; an endpoint failing for 5 days is disabled.
@@ -18,6 +22,8 @@ import contextlib
 import json
 import logging
 import random
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -39,6 +45,7 @@ __all__ = [
     "DeliveryPolicy",
     "DeliveryStats",
     "Endpoint",
+    "RateLimits",
     "add_endpoint",
     "deliver_due",
     "deliver_forever",
@@ -49,6 +56,7 @@ __all__ = [
     "replay",
     "rotate_secret",
     "set_enabled",
+    "set_limits",
 ]
 
 log = logging.getLogger("py3cx.connect.webhooks")
@@ -57,6 +65,8 @@ log = logging.getLogger("py3cx.connect.webhooks")
 SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 _FAILING_LIMIT = timedelta(days=5)
 _CLAIM = timedelta(seconds=60)
+_MAX_RATE = 10_000.0  # requests per second an endpoint may be given at most
+_MAX_IN_FLIGHT = 1_000
 
 
 def _now() -> datetime:
@@ -81,6 +91,8 @@ class Endpoint:
     disabled_reason: str | None
     failing_since: datetime | None
     created_at: datetime
+    max_in_flight: int = 4
+    rate_limit: float = 50.0
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -88,6 +100,8 @@ class Endpoint:
             "url": self.url,
             "pbxs": ",".join(self.pbx_names) if self.pbx_names else "(all)",
             "events": ",".join(self.event_types) if self.event_types else "(all)",
+            "max_in_flight": self.max_in_flight,
+            "rate_limit": self.rate_limit,
             "enabled": self.enabled,
             "disabled_reason": self.disabled_reason,
             "failing_since": self.failing_since.isoformat() if self.failing_since else None,
@@ -107,6 +121,8 @@ def _endpoint(row: Any) -> Endpoint:
         disabled_reason=row["disabled_reason"],
         failing_since=_utc(row["failing_since"]),
         created_at=created,
+        max_in_flight=int(row["max_in_flight"]),
+        rate_limit=float(row["rate_limit"]),
     )
 
 
@@ -115,6 +131,19 @@ def _check_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"invalid endpoint URL {url!r}", hint="give an http:// or https:// URL")
     return url.strip()
+
+
+def _check_limits(max_in_flight: int | None, rate_limit: float | None) -> None:
+    if max_in_flight is not None and not 1 <= max_in_flight <= _MAX_IN_FLIGHT:
+        raise ConfigError(
+            f"max in flight {max_in_flight} is out of range", hint=f"give 1 to {_MAX_IN_FLIGHT} requests"
+        )
+    # not (a > 0) also refuses NaN
+    if rate_limit is not None and not (0 < rate_limit <= _MAX_RATE):
+        raise ConfigError(
+            f"rate limit {rate_limit:g} is out of range",
+            hint=f"give requests per second above 0 and up to {_MAX_RATE:g} (0.5: one every 2 s)",
+        )
 
 
 def _check_secret(secret: str) -> str:
@@ -142,9 +171,11 @@ def add_endpoint(
 ) -> tuple[Endpoint, str]:
     """Add an endpoint; returns it and its secret (made when not given: show it once).
 
-    Raises ConfigError for a bad URL, an unknown PBX or event type, or a malformed secret.
+    Raises ConfigError for a bad URL, an unknown PBX or event type, a malformed secret, or limits
+    out of range (``max_in_flight`` 1 to 1000, ``rate_limit`` above 0 and up to 10000 per second).
     """
     url = _check_url(url)
+    _check_limits(max_in_flight, rate_limit)
     if event_types:
         unknown = sorted(set(event_types) - set(CALL_EVENTS))
         if unknown:
@@ -214,6 +245,26 @@ def set_enabled(db: Database, endpoint_id: int, enabled: bool, reason: str | Non
                 updated_at=_now(),
             )
         )
+        return _endpoint(_require(conn, endpoint_id))
+
+
+def set_limits(
+    db: Database, endpoint_id: int, *, max_in_flight: int | None = None, rate_limit: float | None = None
+) -> Endpoint:
+    """Change an endpoint's ``max_in_flight`` and/or ``rate_limit`` (requests per second); senders
+    use them from their next round. Raises ConfigError for an unknown endpoint or a value out of range.
+    Example: ``set_limits(db, 1, rate_limit=5)``
+    """
+    _check_limits(max_in_flight, rate_limit)
+    values: dict[str, Any] = {"updated_at": _now()}
+    if max_in_flight is not None:
+        values["max_in_flight"] = max_in_flight
+    if rate_limit is not None:
+        values["rate_limit"] = rate_limit
+    with db.engine.begin() as conn:
+        _require(conn, endpoint_id)
+        w = schema.webhook_endpoints
+        conn.execute(sa.update(w).where(w.c.id == endpoint_id).values(values))
         return _endpoint(_require(conn, endpoint_id))
 
 
@@ -354,32 +405,94 @@ class DeliveryStats:
     failed: int = 0
     dead: int = 0
     disabled: list[int] = field(default_factory=list)
+    # seconds until the first endpoint whose due deliveries waited for a free slot has one (None: none waited)
+    throttled: float | None = None
 
     @property
     def attempted(self) -> int:
         return self.delivered + self.failed + self.dead
 
 
-def _claim(db: Database, policy: DeliveryPolicy, limit: int, now: datetime) -> list[dict[str, Any]]:
+class RateLimits:
+    """The request slots of each endpoint for one sending process: at most ``rate`` requests a
+    second, evenly spaced, with bursts of a tenth of a second's worth (at least 1), so any second
+    sees at most ``rate`` plus that burst. The generic cell rate algorithm: one time per endpoint.
+
+    The claim step asks it, in a worker thread, whether a delivery may be claimed now without
+    waiting (``take``); aiolimiter's buckets wait on the event loop instead, hence this.
+    Example: ``limits = RateLimits(); limits.take(("db", 1), 5.0)``
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[tuple[str, int], float] = {}  # when the endpoint's next request is due
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _shape(rate: float) -> tuple[float, float]:
+        interval = 1.0 / rate
+        burst = max(1, int(rate / 10))
+        return interval, (burst - 1) * interval
+
+    def take(self, key: tuple[str, int], rate: float) -> bool:
+        """Use a slot of ``key``'s endpoint now if one is free; False when it must wait."""
+        if rate <= 0:
+            return True
+        interval, tolerance = self._shape(rate)
+        now = time.monotonic()
+        with self._lock:
+            due = max(self._next.get(key, now), now)
+            if due - now > tolerance:
+                return False
+            self._next[key] = due + interval
+            return True
+
+    def wait(self, key: tuple[str, int], rate: float) -> float:
+        """Seconds until ``key``'s endpoint has a free slot (0: now)."""
+        if rate <= 0:
+            return 0.0
+        _, tolerance = self._shape(rate)
+        with self._lock:
+            return max(0.0, self._next.get(key, 0.0) - tolerance - time.monotonic())
+
+
+# one per process: every deliver_due of this process shares the endpoints' slots
+_LIMITS = RateLimits()
+
+
+def _claim(
+    db: Database, policy: DeliveryPolicy, limit: int, now: datetime, limits: RateLimits
+) -> tuple[list[dict[str, Any]], float | None]:
     """Claim due deliveries: the earliest pending one of each (endpoint, PBX, call), never one whose
-    call has an earlier pending event for that endpoint, at most ``max_in_flight`` per endpoint."""
+    call has an earlier pending event for that endpoint, at most ``max_in_flight`` per endpoint and
+    only while the endpoint has a free slot of its rate limit. Events of no call (``user.*``) are
+    ordered the same way by their ``subject`` (the user). Returns the claimed rows, and the seconds
+    until a throttled endpoint has a slot again (None when none was throttled)."""
     d, e, w = schema.deliveries, schema.events, schema.webhook_endpoints
     earlier = sa.alias(d)
     earlier_event = sa.alias(e)
-    blocked = (
-        sa.select(earlier.c.id)
-        .join(earlier_event, earlier_event.c.seq == earlier.c.event_seq)
-        .where(
-            (earlier.c.endpoint_id == d.c.endpoint_id)
-            & (earlier.c.status == "pending")
-            & (earlier_event.c.pbx_id == e.c.pbx_id)
-            & (earlier_event.c.call_id == e.c.call_id)
-            & (earlier.c.event_seq < d.c.event_seq)
+
+    def earlier_pending(same: Any) -> Any:
+        return (
+            sa.select(earlier.c.id)
+            .join(earlier_event, earlier_event.c.seq == earlier.c.event_seq)
+            .where(
+                (earlier.c.endpoint_id == d.c.endpoint_id)
+                & (earlier.c.status == "pending")
+                & (earlier_event.c.pbx_id == e.c.pbx_id)
+                & same
+                & (earlier.c.event_seq < d.c.event_seq)
+            )
+            .exists()
         )
-        .exists()
+
+    # the same call; for events of no call (user.*), the same subject (the user): two tests, so
+    # that a call's keeps the (pbx_id, call_id) index
+    blocked = earlier_pending(earlier_event.c.call_id == e.c.call_id) | (
+        e.c.call_id.is_(None)
+        & earlier_pending(earlier_event.c.call_id.is_(None) & (earlier_event.c.subject == e.c.subject))
     )
     query = (
-        sa.select(d.c.id, d.c.endpoint_id, d.c.attempts, w.c.max_in_flight)
+        sa.select(d.c.id, d.c.endpoint_id, d.c.attempts, w.c.max_in_flight, w.c.rate_limit)
         .join(e, e.c.seq == d.c.event_seq)
         .join(w, w.c.id == d.c.endpoint_id)
         .where(
@@ -394,9 +507,18 @@ def _claim(db: Database, policy: DeliveryPolicy, limit: int, now: datetime) -> l
     )
     claimed: list[dict[str, Any]] = []
     per_endpoint: dict[int, int] = {}
+    throttled: dict[int, float] = {}
+    database = db.engine.url.render_as_string(hide_password=True)
     with db.engine.begin() as conn:
         for row in conn.execute(query).mappings().all():
-            if len(claimed) >= limit or per_endpoint.get(row["endpoint_id"], 0) >= row["max_in_flight"]:
+            endpoint_id = row["endpoint_id"]
+            if len(claimed) >= limit or per_endpoint.get(endpoint_id, 0) >= row["max_in_flight"]:
+                continue
+            if endpoint_id in throttled:
+                continue
+            slot = (database, endpoint_id)
+            if limits.wait(slot, row["rate_limit"]) > 0:
+                throttled[endpoint_id] = limits.wait(slot, row["rate_limit"])
                 continue
             # one statement decides: two senders racing for a row, one wins
             won = conn.execute(
@@ -409,9 +531,10 @@ def _claim(db: Database, policy: DeliveryPolicy, limit: int, now: datetime) -> l
                 .values(claimed_until=now + policy.claim)
             ).rowcount
             if won:
-                per_endpoint[row["endpoint_id"]] = per_endpoint.get(row["endpoint_id"], 0) + 1
+                limits.take(slot, row["rate_limit"])
+                per_endpoint[endpoint_id] = per_endpoint.get(endpoint_id, 0) + 1
                 claimed.append(dict(row))
-    return claimed
+    return claimed, min(throttled.values()) if throttled else None
 
 
 def _load(db: Database, vault: Vault, ids: list[int], now: datetime) -> list[dict[str, Any]]:
@@ -545,14 +668,16 @@ async def deliver_due(
     *,
     policy: DeliveryPolicy | None = None,
     limit: int = 200,
+    limits: RateLimits | None = None,
 ) -> DeliveryStats:
-    """One round: claim due deliveries, POST them (concurrently across calls and endpoints), record
-    the outcome. Call it in a loop; it returns at once when nothing is due.
+    """One round: claim due deliveries (within each endpoint's rate limit: ``limits``, by default
+    the process's), POST them (concurrently across calls and endpoints), record the outcome. Call it
+    in a loop; it returns at once when nothing is due (``stats.throttled``: when a slot frees).
     """
     policy = policy or DeliveryPolicy()
     stats = DeliveryStats()
     now = _now()
-    claimed = await asyncio.to_thread(_claim, db, policy, limit, now)
+    claimed, stats.throttled = await asyncio.to_thread(_claim, db, policy, limit, now, limits or _LIMITS)
     if not claimed:
         return stats
     items = await asyncio.to_thread(_load, db, vault, [c["id"] for c in claimed], now)
@@ -567,24 +692,34 @@ async def deliver_due(
 
 def policy_from_env() -> DeliveryPolicy:
     """The delivery policy, with ``PY3CX_WEBHOOK_SCHEDULE`` (seconds, comma-separated: "0,5,300")
-    replacing the standard schedule when set (tests and impatient setups).
+    replacing the standard schedule and ``PY3CX_WEBHOOK_TIMEOUT`` (seconds) the request timeout
+    when set (tests and impatient setups).
 
     Raises ConfigError for a malformed value.
     """
     import os
 
+    values: dict[str, Any] = {}
     text = os.environ.get("PY3CX_WEBHOOK_SCHEDULE", "").strip()
-    if not text:
-        return DeliveryPolicy()
-    try:
-        schedule = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise ConfigError(
-            f"PY3CX_WEBHOOK_SCHEDULE={text!r} is not a list of seconds", hint="such as 0,5,300,1800"
-        ) from None
-    if not schedule or any(s < 0 for s in schedule):
-        raise ConfigError("PY3CX_WEBHOOK_SCHEDULE needs one or more delays of 0 seconds or more")
-    return DeliveryPolicy(schedule=schedule)
+    if text:
+        try:
+            schedule = tuple(float(part) for part in text.split(","))
+        except ValueError:
+            raise ConfigError(
+                f"PY3CX_WEBHOOK_SCHEDULE={text!r} is not a list of seconds", hint="such as 0,5,300,1800"
+            ) from None
+        if not schedule or any(s < 0 for s in schedule):
+            raise ConfigError("PY3CX_WEBHOOK_SCHEDULE needs one or more delays of 0 seconds or more")
+        values["schedule"] = schedule
+    timeout = os.environ.get("PY3CX_WEBHOOK_TIMEOUT", "").strip()
+    if timeout:
+        try:
+            values["timeout"] = float(timeout)
+        except ValueError:
+            values["timeout"] = -1.0
+        if not values["timeout"] > 0:
+            raise ConfigError(f"PY3CX_WEBHOOK_TIMEOUT={timeout!r} is not a number of seconds above 0")
+    return DeliveryPolicy(**values)
 
 
 async def deliver_forever(
@@ -610,5 +745,7 @@ async def deliver_forever(
                 stats = DeliveryStats()
             if stats.attempted:
                 continue
+            # a delivery waiting for its endpoint's rate limit goes when its slot frees, not after idle
+            wait = idle if stats.throttled is None else min(idle, max(stats.throttled, 0.001))
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), idle)
+                await asyncio.wait_for(stop.wait(), wait)

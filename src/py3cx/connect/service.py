@@ -278,7 +278,7 @@ def _stop_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-def _http_app(db: Database, scheduler: _Scheduler) -> Any:
+def _http_app(db: Database, vault: Vault, scheduler: _Scheduler) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -300,7 +300,10 @@ def _http_app(db: Database, scheduler: _Scheduler) -> Any:
         body = await asyncio.to_thread(metrics_text, db)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+    from py3cx.connect.web import web_routes  # recordings and click-to-call (docs/webhooks.md)
+
+    routes = [Route("/healthz", healthz), Route("/metrics", metrics)]
+    return Starlette(routes=[*routes, *web_routes(db, vault, scheduler.sessions)])
 
 
 def _ping(db: Database) -> None:
@@ -308,31 +311,52 @@ def _ping(db: Database) -> None:
         conn.execute(sa.text("SELECT 1"))
 
 
-async def run_service(db: Database, vault: Vault, *, host: str, port: int, concurrency: int = 20) -> None:
-    """Run until SIGTERM/SIGINT: the scheduler and the HTTP server (``/healthz``, ``/metrics``)."""
+async def run_service(
+    db: Database,
+    vault: Vault,
+    *,
+    host: str,
+    port: int,
+    concurrency: int = 20,
+    public_url: str | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT: the scheduler and the HTTP server (``/healthz``, ``/metrics``,
+    recordings and click-to-call). Call events link recordings at ``public_url`` (default
+    ``PY3CX_CONNECT_PUBLIC_URL``, else ``http://HOST:PORT``). Raises ConfigError for a bad URL."""
     import uvicorn
 
     from py3cx.cli.output import info
+    from py3cx.connect.recordings import RecordingLinks, public_url_from_env, use_links
 
     class _Server(uvicorn.Server):
         @contextmanager
         def capture_signals(self) -> Iterator[None]:  # the service handles the signals itself
             yield
 
+    where = f"[{host}]" if ":" in host else host
+    links = RecordingLinks.for_vault(vault, public_url or public_url_from_env() or f"http://{where}:{port}")
     scheduler = _Scheduler(db, vault, concurrency)
     config = uvicorn.Config(
-        _http_app(db, scheduler), host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        _http_app(db, vault, scheduler),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
     )
     server = _Server(config)
     stop = asyncio.Event()
-    with _stop_signals(stop):
+    with _stop_signals(stop), use_links(links):
         serving = asyncio.ensure_future(server.serve())
         while not server.started and not serving.done():
             await asyncio.sleep(0.05)
         if serving.done():
             serving.result()  # the port was taken: uvicorn has said so
             raise SystemExit(2)
-        info(f"py3cx connect: serving /healthz and /metrics on http://{host}:{port}")
+        info(
+            f"py3cx connect: serving /healthz, /metrics, recordings and click-to-call on http://{where}:{port}"
+        )
+        info(f"py3cx connect: recording links point at {links.base_url}")
         next_reload = 0.0
         # webhooks: the outbox is sent from this process while it runs
         delivering = asyncio.ensure_future(deliver_forever(db, vault, stop, policy=policy_from_env()))

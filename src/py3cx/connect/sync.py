@@ -26,11 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from py3cx._client import AsyncClient
-from py3cx._exceptions import GatewayTimeoutError, Py3cxError
+from py3cx._exceptions import GatewayTimeoutError, NotFoundError, PermissionDeniedError, Py3cxError
 from py3cx._http import ssl_verify
 from py3cx.connect import schema
+from py3cx.connect.contacts import PHONEBOOK_PHONES, store_phonebook
 from py3cx.connect.db import Database, upsert
-from py3cx.connect.events import emit_call_events
+from py3cx.connect.events import SCHEMA_VERSION, emit_call_events, write_events
 from py3cx.connect.records import build_call, call_log_record, content_hash, view_records
 from py3cx.connect.registry import Pbx
 from py3cx.connect.tokens import DatabaseTokenStore
@@ -349,12 +350,20 @@ def _rebuild_calls(conn: Connection, pbx_id: int, pbx_name: str, call_ids: list[
 
 
 _USER_FIELDS = ["Id", "Number", "FirstName", "LastName", "EmailAddress", "Mobile"]
+_CONTACT_FIELDS = ["Id", "FirstName", "LastName", "CompanyName", "Email", *PHONEBOOK_PHONES]
+# the fields of a user whose change is a user.updated (a change elsewhere only updates the snapshot)
+USER_TRACKED = ("number", "first_name", "last_name", "email", "mobile", "department")
 
 
 async def sync_directory(session: PbxSession) -> PassResult:
     """One pass over the PBX's users, departments, queues and queue agents, diffed into the
-    snapshot tables (``first_seen``, ``last_seen``, ``deleted_at``). Never raises for the PBX's errors.
-    Example: ``await sync_directory(session)``
+    snapshot tables (``first_seen``, ``last_seen``, ``deleted_at``), and over its phonebook, synced
+    into ``contacts`` (``contacts.store_phonebook``). Never raises for the PBX's errors.
+
+    In the snapshot's transaction (the outbox), user changes become events: ``user.created`` (a new
+    user, or one back after a deletion), ``user.updated`` (a change of ``USER_TRACKED``, with the
+    fields' old and new values), ``user.deleted``. The PBX's first pass is the initial load: its
+    users make no events. Example: ``await sync_directory(session)``
     """
     return await run_pass(session.db, session.pbx, "directory", _sync_directory(session))
 
@@ -366,8 +375,19 @@ async def _sync_directory(session: PbxSession) -> tuple[int, int]:
     users = [u async for u in client.paginate("Users", select=_USER_FIELDS, expand="Groups")]
     groups = [g async for g in client.paginate("Groups", select=["Id", "Name"])]
     queues = [q async for q in client.paginate("Queues", select=["Id", "Number", "Name"], expand="Agents")]
+    phonebook = await _phonebook(client, session.pbx.name)
     snapshot = _directory_rows(users, groups, queues)
-    return await asyncio.to_thread(_store_directory, session.db, session.pbx.id, snapshot, now)
+    return await asyncio.to_thread(_store_directory, session.db, session.pbx, snapshot, phonebook, now)
+
+
+async def _phonebook(client: AsyncClient, pbx_name: str) -> list[dict[str, Any]] | None:
+    """The PBX's phonebook entries, or None when this client may not read them (a refusal must not
+    stop the users' sync; the phonebook's contacts then stay as the last pass left them)."""
+    try:
+        return [c async for c in client.paginate("Contacts", select=_CONTACT_FIELDS)]
+    except (PermissionDeniedError, NotFoundError) as exc:
+        log.warning("py3cx connect: %s: phonebook not read, its contacts kept: %s", pbx_name, exc)
+        return None
 
 
 def _department(user: Mapping[str, Any]) -> str | None:
@@ -425,10 +445,16 @@ def _directory_rows(
 
 
 def _store_directory(
-    db: Database, pbx_id: int, snapshot: dict[str, list[dict[str, Any]]], now: datetime
+    db: Database,
+    pbx: Pbx,
+    snapshot: dict[str, list[dict[str, Any]]],
+    phonebook: list[dict[str, Any]] | None,
+    now: datetime,
 ) -> tuple[int, int]:
+    pbx_id = pbx.id
     fetched = changed = 0
     with db.engine.begin() as conn:
+        before = _stored_users(conn, pbx_id)
         for name, rows in snapshot.items():
             table = schema.metadata.tables[name]
             for row in rows:
@@ -443,7 +469,63 @@ def _store_directory(
             changed += len(upsert(conn, table, rows, keep=("first_seen",)))
             changed += _mark_presence(conn, table, pbx_id, rows, now)
             fetched += len(rows)
+        # no stored user at all: the PBX's first pass, the initial load, is no news
+        if before:
+            _write_user_events(conn, pbx, _user_events(pbx.name, before, snapshot["users"], now), now)
+        if phonebook is not None:
+            changed += store_phonebook(conn, pbx.name, phonebook, pbx.settings.country, now)
+            fetched += len(phonebook)
     return fetched, changed
+
+
+def _stored_users(conn: Connection, pbx_id: int) -> dict[int, dict[str, Any]]:
+    table = schema.users
+    columns = [table.c.user_id, *(table.c[name] for name in USER_TRACKED), table.c.deleted_at]
+    rows = conn.execute(sa.select(*columns).where(table.c.pbx_id == pbx_id)).mappings()
+    return {int(r["user_id"]): dict(r) for r in rows}
+
+
+def _user_data(pbx_name: str, user: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {name: user.get(name) for name in USER_TRACKED}
+    return {"schema_version": SCHEMA_VERSION, "pbx": pbx_name, "user": {"id": user["user_id"], **fields}}
+
+
+def _user_events(
+    pbx_name: str, before: Mapping[int, Mapping[str, Any]], users: Sequence[Mapping[str, Any]], now: datetime
+) -> list[tuple[str, str, dict[str, Any], datetime]]:
+    """(type, user id, data, when) of each user created, changed or deleted since ``before``."""
+    items: list[tuple[str, str, dict[str, Any], datetime]] = []
+    seen = set()
+    for user in sorted(users, key=lambda u: int(u["user_id"])):
+        user_id = int(user["user_id"])
+        seen.add(user_id)
+        old = before.get(user_id)
+        if old is None or old["deleted_at"] is not None:
+            items.append(("user.created", str(user_id), _user_data(pbx_name, user), now))
+            continue
+        changes = {
+            name: {"old": old[name], "new": user.get(name)}
+            for name in USER_TRACKED
+            if old[name] != user.get(name)
+        }
+        if changes:
+            items.append(
+                ("user.updated", str(user_id), _user_data(pbx_name, user) | {"changes": changes}, now)
+            )
+    for user_id, old in sorted(before.items()):
+        if user_id not in seen and old["deleted_at"] is None:
+            items.append(("user.deleted", str(user_id), _user_data(pbx_name, old), now))
+    return items
+
+
+def _write_user_events(
+    conn: Connection, pbx: Pbx, items: Sequence[tuple[str, str, dict[str, Any], datetime]], now: datetime
+) -> None:
+    """Write user events and their deliveries (``events.write_events``): no ``call_id`` (they
+    belong to no call), ``subject`` the user id, which orders one user's events in the outbox."""
+    if items:
+        keyed = [(kind, None, data, occurred, subject) for kind, subject, data, occurred in items]
+        write_events(conn, pbx.id, pbx.name, keyed, now)
 
 
 def _mark_presence(

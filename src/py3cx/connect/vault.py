@@ -90,6 +90,17 @@ class Vault:
                 hint=f"set {_ENV_KEY} or {_ENV_FILE} to the key this database was made with",
             ) from None
 
+    def derived_keys(self, purpose: str) -> list[bytes]:
+        """32-byte keys for one purpose, HKDF-SHA256 of each key of the vault (the first is current):
+        what signs with them survives restarts and is shared by every process of this key, and
+        stops being accepted when its key is dropped. Example: ``vault.derived_keys("recording-urls")``
+        """
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        info = f"py3cx connect {purpose}".encode()
+        return [HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(key) for key in self._keys]
+
     def rotate(self, stored: str) -> str:
         """``stored`` re-encrypted with the first key (any key of the vault may have made it)."""
         try:
