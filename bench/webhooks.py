@@ -217,6 +217,7 @@ def start_emulators(args: argparse.Namespace, folder: Path, owner: str, route: s
             )
             return emulators
         time.sleep(0.2)
+    stop(process)
     raise SystemExit("the emulators did not start within 10 minutes")
 
 
@@ -312,10 +313,11 @@ def bench_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, A
     owner, route = secrets.token_hex(12), secrets.token_hex(12)
     webhook_secret = generate_secret()
     receiver = start_receiver(webhook_secret, fail_share, args.seed)
-    emulators = start_emulators(args, folder, owner, route)
+    emulators: Emulators | None = None
     db: Database | None = None
     run: subprocess.Popen[bytes] | None = None
     try:
+        emulators = start_emulators(args, folder, owner, route)
         db = new_database("sqlite" if args.db == "sqlite" else "postgresql", folder)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PY3CX_")}
         env.update(
@@ -379,7 +381,8 @@ def bench_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, A
     finally:
         if run is not None:
             stop(run)
-        stop(emulators.process, 120)
+        if emulators is not None:
+            stop(emulators.process, 120)
         stop(receiver.process)
         if db is not None:
             drop_database(db)
