@@ -251,3 +251,37 @@ def test_importing_a_pbx_list_adds_all_or_none(db: Database, vault: Vault) -> No
     with pytest.raises(ConfigError, match="already stored: pbx-0"):
         import_pbxs(db, vault, entries[:1])
     assert [p.name for p in list_pbxs(db, vault)] == ["pbx-0", "pbx-1", "pbx-2"]
+
+
+def test_token_holders_need_no_second_connection_so_a_small_pool_never_stalls(
+    db: Database, vault: Vault
+) -> None:
+    """Many clients fetching their tokens at once (50 Call Control followers starting together)
+    each hold a pooled connection for the lock; a holder that needed a second one to read and write
+    the token waited for the pool forever once the holders had taken it all. Here four fetches of
+    four client ids share a pool of two connections."""
+    import concurrent.futures
+
+    small = Database(db.url, sa.create_engine(db.engine.url, pool_size=2, max_overflow=0, pool_timeout=5))
+    barrier = threading.Barrier(2)
+
+    def fetch(identity: str) -> str:
+        store = DatabaseTokenStore(small, vault, "https://pbx.example.com", identity)
+        assert store.acquire(30.0)
+        try:
+            if identity in ("a", "b"):
+                barrier.wait(10)  # both pooled connections are held by lock holders now
+            assert store.read() is None
+            store.write(Token(f"tok-{identity}", time.time() + 60, time.time()))
+        finally:
+            store.release()
+        found = DatabaseTokenStore(small, vault, "https://pbx.example.com", identity).read()
+        assert found is not None
+        return found.access_token
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            tokens = sorted(pool.map(fetch, ["a", "b", "c", "d"]))
+    finally:
+        small.dispose()
+    assert tokens == ["tok-a", "tok-b", "tok-c", "tok-d"]

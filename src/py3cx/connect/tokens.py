@@ -15,6 +15,8 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import filelock
 import sqlalchemy as sa
@@ -103,10 +105,31 @@ class DatabaseTokenStore:
         finally:
             conn.close()
 
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """The connection holding the lock while it is held, else a pooled one; committed after.
+
+        Inside the lock, reading and writing on the lock's own connection needs no second one: with
+        many clients fetching at once (50 Call Control followers starting together), lock holders
+        each waiting for a second pooled connection exhausted the pool and stalled every one.
+        """
+        with self._guard:
+            held = self._held
+        if held is not None:
+            try:
+                yield held
+                held.commit()
+            except BaseException:
+                held.rollback()
+                raise
+            return
+        with self._db.engine.begin() as conn:
+            yield conn
+
     def read(self) -> Token | None:
         """The stored token, or None (none yet, or not decryptable with this machine's key)."""
         where = (pbx_tokens.c.url == self._url) & (pbx_tokens.c.identity == self._identity)
-        with self._db.engine.connect() as conn:
+        with self._connection() as conn:
             row = conn.execute(sa.select(pbx_tokens).where(where)).first()
         if row is None:
             return None
@@ -129,7 +152,7 @@ class DatabaseTokenStore:
             "obtained_at": token.obtained_at,
             "fingerprint": token.fingerprint,
         }
-        with self._db.engine.begin() as conn:
+        with self._connection() as conn:
             conn.execute(
                 sa.delete(pbx_tokens).where(
                     (pbx_tokens.c.url == self._url) & (pbx_tokens.c.identity == self._identity)
