@@ -257,9 +257,10 @@ def test_token_holders_need_no_second_connection_so_a_small_pool_never_stalls(
     db: Database, vault: Vault
 ) -> None:
     """Many clients fetching their tokens at once (50 Call Control followers starting together)
-    each hold a pooled connection for the lock; a holder that needed a second one to read and write
-    the token waited for the pool forever once the holders had taken it all. Here four fetches of
-    four client ids share a pool of two connections."""
+    each held a pooled connection for the lock, and a holder needed a second one to read and write
+    the token: once the holders had taken the whole pool, every one waited forever. Locks now live
+    on connections outside the pool, and the token is read and written on the lock's own. Here
+    four fetches of four client ids hold their locks together over a pool of two connections."""
     import concurrent.futures
 
     small = Database(db.url, sa.create_engine(db.engine.url, pool_size=2, max_overflow=0, pool_timeout=5))

@@ -286,13 +286,18 @@ async def follow_callcontrol(
     heartbeat: float = HEARTBEAT,
     retry_after: float = RETRY_AFTER,
     healthy: asyncio.Event | None = None,
+    start_after: float = 0.0,
 ) -> None:
     """Follow the PBX's Call Control stream until ``stop``; a refused stream is recorded in
     ``sync_state`` and tried again after ``retry_after`` seconds. ``healthy`` is set while the
-    stream is open (the scheduler polls ActiveCalls instead while it is not).
+    stream is open (the scheduler polls ActiveCalls instead while it is not). ``start_after``
+    seconds pass first: many followers starting together are spread out (their token fetches too).
     Example: ``await follow_callcontrol(db, vault, pbx, stop)``
     """
     healthy = healthy or asyncio.Event()
+    if start_after > 0:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), start_after)
     while not stop.is_set():
         client = route_point_client(db, vault, pbx)
         follower: CallFollower | None = None

@@ -8,6 +8,7 @@ Migrations are Alembic revisions shipped in the package (``py3cx/connect/migrati
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,9 +119,17 @@ class Database:
                 hint="check --db / PY3CX_DB; for PostgreSQL that the server runs and the database exists",
             ) from None
 
+    @functools.cached_property
+    def lock_engine(self) -> Engine:
+        """An engine of the same database without a pool: each connection is opened for a lock
+        (``tokens.DatabaseTokenStore``) and closed with it, never taken from ``engine``'s pool."""
+        return sa.create_engine(self.engine.url, poolclass=sa.pool.NullPool)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if "lock_engine" in self.__dict__:
+            self.lock_engine.dispose()
 
 
 def open_database(url: str | None = None, *, migrate: bool = True) -> Database:

@@ -35,6 +35,7 @@ __all__ = ["metrics_text", "run_service", "status_rows", "sync_once"]
 log = logging.getLogger("py3cx.connect")
 _RELOAD_EVERY = 30.0
 _TICK = 0.5
+_FOLLOWER_SPACING = 0.1  # seconds between the starts of the Call Control followers
 
 
 async def sync_once(
@@ -192,8 +193,12 @@ class _Scheduler:
                     self.due.setdefault((name, "live"), now)
                 if pbx.settings.route_point_id and pbx.route_point_secret:
                     stop, healthy = asyncio.Event(), asyncio.Event()
+                    # spread out: 50 followers starting at once would fetch 50 tokens at once
+                    start_after = _FOLLOWER_SPACING * len(self.followers)
                     task = asyncio.ensure_future(
-                        follow_callcontrol(self.db, self.vault, pbx, stop, healthy=healthy)
+                        follow_callcontrol(
+                            self.db, self.vault, pbx, stop, healthy=healthy, start_after=start_after
+                        )
                     )
                     self.followers[name] = (task, stop, healthy)
 

@@ -65,14 +65,21 @@ class DatabaseTokenStore:
         return f"DatabaseTokenStore(url={self._url!r}, identity={self._identity!r})"
 
     def acquire(self, timeout: float) -> bool:
-        """Take the lock of this (PBX, client id) across processes; False after ``timeout`` seconds."""
+        """Take the lock of this (PBX, client id) across processes; False after ``timeout`` seconds.
+
+        On PostgreSQL the lock lives on a connection of its own, outside the pool
+        (``Database.lock_engine``), held until ``release``, and the token is read and written on it:
+        token fetches never wait on the pool the passes use. (Taking the lock's connection from
+        that pool let a crowd of fetches, every PBX's clients starting together, fill it with lock
+        holders that each waited for a second connection: connect stalled for good.)
+        """
         if self._file_lock is not None:
             try:
                 self._file_lock.acquire(timeout=timeout)
             except filelock.Timeout:
                 return False
             return True
-        conn = self._db.engine.connect()
+        conn = self._db.lock_engine.connect()
         deadline = time.monotonic() + timeout
         try:
             while True:

@@ -237,7 +237,10 @@ class _Followers:
             if pbx_id in self.following or not await asyncio.to_thread(self._try_lock, pbx_id):
                 continue
             stop = asyncio.Event()
-            task = asyncio.ensure_future(follow_callcontrol(self.db, self.vault, pbx, stop))
+            spacing = 0.1 * len(self.following)  # spread out: their token fetches too
+            task = asyncio.ensure_future(
+                follow_callcontrol(self.db, self.vault, pbx, stop, start_after=spacing)
+            )
             self.following[pbx_id] = (pbx, task, stop)
             log.info("py3cx connect: this worker follows %s's Call Control stream", pbx.name)
 
