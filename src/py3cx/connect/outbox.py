@@ -485,14 +485,36 @@ def _claim(
             .exists()
         )
 
-    # the same call; for events of no call (user.*), the same subject (the user): two tests, so
-    # that a call's keeps the (pbx_id, call_id) index
-    blocked = earlier_pending(earlier_event.c.call_id == e.c.call_id) | (
-        e.c.call_id.is_(None)
-        & earlier_pending(earlier_event.c.call_id.is_(None) & (earlier_event.c.subject == e.c.subject))
+    # the same call: a NOT EXISTS at the top, which PostgreSQL makes an anti-join (OR-ed with the
+    # users' test below, or in a CASE, it became a subplan per row: the claim of a 2,400-delivery
+    # backlog took 2.2 s instead of 0.02 s, and the bench's backlog drained at 1 delivery a second)
+    blocked_by_call = earlier_pending(earlier_event.c.call_id == e.c.call_id)
+    # for events of no call (user.*), the same subject (the user): asked of those candidates only
+    user_blocked = (
+        sa.select(earlier.c.id)
+        .join(earlier_event, earlier_event.c.seq == earlier.c.event_seq)
+        .where(
+            (earlier.c.endpoint_id == sa.bindparam("endpoint_id"))
+            & (earlier.c.status == "pending")
+            & (earlier_event.c.pbx_id == sa.bindparam("pbx_id"))
+            & earlier_event.c.call_id.is_(None)
+            & (earlier_event.c.subject == sa.bindparam("subject"))
+            & (earlier.c.event_seq < sa.bindparam("event_seq"))
+        )
+        .limit(1)
     )
     query = (
-        sa.select(d.c.id, d.c.endpoint_id, d.c.attempts, w.c.max_in_flight, w.c.rate_limit)
+        sa.select(
+            d.c.id,
+            d.c.endpoint_id,
+            d.c.attempts,
+            d.c.event_seq,
+            e.c.pbx_id,
+            e.c.call_id,
+            e.c.subject,
+            w.c.max_in_flight,
+            w.c.rate_limit,
+        )
         .join(e, e.c.seq == d.c.event_seq)
         .join(w, w.c.id == d.c.endpoint_id)
         .where(
@@ -500,7 +522,7 @@ def _claim(
             & (d.c.next_attempt_at <= now)
             & ((d.c.claimed_until.is_(None)) | (d.c.claimed_until < now))
             & w.c.enabled
-            & ~blocked
+            & ~blocked_by_call
         )
         .order_by(d.c.event_seq, d.c.id)
         .limit(limit * 4)
@@ -516,6 +538,19 @@ def _claim(
                 continue
             if endpoint_id in throttled:
                 continue
+            if (
+                row["call_id"] is None
+                and conn.execute(
+                    user_blocked,
+                    {
+                        "endpoint_id": endpoint_id,
+                        "pbx_id": row["pbx_id"],
+                        "subject": row["subject"],
+                        "event_seq": row["event_seq"],
+                    },
+                ).first()
+            ):
+                continue  # an earlier event of this user waits for this endpoint
             slot = (database, endpoint_id)
             if limits.wait(slot, row["rate_limit"]) > 0:
                 throttled[endpoint_id] = limits.wait(slot, row["rate_limit"])
