@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import jsonschema_rs
 import pytest
 import sqlalchemy as sa
@@ -25,13 +24,14 @@ from py3cx import Client
 from py3cx._exceptions import Py3cxError
 from py3cx.connect import schema, sync
 from py3cx.connect.db import Database
-from py3cx.connect.outbox import DeliveryPolicy, add_endpoint, deliver_due
+from py3cx.connect.outbox import DeliveryPolicy, add_endpoint
 from py3cx.connect.registry import Pbx, PbxSettings, add_pbx
 from py3cx.connect.sync import PbxSession, sync_directory
 from py3cx.connect.vault import Vault
 from py3cx.emulator import ApiClient, EmulatorConfig, RunningEmulator, running_emulator
 
 from .receiver import Receiver, running_receiver
+from .test_webhooks import _drain as drain
 
 OWNER = ApiClient("dir-owner", "dir-owner-s3cret", "SystemOwner")
 FAST = DeliveryPolicy(schedule=(0, 0.05, 0.05, 0.05, 0.05), jitter=0.2, timeout=5.0)
@@ -90,21 +90,8 @@ def _deliveries(db: Database) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(schema.deliveries)).scalar_one())
 
 
-def _drain(db: Database, vault: Vault, rounds: int = 400) -> None:
-    async def go() -> None:
-        async with httpx2.AsyncClient() as http:
-            for _ in range(rounds):
-                await deliver_due(db, vault, http, policy=FAST)
-                with db.engine.connect() as conn:
-                    pending = conn.execute(
-                        sa.select(sa.func.count()).where(schema.deliveries.c.status == "pending")
-                    ).scalar_one()
-                if not pending:
-                    return
-                await asyncio.sleep(0.02)
-            raise AssertionError(f"{pending} deliveries still pending")
-
-    asyncio.run(go())
+def _drain(db: Database, vault: Vault) -> None:
+    drain(db, vault, policy=FAST)
 
 
 def _validator() -> Any:

@@ -45,11 +45,18 @@ from py3cx.connect.db import Database
 from py3cx.connect.events import SCHEMA_VERSION, live_call_ended, write_events
 from py3cx.connect.records import to_e164
 from py3cx.connect.registry import Pbx
-from py3cx.connect.sync import PassResult, _end_pass
+from py3cx.connect.sync import PassResult, _end_pass, _utc
 from py3cx.connect.tokens import DatabaseTokenStore
 from py3cx.connect.vault import Vault
 
-__all__ = ["END_GRACE", "HEARTBEAT", "CallFollower", "follow_callcontrol", "route_point_client"]
+__all__ = [
+    "END_GRACE",
+    "HEARTBEAT",
+    "CallFollower",
+    "follow_callcontrol",
+    "route_point_client",
+    "stop_follower",
+]
 
 log = logging.getLogger("py3cx.connect")
 
@@ -256,7 +263,7 @@ class CallFollower:
                     & events.c.type.in_(("call.ringing", "call.answered"))
                 )
             ).all()
-        times = {str(kind): _utc(when) for kind, when in rows}
+        times = {str(kind): _utc(when) or now for kind, when in rows}
         return times.get("call.ringing", now), times.get("call.answered")
 
     async def _write(self, items: list[tuple[str, str, dict[str, Any], datetime]]) -> None:
@@ -271,8 +278,16 @@ class CallFollower:
             return live_call_ended(conn, self.pbx.id, self.pbx.name, row, now)
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+async def stop_follower(name: str, task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """Ask a follower (``follow_callcontrol``'s task) to stop and wait for it; one that will not
+    within 10 s is cancelled, and one that failed is logged: stopping never raises for it."""
+    stop.set()
+    try:
+        await asyncio.wait_for(task, 10)  # cancelled when it will not stop
+    except asyncio.TimeoutError:
+        log.warning("py3cx connect: %s Call Control follower did not stop; cancelled", name)
+    except Exception as exc:
+        log.warning("py3cx connect: %s Call Control follower failed: %s", name, exc)
 
 
 async def follow_callcontrol(

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from py3cx.connect import schema
-from py3cx.connect.callcontrol_live import follow_callcontrol
+from py3cx.connect.callcontrol_live import follow_callcontrol, stop_follower
 from py3cx.connect.db import Database
 from py3cx.connect.live import poll_live
 from py3cx.connect.outbox import deliver_forever, policy_from_env
@@ -205,12 +205,7 @@ class _Scheduler:
     async def _drop(self, name: str) -> None:
         follower = self.followers.pop(name, None)
         if follower is not None:
-            following, stop, _healthy = follower
-            stop.set()
-            try:
-                await asyncio.wait_for(following, 10)  # cancelled when it will not stop
-            except asyncio.TimeoutError:
-                log.warning("py3cx connect: %s Call Control follower did not stop; cancelled", name)
+            await stop_follower(name, follower[0], follower[1])
         for stream in ("calls", "directory", "live"):
             task = self.running.pop((name, stream), None)
             if task is not None:

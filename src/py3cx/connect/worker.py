@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from py3cx._exceptions import ConfigError
 from py3cx.connect import schema
-from py3cx.connect.callcontrol_live import HEARTBEAT, follow_callcontrol
+from py3cx.connect.callcontrol_live import HEARTBEAT, follow_callcontrol, stop_follower
 from py3cx.connect.db import Database
 from py3cx.connect.live import poll_live
 from py3cx.connect.outbox import deliver_forever, policy_from_env
@@ -246,13 +246,7 @@ class _Followers:
 
     async def _stop_one(self, pbx_id: int) -> None:
         pbx, task, stop = self.following.pop(pbx_id)
-        stop.set()
-        try:
-            await asyncio.wait_for(task, 10)  # cancelled when it will not stop
-        except asyncio.TimeoutError:
-            log.warning("py3cx connect: %s Call Control follower did not stop; cancelled", pbx.name)
-        except Exception as exc:
-            log.warning("py3cx connect: %s Call Control follower failed: %s", pbx.name, exc)
+        await stop_follower(pbx.name, task, stop)
         await asyncio.to_thread(self._unlock, pbx_id)
 
     async def close(self) -> None:
